@@ -1,0 +1,4 @@
+export { assertPublicAddress } from './address-policy';
+export { downloadToFile, type DownloadOptions, type DownloadResult } from './download';
+export { FetchError, type FetchErrorCode } from './errors';
+export { checkUrlShape, redactUrl } from './url-policy';

@@ -1,0 +1,60 @@
+import { stat } from 'node:fs/promises';
+import { Storage, type File } from '@google-cloud/storage';
+import { assertObjectName } from './keys';
+import { assertTtl, ObjectNotFoundError, type ObjectStore } from './object-store';
+
+/**
+ * Above this size an upload goes resumable: one more round trip to open the session, but a
+ * dropped connection resumes instead of resending the whole file.
+ */
+export const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
+
+export function gcsObjectStore(opts: { storage?: Storage }): ObjectStore {
+  const storage = opts.storage ?? new Storage();
+
+  function file(bucket: string, key: string): File {
+    assertObjectName(bucket, key);
+    return storage.bucket(bucket).file(key);
+  }
+
+  return {
+    async put(bucket, key, fromPath, contentType) {
+      assertObjectName(bucket, key);
+      const { size } = await stat(fromPath);
+      await storage.bucket(bucket).upload(fromPath, {
+        destination: key,
+        contentType,
+        resumable: size > RESUMABLE_THRESHOLD_BYTES,
+      });
+      return { sizeBytes: size };
+    },
+
+    async download(bucket, key, toPath) {
+      try {
+        await file(bucket, key).download({ destination: toPath });
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 404) throw new ObjectNotFoundError(bucket, key);
+        throw err;
+      }
+    },
+
+    async exists(bucket, key) {
+      const [found] = await file(bucket, key).exists();
+      return found;
+    },
+
+    async delete(bucket, key) {
+      await file(bucket, key).delete({ ignoreNotFound: true });
+    },
+
+    async signedReadUrl(bucket, key, ttlSeconds) {
+      assertTtl(ttlSeconds);
+      const [url] = await file(bucket, key).getSignedUrl({
+        version: 'v4',
+        action: 'read',
+        expires: Date.now() + ttlSeconds * 1000,
+      });
+      return url;
+    },
+  };
+}

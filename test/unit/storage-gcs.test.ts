@@ -1,0 +1,120 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Storage } from '@google-cloud/storage';
+import {
+  gcsObjectStore,
+  InvalidObjectNameError,
+  ObjectNotFoundError,
+  RESUMABLE_THRESHOLD_BYTES,
+} from '../../shared/storage';
+
+/** Just the calls the adapter makes, recorded. */
+function fakeStorage() {
+  const file = {
+    download: jest.fn(async (_opts: unknown) => [Buffer.alloc(0)]),
+    exists: jest.fn(async () => [true]),
+    delete: jest.fn(async (_opts: unknown) => [{}]),
+    getSignedUrl: jest.fn(async (_cfg: unknown) => ['https://storage.googleapis.com/b/k?X-Goog-Signature=x']),
+  };
+  const bucket = {
+    upload: jest.fn(async (_path: string, _opts: unknown) => [{}]),
+    file: jest.fn((_name: string) => file),
+  };
+  const storage = { bucket: jest.fn((_name: string) => bucket) };
+  return { storage, bucket, file, store: gcsObjectStore({ storage: storage as unknown as Storage }) };
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'storage-gcs-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('gcsObjectStore', () => {
+  it('uploads a small file in one request, to the key, with its content type', async () => {
+    const { storage, bucket, store } = fakeStorage();
+    const source = join(dir, 'small.mp4');
+    await writeFile(source, Buffer.alloc(1234));
+    await expect(store.put('aiprod-results', 'jobs/1/out.mp4', source, 'video/mp4')).resolves.toEqual({ sizeBytes: 1234 });
+    expect(storage.bucket).toHaveBeenCalledWith('aiprod-results');
+    expect(bucket.upload).toHaveBeenCalledWith(source, {
+      destination: 'jobs/1/out.mp4',
+      contentType: 'video/mp4',
+      resumable: false,
+    });
+  });
+
+  it('switches to a resumable upload only above 8 MiB', async () => {
+    const { bucket, store } = fakeStorage();
+    const atLimit = join(dir, 'at-limit.bin');
+    const overLimit = join(dir, 'over-limit.bin');
+    await writeFile(atLimit, Buffer.alloc(RESUMABLE_THRESHOLD_BYTES));
+    await writeFile(overLimit, Buffer.alloc(RESUMABLE_THRESHOLD_BYTES + 1));
+    await store.put('aiprod-results', 'a', atLimit, 'application/octet-stream');
+    await store.put('aiprod-results', 'b', overLimit, 'application/octet-stream');
+    expect(RESUMABLE_THRESHOLD_BYTES).toBe(8 * 1024 * 1024);
+    expect(bucket.upload.mock.calls.map(([, opts]) => (opts as { resumable: boolean }).resumable)).toEqual([false, true]);
+  });
+
+  it('downloads to the destination path', async () => {
+    const { bucket, file, store } = fakeStorage();
+    await store.download('aiprod-inputs', 'jobs/1/in.mp4', '/scratch/in.mp4');
+    expect(bucket.file).toHaveBeenCalledWith('jobs/1/in.mp4');
+    expect(file.download).toHaveBeenCalledWith({ destination: '/scratch/in.mp4' });
+  });
+
+  it('turns a 404 on download into ObjectNotFoundError and passes other errors through', async () => {
+    const { file, store } = fakeStorage();
+    file.download.mockRejectedValueOnce(Object.assign(new Error('No such object'), { code: 404 }));
+    await expect(store.download('aiprod-inputs', 'missing', '/scratch/x')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    const denied = Object.assign(new Error('Forbidden'), { code: 403 });
+    file.download.mockRejectedValueOnce(denied);
+    await expect(store.download('aiprod-inputs', 'secret', '/scratch/x')).rejects.toBe(denied);
+  });
+
+  it('answers exists from file.exists()', async () => {
+    const { file, store } = fakeStorage();
+    await expect(store.exists('aiprod-results', 'k')).resolves.toBe(true);
+    file.exists.mockResolvedValueOnce([false]);
+    await expect(store.exists('aiprod-results', 'k')).resolves.toBe(false);
+  });
+
+  it('deletes without failing on a missing object', async () => {
+    const { file, store } = fakeStorage();
+    await store.delete('aiprod-results', 'jobs/1/out.mp4');
+    expect(file.delete).toHaveBeenCalledWith({ ignoreNotFound: true });
+  });
+
+  it('signs a V4 read URL that expires ttlSeconds from now', async () => {
+    const { file, store } = fakeStorage();
+    const before = Date.now();
+    const url = await store.signedReadUrl('aiprod-results', 'jobs/1/out.mp4', 3600);
+    const after = Date.now();
+    expect(url).toBe('https://storage.googleapis.com/b/k?X-Goog-Signature=x');
+    const cfg = file.getSignedUrl.mock.calls[0]?.[0] as { version: string; action: string; expires: number };
+    expect(cfg).toMatchObject({ version: 'v4', action: 'read' });
+    expect(cfg.expires).toBeGreaterThanOrEqual(before + 3600_000);
+    expect(cfg.expires).toBeLessThanOrEqual(after + 3600_000);
+  });
+
+  it('refuses a TTL beyond what V4 signing allows', async () => {
+    const { file, store } = fakeStorage();
+    await expect(store.signedReadUrl('aiprod-results', 'k', 8 * 24 * 3600)).rejects.toThrow(RangeError);
+    await expect(store.signedReadUrl('aiprod-results', 'k', 0)).rejects.toThrow(RangeError);
+    expect(file.getSignedUrl).not.toHaveBeenCalled();
+  });
+
+  it('holds keys to the same rules as the local backend, before calling Cloud Storage', async () => {
+    const { storage, store } = fakeStorage();
+    await expect(store.exists('aiprod-results', '../x')).rejects.toBeInstanceOf(InvalidObjectNameError);
+    await expect(store.put('Bad_Bucket', 'k', join(dir, 'small.mp4'), 'video/mp4')).rejects.toBeInstanceOf(
+      InvalidObjectNameError,
+    );
+    expect(storage.bucket).not.toHaveBeenCalled();
+  });
+});
