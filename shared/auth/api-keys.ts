@@ -1,0 +1,69 @@
+/**
+ * API keys: `sk_live_<lookup>_<secret>`. The lookup half finds the row; only SHA-256 of the secret
+ * half is stored (the secret is 256 random bits, so a fast hash is enough and a leaked table is
+ * useless) and it is compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+
+export type Tier = 'free' | 'pro' | 'enterprise';
+export const TIERS: readonly Tier[] = ['free', 'pro', 'enterprise'];
+
+export interface Principal {
+  tenantId: string;
+  tenantName: string;
+  tier: Tier;
+  keyId: string;
+}
+
+const KEY_FORMAT = /^sk_live_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+function newKeyParts(): { lookup: string; secret: string } {
+  const lookup = randomBytes(9).toString('base64url').replace(/[-_]/g, '0').slice(0, 12);
+  return { lookup, secret: randomBytes(32).toString('base64url') };
+}
+
+export async function createApiKey(
+  k: Knex,
+  tenant: { name: string; tier: Tier },
+  label?: string,
+): Promise<{ key: string; keyId: string; tenantId: string }> {
+  return k.transaction(async (trx) => {
+    const [row] = await trx('tenants')
+      .insert({ name: tenant.name, tier: tenant.tier })
+      .onConflict('name')
+      .merge({ tier: tenant.tier })
+      .returning(['id']);
+    const { lookup, secret } = newKeyParts();
+    const [key] = await trx('api_keys')
+      .insert({ tenant_id: row.id, lookup, secret_hash: sha256(secret), label: label ?? null })
+      .returning(['id']);
+    return { key: `sk_live_${lookup}_${secret}`, keyId: key.id as string, tenantId: row.id as string };
+  });
+}
+
+export async function revokeApiKey(k: Knex, keyId: string): Promise<boolean> {
+  const n = await k('api_keys').where({ id: keyId }).whereNull('revoked_at').update({ revoked_at: k.fn.now() });
+  return n > 0;
+}
+
+/** The key's principal, or null for a malformed, unknown or revoked key. */
+export async function verifyApiKey(k: Knex, presented: string): Promise<Principal | null> {
+  const m = KEY_FORMAT.exec(presented);
+  if (!m) return null;
+  const [, lookup, secret] = m as unknown as [string, string, string];
+  const row = await k('api_keys as k')
+    .join('tenants as t', 't.id', 'k.tenant_id')
+    .where('k.lookup', lookup)
+    .whereNull('k.revoked_at')
+    .first('k.id', 'k.secret_hash', 'k.last_used_at', 't.id as tenant_id', 't.name', 't.tier');
+  if (!row) return null;
+  if (!timingSafeEqual(sha256(secret), row.secret_hash as Buffer)) return null;
+  // Touch last_used_at at most once a minute: a write per request would cost more than the request.
+  if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > 60_000) {
+    await k('api_keys').where({ id: row.id }).update({ last_used_at: k.fn.now() });
+  }
+  return { tenantId: row.tenant_id, tenantName: row.name, tier: row.tier, keyId: row.id };
+}

@@ -1,0 +1,79 @@
+/**
+ * Process configuration, read from the environment once and validated with zod, so a bad or missing
+ * variable stops the process at start with one message that names it, not deep inside a request.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .default('0')
+  .transform((v) => v === '1' || v === 'true');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const schema = z.object({
+  AIPROD_MODE: z.enum(['local', 'gcp']).default('local'),
+  NODE_ENV: z.string().default('development'),
+  PORT: int(8080, 0),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  // Optional here because some functions (presets) have no database; db() insists on it.
+  DATABASE_URL: z
+    .string()
+    .url()
+    .refine((u) => /^postgres(ql)?:/.test(u), 'must be a postgres:// URL')
+    .optional(),
+  DATABASE_REPLICA_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: int(10, 1),
+  AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),
+  AIPROD_PUBLIC_URL: z.string().url().optional(),
+  GOOGLE_CLOUD_PROJECT: z.string().min(1).default('local'),
+  AIPROD_UPLOADS_BUCKET: z.string().regex(/^[a-z0-9._-]{3,63}$/).default('aiprod-uploads'),
+  AIPROD_OUTPUTS_BUCKET: z.string().regex(/^[a-z0-9._-]{3,63}$/).default('aiprod-outputs'),
+  AIPROD_LOCAL_SIGNING_KEY: z.string().min(32).optional(),
+  AIPROD_ALLOW_PRIVATE_URLS: bool,
+  AIPROD_MAX_BODY_BYTES: int(256 * 1024, 1024),
+  AIPROD_MAX_INPUT_BYTES: int(5 * 1024 ** 3, 1),
+  AIPROD_FETCH_TIMEOUT_MS: int(10 * 60 * 1000, 100),
+  AIPROD_JOB_LEASE_SECONDS: int(120, 5),
+  /** Below job-processor's function timeout (540 s), so a slow job fails with a reason instead of being cut off. */
+  AIPROD_PROCESSING_TIMEOUT_SECONDS: int(480, 5),
+  AIPROD_SIGNED_URL_TTL_SECONDS: int(3600, 60),
+  REDIS_URL: z.string().url().optional(),
+  /** Memorystore's AUTH string and server CA (in-transit encryption), from Secret Manager. */
+  REDIS_AUTH: z.string().min(1).optional(),
+  REDIS_CA_CERT: z.string().min(1).optional(),
+});
+
+export type Config = z.infer<typeof schema> & { publicUrl: string };
+
+export class ConfigError extends Error {}
+
+let cached: Config | undefined;
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = result.data;
+  return { ...c, publicUrl: (c.AIPROD_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, '') };
+}
+
+/** The process configuration; a configuration error ends the process, since nothing can work without it. */
+export function config(): Config {
+  if (!cached) {
+    try {
+      cached = parseConfig(process.env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`aiprod: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+  }
+  return cached;
+}
+
+/** Forget the cached configuration (tests change the environment between cases). */
+export function resetConfig(): void {
+  cached = undefined;
+}

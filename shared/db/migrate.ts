@@ -1,0 +1,25 @@
+/**
+ * Migrations are imported modules rather than files knex finds on disk, so they ship inside each
+ * function's bundle and run the same from a checkout, a test or a deployed function.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './migrations/001_core';
+
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '001_core': m001,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = MIGRATIONS[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};
+
+export async function migrateLatest(k: Knex): Promise<string[]> {
+  const [, applied] = (await k.migrate.latest({ migrationSource: source })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,117 @@
+/**
+ * The express app every HTTP function is built from: request id, trace-correlated request log,
+ * security headers, body-size limit, API-key auth, and one error path that answers problem+json.
+ * The functions-framework has already parsed the body (keeping req.rawBody) when the app runs,
+ * on Google Cloud and in the local stack alike.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
+import helmet from 'helmet';
+import { config } from '../config';
+import { db } from '../db';
+import { logger, traceFields } from '../log';
+import { Principal, verifyApiKey } from '../auth/api-keys';
+import { HttpProblem, problems, sendProblem } from './problem';
+import { rateLimiter } from './rate-limit';
+import { httpFunctions } from '../../functions/manifest';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    principal?: Principal;
+    rawBody?: Buffer;
+  }
+}
+
+export type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+/** `/pipeline/{id}/result` -> `/pipeline/:id/result` */
+export const expressPath = (p: string): string => p.replace(/\{([a-z_]+)\}/g, ':$1');
+
+function requestContext(): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.header('x-request-id');
+    req.id = incoming && /^[A-Za-z0-9._-]{8,128}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', req.id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      logger().info('request', {
+        requestId: req.id,
+        httpRequest: {
+          requestMethod: req.method,
+          requestUrl: req.path, // never the query: it may carry a signature
+          status: res.statusCode,
+          latency: `${Number(process.hrtime.bigint() - started) / 1e9}s`,
+          userAgent: req.header('user-agent'),
+        },
+        tenantId: req.principal?.tenantId,
+        ...traceFields(req.headers),
+      });
+    });
+    next();
+  };
+}
+
+function bodyLimit(): RequestHandler {
+  return (req, _res, next) => {
+    const limit = config().AIPROD_MAX_BODY_BYTES;
+    const declared = Number(req.header('content-length') ?? 0);
+    if (declared > limit || (req.rawBody?.length ?? 0) > limit) return next(problems.tooLarge(limit));
+    next();
+  };
+}
+
+function apiKeyAuth(): RequestHandler {
+  return async (req, _res, next) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '');
+    const principal = m?.[1] ? await verifyApiKey(db(), m[1]) : null;
+    if (!principal) return next(problems.unauthorized());
+    req.principal = principal;
+    next();
+  };
+}
+
+function errorHandler() {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (err instanceof HttpProblem) return sendProblem(res, err, req.path);
+    logger().error('unhandled error', { requestId: req.id, error: err });
+    sendProblem(
+      res,
+      new HttpProblem(500, 'internal_error', 'Internal error', `Something went wrong; quote request id ${req.id}.`),
+      req.path,
+    );
+  };
+}
+
+/**
+ * The app of one HTTP function of the manifest: its method, paths and auth come from its entry,
+ * so what is deployed, routed and documented is what runs.
+ */
+export function createApp(name: string, handler: Handler): express.Express {
+  const route = httpFunctions().find((f) => f.name === name);
+  if (!route) throw new Error(`${name} is not an HTTP function of the manifest`);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use(requestContext());
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"] } } }));
+  app.use(bodyLimit());
+  // express 5 passes a rejected promise on to the error handler.
+  const chain: RequestHandler[] = [
+    ...(route.auth === 'api_key' ? [apiKeyAuth()] : []),
+    ...(route.rateLimit === 'none' ? [] : [rateLimiter(route.rateLimit)]),
+    handler,
+  ];
+  const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
+  for (const path of route.paths) app[method](expressPath(path), chain);
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    const allowed = route.paths.some((p) => new RegExp(`^${expressPath(p).replace(/:[a-z_]+/g, '[^/]+')}$`).test(req.path));
+    next(
+      allowed
+        ? new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `Use ${route.method}.`, undefined, { Allow: route.method })
+        : problems.notFound('route'),
+    );
+  });
+  app.use(errorHandler());
+  return app;
+}

@@ -1,0 +1,74 @@
+/**
+ * winston logger: JSON lines locally, Cloud Logging's structured format on Google Cloud (severity,
+ * trace correlation). A redaction format runs last so no key, secret or signed URL reaches a sink.
+ */
+import winston from 'winston';
+import { LoggingWinston } from '@google-cloud/logging-winston';
+import { config } from './config';
+
+const SENSITIVE_KEY = /(authorization|api[_-]?key|secret|password|token|signature|cookie|signing)/i;
+const API_KEY = /sk_live_[A-Za-z0-9_-]+/g;
+// A signed URL's query string is the credential; keep the path so the line is still useful.
+const SIGNED_QUERY = /(\?|&)[^\s"']*(signature|sig|token|expires)=[^\s"']*/gi;
+
+export function redactString(s: string): string {
+  return s.replace(API_KEY, 'sk_live_[redacted]').replace(SIGNED_QUERY, '$1[redacted]');
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { name: value.name, message: redactString(value.message) };
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SENSITIVE_KEY.test(k) ? '[redacted]' : redactValue(v, depth + 1);
+  }
+  return out;
+}
+
+const redact = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (key === 'level') continue;
+    info[key] = SENSITIVE_KEY.test(key) ? '[redacted]' : redactValue(info[key], 0);
+  }
+  return info;
+});
+
+function build(): winston.Logger {
+  const c = config();
+  const transports: winston.transport[] =
+    c.AIPROD_MODE === 'gcp'
+      ? [new LoggingWinston({ redirectToStdout: true, useMessageField: false })]
+      : [new winston.transports.Console({ stderrLevels: [] })];
+  return winston.createLogger({
+    level: c.LOG_LEVEL,
+    format: winston.format.combine(winston.format.timestamp(), redact(), winston.format.json()),
+    defaultMeta: { service: process.env.K_SERVICE ?? process.env.FUNCTION_TARGET ?? 'aiprod' },
+    transports,
+    silent: c.NODE_ENV === 'test' && !process.env.LOG_IN_TESTS,
+  });
+}
+
+let instance: winston.Logger | undefined;
+
+export function logger(): winston.Logger {
+  instance ??= build();
+  return instance;
+}
+
+/**
+ * The Cloud Logging field that ties a line to its request's trace, from the load balancer's
+ * `traceparent` or `X-Cloud-Trace-Context` header.
+ */
+export function traceFields(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const project = config().GOOGLE_CLOUD_PROJECT;
+  const traceparent = headers['traceparent'];
+  const cloud = headers['x-cloud-trace-context'];
+  let traceId: string | undefined;
+  if (typeof traceparent === 'string') traceId = traceparent.split('-')[1];
+  else if (typeof cloud === 'string') traceId = cloud.split('/')[0];
+  return traceId && /^[0-9a-f]{32}$/i.test(traceId)
+    ? { 'logging.googleapis.com/trace': `projects/${project}/traces/${traceId}` }
+    : {};
+}
