@@ -1,0 +1,182 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MediaError } from './errors';
+import { limitForLinearGain, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
+import { mixAudio, processVoice, SAMPLE_RATE } from './mix';
+import { isMusicStyle } from './music/generate';
+import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux } from './mux';
+import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
+import { inspect, probe, type MediaFacts } from './probe';
+import { progressTracker } from './progress';
+import type { VoiceEngine } from './voice/engine';
+import { localVoiceEngine } from './voice/local';
+
+/** Silence before the voice starts, so it does not begin on the very first frame. */
+export const DEFAULT_LEAD_IN_SECONDS = 0.5;
+/** Longest input accepted: ten minutes is what a job can dub within its function's time limit. */
+export const MAX_INPUT_SECONDS = 600;
+/** A picture this much shorter in the output than in the input lost frames on the way. */
+const LOST_PICTURE_SECONDS = 0.5;
+
+export interface DubRequest {
+  inputPath: string;
+  /** Scratch space the caller creates and deletes; dub() removes its own files from it. */
+  workDir: string;
+  outputPath: string;
+  voiceText: string;
+  language: string;
+  musicStyle: string;
+  effectsPreset: string;
+  /** The job id: the generated music is the same for the same seed. */
+  seed: string;
+  voice?: VoiceEngine;
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+  leadInSeconds?: number;
+  maxInputSeconds?: number;
+}
+
+export interface DubResult {
+  output: MediaFacts;
+  /** Measured on the delivered file, after AAC encoding. */
+  loudness: LoudnessFacts;
+  videoCopied: boolean;
+}
+
+/**
+ * Puts a synthesized voice-over, generated music and the preset's sound on a video: the picture
+ * kept as it is whenever possible, the sound mixed, loudness-normalized in two passes and encoded
+ * into an MP4 at `outputPath`. Five ffmpeg runs: voice synthesis, voice processing, mix (music
+ * generation, ducking, limiting, first-pass measurement), mux (second pass, encoding), and the
+ * final measurement; all audio work is done on audio alone at 48 kHz.
+ */
+export async function dub(req: DubRequest): Promise<DubResult> {
+  if (!isMusicStyle(req.musicStyle)) throw new RangeError(`unknown music style "${req.musicStyle}"`);
+  if (!isEffectsPreset(req.effectsPreset)) throw new RangeError(`unknown effects preset "${req.effectsPreset}"`);
+  const preset = EFFECTS_PRESETS[req.effectsPreset];
+  const engine = req.voice ?? localVoiceEngine();
+  const leadIn = req.leadInSeconds ?? DEFAULT_LEAD_IN_SECONDS;
+  const { signal } = req;
+
+  const input = await probe(req.inputPath, signal);
+  const seconds = input.video?.durationSeconds ?? input.durationSeconds;
+  const maxSeconds = req.maxInputSeconds ?? MAX_INPUT_SECONDS;
+  if (seconds > maxSeconds) {
+    throw new MediaError('input_too_long', `the video lasts ${minutes(seconds)}; the limit is ${minutes(maxSeconds)}`);
+  }
+  const progress = progressTracker(req.onProgress, {
+    voice: 8,
+    mix: 30,
+    // Re-encoding the picture dwarfs everything else; copying it costs about as much as the mix.
+    mux: canCopyVideo(input) ? 40 : 150,
+    verify: 6,
+  });
+  progress.update('voice', 0);
+
+  const scratch = await mkdtemp(join(req.workDir, 'dub-'));
+  let outputWritten = false;
+  try {
+    const rawVoice = join(scratch, 'voice-raw.wav');
+    const voiceSeconds = await synthesize(engine, req, rawVoice);
+    if (voiceSeconds.seconds + leadIn > seconds) {
+      throw new MediaError(
+        'voice_too_long',
+        `the voice-over lasts ${voiceSeconds.seconds.toFixed(1)} s, which with the ${leadIn} s lead-in ` +
+          `does not fit in the ${seconds.toFixed(1)} s video: shorten the text or send a longer video`,
+      );
+    }
+    progress.update('voice', 0.8);
+
+    const voice = join(scratch, 'voice.wav');
+    const processed = await processVoice({ rawPath: rawVoice, rawLufs: voiceSeconds.lufs, outPath: voice, preset, signal });
+    progress.update('voice', 1);
+
+    const target = {
+      lufs: preset.targetLufs,
+      truePeakDbtp: preset.truePeakDbtp - ENCODER_PEAK_MARGIN_DB,
+      lra: preset.lra,
+    };
+    const mixPath = join(scratch, 'mix.wav');
+    const mixed = await mixAudio({
+      voicePath: voice,
+      voiceLufs: processed.integratedLufs,
+      voiceSeconds: voiceSeconds.seconds,
+      leadInSeconds: leadIn,
+      samples: Math.round(seconds * SAMPLE_RATE),
+      style: req.musicStyle,
+      seed: req.seed,
+      preset,
+      target,
+      scratchDir: scratch,
+      outPath: mixPath,
+      signal,
+      onProgress: (fraction) => progress.update('mix', fraction),
+    });
+
+    const master = await limitForLinearGain({
+      path: mixPath,
+      measured: mixed,
+      target,
+      scratchPath: (round) => join(scratch, `mix-limited-${round}.wav`),
+      signal,
+    });
+
+    outputWritten = true;
+    const { videoCopied } = await mux({
+      inputPath: req.inputPath,
+      input,
+      audioPath: master.path,
+      audioFilter: linearNormalization(master.measured, target),
+      outputPath: req.outputPath,
+      signal,
+      onProgress: (fraction) => progress.update('mux', fraction),
+    });
+
+    const [output, loudness] = await Promise.all([probe(req.outputPath, signal), measureLoudness(req.outputPath, signal)]);
+    const outputPicture = output.video?.durationSeconds ?? output.durationSeconds;
+    if (outputPicture < seconds - LOST_PICTURE_SECONDS) {
+      throw new MediaError(
+        'corrupt_media',
+        `the video's data ends at ${outputPicture.toFixed(1)} s of its stated ${seconds.toFixed(1)} s: the file is truncated or damaged`,
+      );
+    }
+    progress.finish();
+    return { output, loudness, videoCopied };
+  } catch (err) {
+    if (outputWritten) await rm(req.outputPath, { force: true });
+    throw err;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Speaks the text and reads back how long and how loud the speech is. */
+async function synthesize(
+  engine: VoiceEngine,
+  req: DubRequest,
+  outPath: string,
+): Promise<{ seconds: number; lufs: number }> {
+  if (!req.voiceText.trim()) throw new MediaError('voice_synthesis_failed', 'the voice-over text is empty');
+  if (!engine.languages.includes(req.language)) {
+    throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine does not speak "${req.language}"`);
+  }
+  try {
+    await engine.synthesize(req.voiceText, req.language, outPath, req.signal);
+    const [facts, loudness] = await Promise.all([inspect(outPath, req.signal), measureLoudness(outPath, req.signal)]);
+    // Integrated loudness bottoms out at -70 LUFS: nothing rose above the absolute gate.
+    if (loudness.integratedLufs <= -70) {
+      throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine produced silence`);
+    }
+    return { seconds: facts.durationSeconds, lufs: loudness.integratedLufs };
+  } catch (err) {
+    if (err instanceof MediaError && (err.code === 'processing_timeout' || err.code === 'voice_synthesis_failed')) {
+      throw err;
+    }
+    const detail = err instanceof MediaError ? (err.detail ?? err.message) : String(err);
+    throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine failed`, detail);
+  }
+}
+
+function minutes(seconds: number): string {
+  return seconds < 120 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`;
+}

@@ -1,0 +1,14 @@
+/**
+ * The media engine: probing, voice synthesis, generated music, effects presets, mixing with
+ * ducking, two-pass loudness normalization and muxing, all with ffmpeg.
+ */
+export { MediaError, type MediaErrorCode } from './errors';
+export { ffmpegPath, ffprobePath } from './binaries';
+export { inspect, probe, type AudioFacts, type MediaFacts, type VideoFacts } from './probe';
+export { measureLoudness, type LoudnessFacts } from './loudness';
+export { LANGUAGES, type Language, type VoiceEngine } from './voice/engine';
+export { localVoiceEngine } from './voice/local';
+export { MUSIC_STYLES, type MusicStyle } from './music/styles';
+export { generateMusic, isMusicStyle } from './music/generate';
+export { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset, type EffectsPresetName } from './presets';
+export { dub, DEFAULT_LEAD_IN_SECONDS, MAX_INPUT_SECONDS, type DubRequest, type DubResult } from './dub';

@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LOUDNESS_METER, parseLoudnessSummary, type LoudnessMeasurement } from './loudness';
+import { MUSIC_SAMPLE_RATE, musicGraph } from './music/generate';
+import { MUSIC_REFERENCE_LUFS, type MusicStyle } from './music/styles';
+import type { EffectsPreset } from './presets';
+import { runFfmpeg } from './run-ffmpeg';
+
+export const SAMPLE_RATE = MUSIC_SAMPLE_RATE;
+
+/** Loudness (mono) a voice is brought to before the preset's chain, whose thresholds assume it. */
+const VOICE_CHAIN_INPUT_LUFS = -20;
+/** Loudness (stereo) of the processed voice in the mix: the level everything else is set against. */
+const VOICE_MIX_LUFS = -16;
+/** A mono signal played on both channels measures this much louder (BS.1770 sums channel power). */
+const DUAL_MONO_GAIN_DB = 10 * Math.log10(2);
+/** Room the limiter leaves for the second pass's gain estimate and for inter-sample peaks. */
+const LIMITER_HEADROOM_DB = 1.5;
+
+/**
+ * Voice pass: resample to 48 kHz mono, bring to VOICE_CHAIN_INPUT_LUFS, run the preset's voice
+ * chain, and measure the result (the mix needs its exact level). The voice is a few seconds of
+ * mono audio, so a run of its own costs little and keeps the mix's arithmetic exact.
+ */
+export async function processVoice(options: {
+  rawPath: string;
+  rawLufs: number;
+  outPath: string;
+  preset: EffectsPreset;
+  signal?: AbortSignal;
+}): Promise<LoudnessMeasurement> {
+  const filters = [
+    `aresample=${SAMPLE_RATE}`,
+    'aformat=channel_layouts=mono',
+    `volume=${db(VOICE_CHAIN_INPUT_LUFS - options.rawLufs)}`,
+    ...options.preset.voiceChain,
+    LOUDNESS_METER,
+  ];
+  const { stderr } = await runFfmpeg(
+    ['-i', options.rawPath, '-af', filters.join(','), '-c:a', 'pcm_f32le', '-y', options.outPath],
+    { signal: options.signal, logLevel: 'info' },
+  );
+  return parseLoudnessSummary(stderr);
+}
+
+export interface MixOptions {
+  voicePath: string;
+  /** Measured loudness of the processed voice (mono). */
+  voiceLufs: number;
+  voiceSeconds: number;
+  leadInSeconds: number;
+  /** Length of the mix in samples at SAMPLE_RATE: exactly the video's. */
+  samples: number;
+  style: MusicStyle;
+  seed: string;
+  preset: EffectsPreset;
+  /** Loudness and true-peak ceiling the delivered mix will be normalized to. */
+  target: { lufs: number; truePeakDbtp: number };
+  scratchDir: string;
+  outPath: string;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number) => void;
+}
+
+/**
+ * Mix pass, one ffmpeg run: generates the music, sets it under the voice at the preset's bed
+ * level, ducks it with the voice as sidechain, limits the sum, and measures it for the second
+ * loudness pass. The limiter's ceiling sits far enough under the target's true peak that the
+ * second pass can apply one constant gain (loudnorm's linear mode) rather than riding the level.
+ */
+export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement> {
+  const { preset, samples } = options;
+  const voiceGain = VOICE_MIX_LUFS - (options.voiceLufs + DUAL_MONO_GAIN_DB);
+  const bedGain = VOICE_MIX_LUFS + preset.musicBedDb - MUSIC_REFERENCE_LUFS;
+  const expectedGain = options.target.lufs - expectedLoudness(options.voiceSeconds, samples / SAMPLE_RATE, preset.musicBedDb);
+  const ceilingDb = Math.min(-1, options.target.truePeakDbtp - expectedGain - LIMITER_HEADROOM_DB);
+  const leadIn = Math.round(options.leadInSeconds * SAMPLE_RATE);
+  const { threshold, ratio, attackMs, releaseMs } = preset.duck;
+
+  const graph = [
+    musicGraph(options.style, options.seed, samples, 'music'),
+    `[music]${[...preset.musicChain, `volume=${db(bedGain)}`].join(',')}[bed]`,
+    `[0:a]volume=${db(voiceGain)},adelay=delays=${leadIn}S:all=1,apad=whole_len=${samples},` +
+      `atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0,asplit=2[voice][key]`,
+    `[bed][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
+    `[voice][ducked]amix=inputs=2:normalize=0:duration=first,` +
+      `alimiter=limit=${10 ** (ceilingDb / 20)}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}[mix]`,
+  ].join(';\n');
+  // Tens of kilobytes of music expressions: a script file keeps them off the command line.
+  const script = join(options.scratchDir, 'mix.graph');
+  await writeFile(script, graph);
+
+  const seconds = samples / SAMPLE_RATE;
+  const { stderr } = await runFfmpeg(
+    ['-i', options.voicePath, '-filter_complex_script', script, '-map', '[mix]', '-c:a', 'pcm_s16le', '-y', options.outPath],
+    {
+      signal: options.signal,
+      logLevel: 'info',
+      ...(options.onProgress ? { onProgress: (at: number) => options.onProgress?.(at / seconds) } : {}),
+    },
+  );
+  return parseLoudnessSummary(stderr);
+}
+
+/**
+ * The mix's integrated loudness, foreseen: speech at VOICE_MIX_LUFS for as long as it lasts, music
+ * at the bed level the rest of the time, power-averaged. Both pass the measurement's relative gate
+ * (beds are within 10 LU of the voice), and the ducked music under speech adds little, so this
+ * lands within a dB or so of the measurement, which is what the limiter's headroom allows for.
+ */
+function expectedLoudness(voiceSeconds: number, seconds: number, musicBedDb: number): number {
+  const speech = Math.min(voiceSeconds, seconds);
+  const power = speech * 10 ** (VOICE_MIX_LUFS / 10) + (seconds - speech) * 10 ** ((VOICE_MIX_LUFS + musicBedDb) / 10);
+  return 10 * Math.log10(power / seconds);
+}
+
+function db(value: number): string {
+  return `${value.toFixed(2)}dB`;
+}

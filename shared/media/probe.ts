@@ -1,0 +1,143 @@
+import { stat } from 'node:fs/promises';
+import { MediaError } from './errors';
+import { runFfprobe } from './run-ffmpeg';
+
+export interface VideoFacts {
+  codec: string;
+  width: number;
+  height: number;
+  fps: number;
+  /** Display rotation in degrees, 0 to 359, as the container's display matrix asks. */
+  rotation: number;
+  /** The video stream's own duration when the container states one. */
+  durationSeconds?: number;
+}
+
+export interface AudioFacts {
+  codec: string;
+  sampleRate: number;
+  channels: number;
+}
+
+export interface MediaFacts {
+  durationSeconds: number;
+  /** ffprobe's format name, e.g. `mov,mp4,m4a,3gp,3g2,mj2` or `matroska,webm`. */
+  container: string;
+  sizeBytes: number;
+  video?: VideoFacts;
+  audio?: AudioFacts;
+}
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  sample_rate?: string;
+  channels?: number;
+  disposition?: { attached_pic?: number };
+  tags?: { rotate?: string; DURATION?: string };
+  side_data_list?: { rotation?: number }[];
+}
+
+interface ProbeOutput {
+  format?: { format_name?: string; duration?: string; size?: string };
+  streams?: ProbeStream[];
+}
+
+/** Demuxers that read single pictures: a still image is not a video, whatever its stream says. */
+const IMAGE_FORMAT = /(^|,)(image2|[a-z0-9]+_pipe)(,|$)/;
+
+/**
+ * Facts of any media file, audio-only included. Rejects with `corrupt_media` (and ffprobe's reason)
+ * when ffprobe cannot read it or it states no duration.
+ */
+export async function inspect(path: string, signal?: AbortSignal): Promise<MediaFacts> {
+  let stdout: string;
+  try {
+    ({ stdout } = await runFfprobe(['-print_format', 'json', '-show_format', '-show_streams', path], { signal }));
+  } catch (err) {
+    // A failure with ffprobe's own stderr is about the file; one without (ffprobe missing) is not.
+    if (err instanceof MediaError && err.code === 'ffmpeg_failed' && err.detail !== undefined) {
+      throw new MediaError('corrupt_media', `unreadable media: ${reason(err.detail, path)}`, err.detail);
+    }
+    throw err;
+  }
+
+  const parsed = JSON.parse(stdout) as ProbeOutput;
+  const streams = parsed.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  const durationSeconds = seconds(parsed.format?.duration) ?? streamSeconds(video) ?? streamSeconds(audio);
+  if (!durationSeconds) {
+    throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
+  }
+  return {
+    durationSeconds,
+    container: parsed.format?.format_name ?? '',
+    sizeBytes: Number(parsed.format?.size) || (await stat(path)).size,
+    video: video && {
+      codec: video.codec_name ?? '',
+      width: video.width ?? 0,
+      height: video.height ?? 0,
+      fps: rate(video.avg_frame_rate) ?? rate(video.r_frame_rate) ?? 0,
+      rotation: rotation(video),
+      durationSeconds: streamSeconds(video),
+    },
+    audio: audio && {
+      codec: audio.codec_name ?? '',
+      sampleRate: Number(audio.sample_rate) || 0,
+      channels: audio.channels ?? 0,
+    },
+  };
+}
+
+/**
+ * Facts of a video to dub, or why it cannot be: `corrupt_media` as for inspect(), `not_a_video`
+ * when there is no moving picture (audio files, cover art, still images), `unsupported_media` when
+ * this ffmpeg build does not know the picture's codec.
+ */
+export async function probe(path: string, signal?: AbortSignal): Promise<MediaFacts> {
+  const facts = await inspect(path, signal);
+  if (!facts.video || IMAGE_FORMAT.test(facts.container)) {
+    throw new MediaError('not_a_video', facts.audio ? 'the file has sound but no video' : 'the file has no video stream');
+  }
+  if (!facts.video.codec || !facts.video.width || !facts.video.height) {
+    throw new MediaError('unsupported_media', `unsupported video codec ${facts.video.codec || '(unknown)'}`);
+  }
+  return facts;
+}
+
+/** A positive number of seconds, or undefined for ffprobe's "N/A", zero or garbage. */
+function seconds(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** A stream's own duration; Matroska states it only as a tag, "HH:MM:SS.nnnnnnnnn". */
+function streamSeconds(stream: ProbeStream | undefined): number | undefined {
+  const tag = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(stream?.tags?.DURATION ?? '');
+  const fromTag = tag ? Number(tag[1]) * 3600 + Number(tag[2]) * 60 + Number(tag[3]) : undefined;
+  return seconds(stream?.duration) ?? seconds(fromTag?.toString());
+}
+
+function rate(value: string | undefined): number | undefined {
+  const [num, den] = (value ?? '').split('/').map(Number);
+  if (!num || !den) return undefined;
+  return num / den;
+}
+
+function rotation(stream: ProbeStream): number {
+  const fromMatrix = stream.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation;
+  const degrees = fromMatrix ?? Number(stream.tags?.rotate ?? 0);
+  return ((Math.round(degrees) % 360) + 360) % 360;
+}
+
+/** ffprobe's reason without the file's path, which is ours and not the partner's business. */
+function reason(detail: string, path: string): string {
+  const lines = detail.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[lines.length - 1] ?? 'unknown error').replace(`${path}: `, '');
+}

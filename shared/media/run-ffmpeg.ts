@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
+import { ffmpegPath, ffprobePath } from './binaries';
+import { MediaError } from './errors';
+
+/** How much of stderr an error carries: enough for ffmpeg's reason, not the whole log. */
+const ERROR_DETAIL_BYTES = 4096;
+/** How much stderr is kept: analysis filters print their report last, a few hundred bytes long. */
+const STDERR_KEEP_BYTES = 16384;
+
+export interface RunOptions {
+  /** Working directory: lets filter arguments name files by plain relative names, unescaped. */
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Output position in seconds, from ffmpeg's `-progress pipe:1` report. */
+  onProgress?: (seconds: number) => void;
+  /** `info` when a filter's report (loudnorm's JSON) must be read back from stderr. */
+  logLevel?: 'error' | 'warning' | 'info';
+}
+
+export interface RunResult {
+  stdout: string;
+  /** The last STDERR_KEEP_BYTES of stderr. */
+  stderr: string;
+}
+
+export function runFfmpeg(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const head = ['-hide_banner', '-nostdin', '-loglevel', options.logLevel ?? 'warning'];
+  if (options.onProgress) head.push('-progress', 'pipe:1', '-nostats');
+  return run(ffmpegPath(), [...head, ...args], options);
+}
+
+export function runFfprobe(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(ffprobePath(), ['-hide_banner', '-loglevel', options.logLevel ?? 'error', ...args], options);
+}
+
+function run(bin: string, args: string[], options: RunOptions): Promise<RunResult> {
+  const tool = basename(bin);
+  const { signal, onProgress } = options;
+  if (signal?.aborted) return Promise.reject(aborted(tool));
+
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(bin, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: string[] = [];
+    let stderr = '';
+    let pending = '';
+    let wasAborted = false;
+
+    const onAbort = (): void => {
+      wasAborted = true;
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (!onProgress) {
+        stdout.push(chunk);
+        return;
+      }
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const match = /^out_time_us=(\d+)/.exec(line);
+        if (match?.[1]) onProgress(Number(match[1]) / 1e6);
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_KEEP_BYTES);
+    });
+
+    child.on('error', (err) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new MediaError('ffmpeg_failed', `cannot start ${tool} (${bin}): ${err.message}`));
+    });
+    child.on('close', (code, killedBy) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (wasAborted) return reject(aborted(tool));
+      if (code === 0) return resolve({ stdout: stdout.join(''), stderr });
+      const detail = stderr.slice(-ERROR_DETAIL_BYTES).trim();
+      const reason = lastLine(detail) ?? (killedBy ? `killed by ${killedBy}` : `exit code ${code}`);
+      reject(new MediaError('ffmpeg_failed', `${tool} failed: ${reason}`, detail));
+    });
+  });
+}
+
+function aborted(tool: string): MediaError {
+  return new MediaError('processing_timeout', `${tool} was stopped: the job ran out of time or was cancelled`);
+}
+
+function lastLine(text: string): string | undefined {
+  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  return lines[lines.length - 1];
+}

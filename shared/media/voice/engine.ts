@@ -1,0 +1,19 @@
+export const LANGUAGES = ['en', 'fr', 'es', 'de', 'it', 'pt', 'ja', 'zh'] as const;
+
+export type Language = (typeof LANGUAGES)[number];
+
+/**
+ * A text-to-speech engine. The local engine serves the embedded default; cloud engines (Google
+ * Cloud Text-to-Speech, ElevenLabs) implement the same contract for production.
+ */
+export interface VoiceEngine {
+  readonly name: string;
+  /** Languages the engine accepts. */
+  readonly languages: readonly string[];
+  /**
+   * Speaks `text` into a WAV file at `outPath`, any sample rate and channel count (the mix
+   * resamples). Rejects with MediaError('voice_synthesis_failed') when it cannot, and with
+   * MediaError('processing_timeout') once `signal` aborts.
+   */
+  synthesize(text: string, language: string, outPath: string, signal?: AbortSignal): Promise<void>;
+}
