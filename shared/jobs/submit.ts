@@ -1,0 +1,95 @@
+/**
+ * Accepting a job: the job row and its outbox row in one transaction, publish after commit, with
+ * `Idempotency-Key` semantics from the IETF httpapi draft (same key and body: the same job; same key,
+ * other body: 422; same key while the first request is still in flight: 409).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/api-keys';
+import { config } from '../config';
+import { enqueue, publishOutbox } from '../events/outbox';
+import { HttpProblem, problems } from '../http/problem';
+import { logger } from '../log';
+import { transport } from '../platform';
+import { DubRequestBody, estimateDurationSeconds, fingerprint } from './request';
+import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
+
+export interface Accepted {
+  job_id: string;
+  status: 'PENDING';
+  estimated_duration: number;
+}
+
+/** A key whose first request died before finishing may be reused after this long. */
+const IN_FLIGHT_STALE_SECONDS = 60;
+
+function checkOwnObject(principal: Principal, videoUrl: string): void {
+  if (!videoUrl.startsWith('gs://')) return;
+  const { host, pathname } = new URL(videoUrl);
+  if (host !== config().AIPROD_UPLOADS_BUCKET || !pathname.startsWith(`/${principal.tenantId}/`)) {
+    throw problems.validation([
+      { field: 'video_url', code: 'not_your_object', message: 'gs:// inputs must be your own uploads.' },
+    ]);
+  }
+}
+
+async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Accepted | null> {
+  const inserted = await k('idempotency_keys')
+    .insert({ tenant_id: tenantId, key, fingerprint: print })
+    .onConflict(['tenant_id', 'key'])
+    .ignore()
+    .returning(['key']);
+  if (inserted.length > 0) return null;
+  const existing = await k('idempotency_keys as i')
+    .leftJoin('jobs as j', 'j.id', 'i.job_id')
+    .where({ 'i.tenant_id': tenantId, 'i.key': key })
+    .first('i.fingerprint', 'i.job_id', 'j.request', k.raw('extract(epoch from now() - i.created_at) AS age'));
+  if (!existing) return reserveKey(k, tenantId, key, print); // removed between the two statements
+  if (existing.fingerprint !== print) {
+    throw new HttpProblem(422, 'idempotency_key_reused', 'Idempotency key reused', 'This Idempotency-Key was used with another request body.');
+  }
+  if (existing.job_id) {
+    return { job_id: existing.job_id, status: 'PENDING', estimated_duration: estimateDurationSeconds(existing.request) };
+  }
+  if (Number(existing.age) < IN_FLIGHT_STALE_SECONDS) {
+    throw problems.conflict('idempotency_key_in_flight', 'A request with this Idempotency-Key is still being processed; retry later.');
+  }
+  await k('idempotency_keys').where({ tenant_id: tenantId, key, fingerprint: print }).whereNull('job_id').del();
+  return reserveKey(k, tenantId, key, print);
+}
+
+export async function submitJob(
+  k: Knex,
+  principal: Principal,
+  body: DubRequestBody,
+  idempotencyKey?: string,
+): Promise<Accepted> {
+  checkOwnObject(principal, body.video_url);
+  const print = fingerprint(body);
+  if (idempotencyKey) {
+    const replay = await reserveKey(k, principal.tenantId, idempotencyKey, print);
+    if (replay) return replay;
+  }
+  const jobId = randomUUID();
+  let outboxId: number;
+  try {
+    outboxId = await k.transaction(async (trx) => {
+      await trx('jobs').insert({ id: jobId, tenant_id: principal.tenantId, status: 'PENDING', recipe: 'dub', request: body });
+      if (idempotencyKey) {
+        await trx('idempotency_keys').where({ tenant_id: principal.tenantId, key: idempotencyKey }).update({ job_id: jobId });
+      }
+      const message: PipelineJobMessage = { job_id: jobId };
+      return enqueue(trx, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
+    });
+  } catch (err) {
+    if (idempotencyKey) {
+      await k('idempotency_keys').where({ tenant_id: principal.tenantId, key: idempotencyKey }).whereNull('job_id').del();
+    }
+    throw err;
+  }
+  // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
+  await publishOutbox(k, transport(), { ids: [outboxId] }).catch((err) =>
+    logger().warn('publish after commit failed; the sweeper will retry', { jobId, error: err }),
+  );
+  return { job_id: jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(body) };
+}

@@ -1,0 +1,62 @@
+/**
+ * The `maintenance` tick: heals what redelivery alone cannot. Runs every minute; each step is a
+ * set-based statement, safe to run twice at once.
+ */
+import type { Knex } from 'knex';
+import { enqueue, publishOutbox } from '../events/outbox';
+import { logger } from '../log';
+import { transport } from '../platform';
+import { MAX_ATTEMPTS } from './lease';
+import { completeJob } from './process';
+import { PIPELINE_JOBS } from './topics';
+
+/** How long past its lease a job may sit before the sweeper steps in (Pub/Sub usually wins first). */
+const LEASE_GRACE_SECONDS = 30;
+/** Outbox rows younger than this are still being published by their writer. */
+const OUTBOX_GRACE_SECONDS = 30;
+
+export interface SweepReport {
+  requeued: number;
+  abandoned: number;
+  republished: number;
+}
+
+export async function sweep(k: Knex): Promise<SweepReport> {
+  // A worker died holding the lease: put the job back and announce it again, in one transaction.
+  const requeuedIds = await k.transaction(async (trx) => {
+    const rows: { id: string; tenant_id: string }[] = (
+      await trx.raw(
+        `UPDATE jobs SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE status = 'PROCESSING' AND attempts < ? AND lease_expires_at < now() - make_interval(secs => ?)
+         RETURNING id, tenant_id`,
+        [MAX_ATTEMPTS, LEASE_GRACE_SECONDS],
+      )
+    ).rows;
+    const ids: number[] = [];
+    for (const row of rows) ids.push(await enqueue(trx, PIPELINE_JOBS, { job_id: row.id }, { tenant_id: row.tenant_id, requeued: 'true' }));
+    return ids;
+  });
+  const requeued = requeuedIds.length;
+  if (requeued) await publishOutbox(k, transport(), { ids: requeuedIds });
+
+  // Out of attempts: the job ends FAILED with a reason rather than never.
+  const exhausted: { id: string; tenant_id: string }[] = await k('jobs')
+    .whereIn('status', ['PENDING', 'PROCESSING'])
+    .where('attempts', '>=', MAX_ATTEMPTS)
+    .where((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', k.raw('now()')))
+    .select('id', 'tenant_id');
+  let abandoned = 0;
+  for (const job of exhausted) {
+    const done = await completeJob(k, job, null, {
+      status: 'FAILED',
+      code: 'attempts_exhausted',
+      message: `The job was attempted ${MAX_ATTEMPTS} times without finishing.`,
+    });
+    if (done) abandoned++;
+  }
+
+  const republished = await publishOutbox(k, transport(), { olderThanSeconds: OUTBOX_GRACE_SECONDS, limit: 500 });
+  const report = { requeued, abandoned, republished };
+  if (requeued || abandoned || republished) logger().info('sweep', report);
+  return report;
+}

@@ -1,0 +1,56 @@
+/** What a partner sees of a job. Another tenant's job is indistinguishable from a missing one. */
+import type { Knex } from 'knex';
+import { problems } from '../http/problem';
+
+export type JobStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+
+export interface JobRow {
+  id: string;
+  tenant_id: string;
+  status: JobStatus;
+  recipe: string;
+  request: Record<string, unknown>;
+  progress: number;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  result: StoredResult | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+export interface StoredResult {
+  bucket: string;
+  key: string;
+  content_type: string;
+  size_bytes: number;
+  duration_seconds: number;
+  video: { codec: string; width: number; height: number; fps: number; copied: boolean } | null;
+  audio: { codec: string; sample_rate: number; channels: number } | null;
+  loudness: { integrated_lufs: number; true_peak_dbtp: number; lra: number; target_lufs: number };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function findJob(k: Knex, tenantId: string, id: string): Promise<JobRow> {
+  if (!UUID.test(id)) throw problems.notFound('job');
+  const row = await k<JobRow>('jobs').where({ id, tenant_id: tenantId }).first();
+  if (!row) throw problems.notFound('job');
+  return row;
+}
+
+const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
+
+export function statusView(job: JobRow) {
+  return {
+    job_id: job.id,
+    status: job.status,
+    recipe: job.recipe,
+    progress: job.status === 'COMPLETED' ? 100 : job.progress,
+    created_at: iso(job.created_at),
+    started_at: iso(job.started_at),
+    completed_at: iso(job.completed_at),
+    ...(job.status === 'FAILED' ? { error: { code: job.error_code, message: job.error_message } } : {}),
+  };
+}

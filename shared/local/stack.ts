@@ -1,0 +1,119 @@
+/**
+ * The embedded default, assembled: PostgreSQL (embedded unless DATABASE_URL is set), migrations,
+ * every HTTP function of the manifest behind one gateway on PORT, every event function on its own
+ * port fed by the local push bus, and the every-minute maintenance tick Cloud Scheduler sends in GCP.
+ */
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { eventFunctions, httpFunctions, manifest } from '../../functions/manifest';
+import { config, resetConfig } from '../config';
+import { closeDb, db } from '../db';
+import { startLocalPostgres } from '../db/embedded';
+import { migrateLatest } from '../db/migrate';
+import { LocalPushBus, LocalSubscription } from '../events/local-bus';
+import { subscriptionOf } from '../events/local-transport';
+import { logger } from '../log';
+import { localStore, resetPlatform, transport } from '../platform';
+import { localStorageHandler } from '../storage';
+import { gatewayListener, GatewayRoute, pathPattern } from './gateway';
+
+export interface StackOptions {
+  port?: number;
+  dataDir?: string;
+  /** Seconds between maintenance ticks (Cloud Scheduler's is one minute); 0 turns the tick off. */
+  maintenanceSeconds?: number;
+  /** Tests shorten the bus's retry backoff; production settings come from the manifest. */
+  subscriptionOverrides?: Partial<LocalSubscription>;
+}
+
+export interface Stack {
+  url: string;
+  bus: LocalPushBus;
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host?: string): Promise<number> {
+  return new Promise((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, host, () => res((server.address() as AddressInfo).port));
+  });
+}
+
+const close = (server: Server): Promise<void> =>
+  new Promise((res) => {
+    server.close(() => res());
+    server.closeAllConnections();
+  });
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const dataDir = resolve(opts.dataDir ?? process.env.AIPROD_DATA_DIR ?? '.aiprod');
+  process.env.AIPROD_DATA_DIR = dataDir;
+  const pg = process.env.DATABASE_URL ? undefined : await startLocalPostgres(dataDir);
+  if (pg) process.env.DATABASE_URL = pg.url;
+
+  const gateway = createServer();
+  const port = await listen(gateway, opts.port ?? Number(process.env.PORT ?? 8080));
+  process.env.PORT = String(port);
+  process.env.AIPROD_PUBLIC_URL ??= `http://localhost:${port}`;
+  resetConfig();
+  resetPlatform();
+  config();
+
+  await migrateLatest(db());
+
+  // Requiring a function's module registers it with the functions-framework, as on deploy.
+  for (const fn of manifest) require(`../../functions/${fn.name}`);
+
+  const routes: GatewayRoute[] = httpFunctions().flatMap((fn) => {
+    const listener = getTestServer(fn.name).listeners('request')[0] as GatewayRoute['listener'];
+    return fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener }));
+  });
+  const store = localStore();
+  gateway.on('request', gatewayListener(routes, [{ prefix: '/_storage/', listener: localStorageHandler(store) }]));
+
+  const eventServers: Server[] = [];
+  const subscriptions: LocalSubscription[] = [];
+  for (const fn of eventFunctions()) {
+    const server = getTestServer(fn.name);
+    const fnPort = await listen(server, 0, '127.0.0.1');
+    eventServers.push(server);
+    subscriptions.push({
+      name: subscriptionOf(fn.name),
+      topic: fn.topic,
+      endpoint: `http://127.0.0.1:${fnPort}`,
+      ackDeadlineSeconds: fn.ackDeadlineSeconds,
+      maxDeliveryAttempts: fn.maxDeliveryAttempts,
+      minBackoffSeconds: fn.minBackoffSeconds,
+      maxBackoffSeconds: fn.maxBackoffSeconds,
+      // A laptop has a few cores, not a fleet: media jobs run two at a time.
+      concurrency: Math.min(fn.maxInstances, fn.cpu === '1' ? 4 : 2),
+      ...opts.subscriptionOverrides,
+    });
+  }
+  const bus = new LocalPushBus(db(), subscriptions, config().GOOGLE_CLOUD_PROJECT);
+  bus.start();
+
+  const tickSeconds = opts.maintenanceSeconds ?? 60;
+  const tick =
+    tickSeconds > 0
+      ? setInterval(() => {
+          transport()
+            .publish('maintenance', { action: 'sweep' }, {})
+            .catch((err) => logger().warn('maintenance tick failed', { error: err }));
+        }, tickSeconds * 1000)
+      : undefined;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bus,
+    async stop() {
+      clearInterval(tick);
+      await bus.stop();
+      await Promise.all([close(gateway), ...eventServers.map(close)]);
+      await closeDb();
+      await pg?.stop();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * A job from POST to a finished video on the local stack: real PostgreSQL, real HTTP between the
+ * functions (push bus -> job-processor), real ffmpeg, output checked with ffprobe.
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, Stack } from '../../shared/local/stack';
+import { measureLoudness } from '../../shared/media';
+import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+import { FileServer, serveDir } from '../support/file-server';
+import { ffprobeJson, makeAudioOnly, makeClip, videoPacketsMd5 } from '../support/media-fixtures';
+
+let env: TestEnv;
+let stack: Stack;
+let files: FileServer;
+let key: string;
+let inputDir: string;
+
+const headers = () => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+
+async function submit(videoPath: string, voiceText = 'Here is the news of the day, read aloud for you.') {
+  const res = await fetch(`${stack.url}/pipeline/run`, {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({ video_url: `${files.url}/${videoPath}`, voice_text: voiceText }),
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { job_id: string }).job_id;
+}
+
+async function waitForEnd(jobId: string, timeoutMs = 90_000): Promise<Record<string, any>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await (await fetch(`${stack.url}/pipeline/${jobId}`, { headers: headers() })).json()) as Record<string, any>;
+    if (status.status === 'COMPLETED' || status.status === 'FAILED') return status;
+    if (Date.now() > until) throw new Error(`job ${jobId} still ${status.status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  env = await useTestEnv();
+  stack = await startStack({ port: 0, dataDir: env.dataDir, maintenanceSeconds: 0, subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 } });
+  inputDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-in-'));
+  makeClip(join(inputDir, 'clip.mp4'), { seconds: 6 });
+  writeFileSync(join(inputDir, 'notes.mp4'), 'this is a text file, not a video\n'.repeat(50));
+  makeAudioOnly(join(inputDir, 'sound.mp4'));
+  files = await serveDir(inputDir);
+  key = (await newTenantKey(env.db)).key;
+});
+
+afterAll(async () => {
+  await stack.stop();
+  await files.close();
+  await closeTestEnv();
+});
+
+it('turns a video and a script into a dubbed, loudness-normalized video with the picture copied', async () => {
+  const jobId = await submit('clip.mp4');
+  const status = await waitForEnd(jobId);
+  expect(status).toMatchObject({ status: 'COMPLETED', progress: 100 });
+  expect(status.started_at).toBeTruthy();
+  expect(status.completed_at).toBeTruthy();
+
+  const resultRes = await fetch(`${stack.url}/pipeline/${jobId}/result`, { headers: headers() });
+  expect(resultRes.status).toBe(200);
+  const result = (await resultRes.json()) as Record<string, any>;
+  expect(result).toMatchObject({
+    content_type: 'video/mp4',
+    video: { codec: 'h264', copied: true, width: 320, height: 240 },
+    audio: { codec: 'aac', sample_rate: 48000, channels: 2 },
+  });
+
+  // The signed URL serves the file; a tampered one does not.
+  const download = await fetch(result.url);
+  expect(download.status).toBe(200);
+  const output = join(inputDir, `${jobId}.mp4`);
+  writeFileSync(output, Buffer.from(await download.arrayBuffer()));
+  expect((await fetch(result.url.replace(/signature=[0-9a-f]{4}/, 'signature=0000'))).status).toBe(403);
+
+  const probe = ffprobeJson(output);
+  const video = probe.streams.find((s) => s.codec_type === 'video')!;
+  const audio = probe.streams.find((s) => s.codec_type === 'audio')!;
+  expect(video.codec_name).toBe('h264');
+  expect(audio).toMatchObject({ codec_name: 'aac', sample_rate: '48000', channels: 2 });
+  expect(Math.abs(Number(probe.format.duration) - 6)).toBeLessThanOrEqual(0.1);
+  expect(videoPacketsMd5(output)).toBe(videoPacketsMd5(join(inputDir, 'clip.mp4')));
+  const loudness = await measureLoudness(output);
+  expect(Math.abs(loudness.integratedLufs - -14)).toBeLessThanOrEqual(1);
+  expect(loudness.truePeakDbtp).toBeLessThanOrEqual(-1);
+  expect(Number(result.size_bytes)).toBeGreaterThan(0);
+});
+
+it.each([
+  ['an unreachable URL', () => 'http://127.0.0.1:9/clip.mp4', 'input_unreachable'],
+  ['a file that is not media at all', () => `${files.url}/notes.mp4`, 'corrupt_media'],
+  ['a file with sound but no picture', () => `${files.url}/sound.mp4`, 'not_a_video'],
+  ['a missing file', () => `${files.url}/missing.mp4`, 'input_http_error'],
+])('ends FAILED with a stable code for %s', async (_what, url, code) => {
+  const res = await fetch(`${stack.url}/pipeline/run`, {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({ video_url: url(), voice_text: 'A few words for a video that will never be.' }),
+  });
+  const { job_id } = (await res.json()) as { job_id: string };
+  const status = await waitForEnd(job_id);
+  expect(status).toMatchObject({ status: 'FAILED', error: { code } });
+  expect(status.error.message).toEqual(expect.any(String));
+  const result = await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() });
+  expect(result.status).toBe(422);
+  expect(((await result.json()) as { code: string }).code).toBe(code);
+});
+
+it('fails with voice_too_long when the script outlasts the video', async () => {
+  const jobId = await submit('clip.mp4', 'This script is far too long for a six second clip. '.repeat(8));
+  expect(await waitForEnd(jobId)).toMatchObject({ status: 'FAILED', error: { code: 'voice_too_long' } });
+});

@@ -1,0 +1,251 @@
+/**
+ * The HTTP contract of the job endpoints, over real HTTP through the local gateway and each
+ * function's functions-framework stack, against a real PostgreSQL.
+ */
+import { revokeApiKey } from '../../shared/auth/api-keys';
+import { startStack, Stack } from '../../shared/local/stack';
+import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+
+let env: TestEnv;
+let stack: Stack;
+let key: string;
+
+const body = { video_url: 'https://videos.example.com/in/clip.mp4', voice_text: 'Welcome to the launch of our new product.' };
+
+async function call(method: string, path: string, opts: { key?: string | null; json?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  const k = opts.key === undefined ? key : opts.key;
+  if (k) headers.authorization = `Bearer ${k}`;
+  let payload: string | undefined = opts.raw;
+  if (opts.json !== undefined) payload = JSON.stringify(opts.json);
+  if (payload !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await fetch(`${stack.url}${path}`, { method, headers, body: payload });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, headers: res.headers, body: parsed as Record<string, any> };
+}
+
+beforeAll(async () => {
+  env = await useTestEnv();
+  stack = await startStack({ port: 0, dataDir: env.dataDir, maintenanceSeconds: 0 });
+  // The contract is about acceptance; keep the jobs queued rather than processed.
+  await stack.bus.stop();
+  key = (await newTenantKey(env.db)).key;
+});
+
+afterAll(async () => {
+  await stack.stop();
+  await closeTestEnv();
+});
+
+describe('authentication', () => {
+  it.each([
+    ['no key', null],
+    ['a malformed key', 'nope'],
+    ['an unknown key', 'sk_live_AAAAAAAAAAAA_' + 'A'.repeat(43)],
+  ])('answers 401 problem+json for %s', async (_what, k) => {
+    const r = await call('POST', '/pipeline/run', { key: k, json: body });
+    expect(r.status).toBe(401);
+    expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(r.body).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(r.headers.get('www-authenticate')).toMatch(/Bearer/);
+  });
+
+  it('refuses a revoked key', async () => {
+    const other = await newTenantKey(env.db);
+    expect((await call('GET', '/pipeline/00000000-0000-4000-8000-000000000000', { key: other.key })).status).toBe(404);
+    await revokeApiKey(env.db, other.keyId);
+    expect((await call('GET', '/pipeline/00000000-0000-4000-8000-000000000000', { key: other.key })).status).toBe(401);
+  });
+
+  it('refuses a key whose secret half is wrong', async () => {
+    const wrong = key.slice(0, -4) + (key.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    expect((await call('POST', '/pipeline/run', { key: wrong, json: body })).status).toBe(401);
+  });
+});
+
+describe('POST /pipeline/run', () => {
+  it('accepts a job: 202, job id, PENDING, estimate, and an outbox row published to pipeline-jobs', async () => {
+    const r = await call('POST', '/pipeline/run', { json: body });
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({ job_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'PENDING', estimated_duration: expect.any(Number) });
+    expect(r.headers.get('location')).toBe(`/pipeline/${r.body.job_id}`);
+    const outbox = await env.db('outbox').whereRaw("payload->>'job_id' = ?", [r.body.job_id]).first();
+    expect(outbox).toMatchObject({ topic: 'pipeline-jobs' });
+    expect(outbox.published_at).not.toBeNull();
+    const delivery = await env.db('bus_messages').where({ subscription: 'job-processor-push' }).whereRaw(
+      "convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ?",
+      [r.body.job_id],
+    );
+    expect(delivery).toHaveLength(1);
+  });
+
+  it('answers 422 with one error per bad field and a stable code', async () => {
+    const r = await call('POST', '/pipeline/run', { json: { video_url: 'ftp://x/y.mp4', voice_text: 'Hi', voice_language: 'xx' } });
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('validation_failed');
+    expect(r.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['video_url', 'voice_language', 'voice_text']);
+  });
+
+  it('answers 400 for malformed JSON', async () => {
+    const r = await call('POST', '/pipeline/run', { raw: '{"video_url": ' });
+    expect(r.status).toBe(400);
+  });
+
+  it('answers 415 for a body that is not JSON', async () => {
+    const r = await call('POST', '/pipeline/run', { raw: 'video_url=x', headers: { 'content-type': 'text/plain' } });
+    expect(r.status).toBe(415);
+    expect(r.body.code).toBe('unsupported_media_type');
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const r = await call('POST', '/pipeline/run', { json: { ...body, voice_text: 'a'.repeat(300 * 1024) } });
+    expect(r.status).toBe(413);
+    expect(r.body.code).toBe('payload_too_large');
+  });
+
+  it("refuses a gs:// input that is not the tenant's own upload", async () => {
+    const r = await call('POST', '/pipeline/run', { json: { ...body, video_url: 'gs://aiprod-uploads/someone-else/clip.mp4' } });
+    expect(r.status).toBe(422);
+    expect(r.body.errors[0]).toMatchObject({ field: 'video_url', code: 'not_your_object' });
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('returns the same job for a retried request, without a second job', async () => {
+    const headers = { 'idempotency-key': 'order-1234' };
+    const a = await call('POST', '/pipeline/run', { json: body, headers });
+    const b = await call('POST', '/pipeline/run', { json: { voice_text: body.voice_text, video_url: body.video_url }, headers });
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(b.body.job_id).toBe(a.body.job_id);
+  });
+
+  it('answers 422 idempotency_key_reused for the same key with another body', async () => {
+    const headers = { 'idempotency-key': 'order-5678' };
+    expect((await call('POST', '/pipeline/run', { json: body, headers })).status).toBe(202);
+    const r = await call('POST', '/pipeline/run', { json: { ...body, music_style: 'jazz' }, headers });
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('answers 409 while the first request with the key is still in flight', async () => {
+    const headers = { 'idempotency-key': 'order-in-flight' };
+    const first = await call('POST', '/pipeline/run', { json: body, headers });
+    // Put the key back in the state a request that has not committed yet leaves it in.
+    await env.db('idempotency_keys').where({ key: 'order-in-flight' }).update({ job_id: null });
+    const r = await call('POST', '/pipeline/run', { json: body, headers });
+    expect(r.status).toBe(409);
+    expect(r.body.code).toBe('idempotency_key_in_flight');
+    expect(first.status).toBe(202);
+  });
+
+  it('keeps keys per tenant', async () => {
+    const other = await newTenantKey(env.db);
+    const headers = { 'idempotency-key': 'shared-key' };
+    const a = await call('POST', '/pipeline/run', { json: body, headers });
+    const b = await call('POST', '/pipeline/run', { key: other.key, json: body, headers });
+    expect(b.body.job_id).not.toBe(a.body.job_id);
+  });
+});
+
+describe('GET /pipeline/{id} and /result', () => {
+  let jobId: string;
+  beforeAll(async () => {
+    jobId = (await call('POST', '/pipeline/run', { json: body })).body.job_id;
+  });
+
+  it('shows the status', async () => {
+    const r = await call('GET', `/pipeline/${jobId}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ job_id: jobId, status: 'PENDING', created_at: expect.any(String), started_at: null, completed_at: null });
+    expect(r.body.error).toBeUndefined();
+  });
+
+  it("hides another tenant's job behind the same 404 as a missing one", async () => {
+    const other = await newTenantKey(env.db);
+    const theirs = await call('GET', `/pipeline/${jobId}`, { key: other.key });
+    const missing = await call('GET', '/pipeline/6f1c1d1e-0000-4000-8000-000000000000');
+    expect(theirs.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(theirs.body.code).toBe(missing.body.code);
+    expect((await call('GET', `/pipeline/${jobId}/result`, { key: other.key })).status).toBe(404);
+  });
+
+  it('answers 404, not 500, for an id that is not a UUID', async () => {
+    expect((await call('GET', '/pipeline/not-a-uuid')).status).toBe(404);
+  });
+
+  it('answers 202 with Retry-After while the job is not finished', async () => {
+    const r = await call('GET', `/pipeline/${jobId}/result`);
+    expect(r.status).toBe(202);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it("answers with the job's failure code once it FAILED", async () => {
+    await env.db('jobs').where({ id: jobId }).update({ status: 'FAILED', error_code: 'not_a_video', error_message: 'The input has no video stream.', completed_at: env.db.fn.now() });
+    const status = await call('GET', `/pipeline/${jobId}`);
+    expect(status.body).toMatchObject({ status: 'FAILED', error: { code: 'not_a_video' } });
+    const r = await call('GET', `/pipeline/${jobId}/result`);
+    expect(r.status).toBe(422);
+    expect(r.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(r.body.code).toBe('not_a_video');
+  });
+});
+
+describe('public endpoints and the gateway', () => {
+  it('GET /presets lists languages, styles and presets with their targets', async () => {
+    const r = await call('GET', '/presets', { key: null });
+    expect(r.status).toBe(200);
+    expect(r.body.languages).toEqual(['en', 'fr', 'es', 'de', 'it', 'pt', 'ja', 'zh']);
+    expect(r.body.music_styles).toContain('orchestral');
+    expect(r.body.effects_presets).toContainEqual(expect.objectContaining({ name: 'standard', target_lufs: -14, true_peak_dbtp: -1 }));
+  });
+
+  it.each(['/health', '/health/live', '/health/ready'])('GET %s answers 200', async (path) => {
+    const r = await call('GET', path, { key: null });
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('ok');
+  });
+
+  it('sets security headers and a request id', async () => {
+    const r = await call('GET', '/health', { key: null });
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('strict-transport-security')).toBeTruthy();
+    expect(r.headers.get('x-request-id')).toBeTruthy();
+    expect(r.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('answers 404 problem+json for an unknown path and 405 for a wrong method', async () => {
+    const unknown = await call('GET', '/nowhere', { key: null });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('not_found');
+    const wrong = await call('DELETE', '/presets', { key: null });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET');
+  });
+});
+
+describe('rate limits by tier', () => {
+  it('answers 429 rate_limited with RateLimit headers and Retry-After once a free tenant passes 10 submits a minute', async () => {
+    const free = await newTenantKey(env.db, 'free');
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 11; i++) {
+      last = await call('POST', '/pipeline/run', { key: free.key, json: body });
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    expect(last!.body.code).toBe('rate_limited');
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(last!.headers.get('ratelimit-policy')).toMatch(/q=10/);
+    // Another tenant is not affected.
+    expect((await call('POST', '/pipeline/run', { json: body })).status).toBe(202);
+  });
+});
