@@ -1,0 +1,249 @@
+locals {
+  # The manifest is the only list of functions: what it declares is deployed, routed and
+  # subscribed; nothing else is.
+  manifest = jsondecode(file("${path.module}/../functions/manifest.json"))
+
+  labels = merge(var.labels, {
+    app          = var.name_prefix
+    environment  = var.environment
+    "managed-by" = "terraform"
+  })
+
+  # Every Secret Manager secret. Manifest ids come first so that the platform definitions
+  # (rotation, descriptions) win for the ids they share.
+  platform_secrets = {
+    "database-password"    = { description = "Password of the application database user.", rotate = true }
+    "database-url"         = { description = "postgres:// URL of the Cloud SQL primary (DATABASE_URL).", rotate = false }
+    "database-replica-url" = { description = "postgres:// URL of a read replica, or of the primary without one (DATABASE_REPLICA_URL).", rotate = false }
+    "redis-auth"           = { description = "Memorystore AUTH string (REDIS_AUTH).", rotate = false }
+    "webhook-master-key"   = { description = "Master key of partner webhook signing secrets (WEBHOOK_MASTER_KEY).", rotate = true }
+    "slack-webhook-url"    = { description = "Slack incoming webhook of the alert-notifier (SLACK_WEBHOOK_URL).", rotate = true }
+  }
+  voice_secrets    = { for id in var.voice_provider_secret_ids : id => { description = "Voice provider API key.", rotate = true } }
+  manifest_secrets = { for id in module.manifest.secret_ids : id => { description = "Secret read by functions of the manifest.", rotate = false } }
+  secrets          = merge(local.manifest_secrets, local.voice_secrets, local.platform_secrets)
+
+  function_environment = {
+    AIPROD_MODE           = "gcp"
+    GOOGLE_CLOUD_PROJECT  = var.project_id
+    AIPROD_UPLOADS_BUCKET = module.storage.uploads_bucket
+    AIPROD_OUTPUTS_BUCKET = module.storage.outputs_bucket
+    AIPROD_KMS_KEY        = module.kms.app_key_id
+    AIPROD_PUBLIC_URL     = "https://${var.domains[0]}"
+    REDIS_URL             = module.cache.url
+    REDIS_CA_CERT         = module.cache.server_ca_cert
+    LOG_LEVEL             = var.log_level
+  }
+}
+
+module "manifest" {
+  source = "./modules/manifest"
+
+  manifest = local.manifest
+  access   = var.function_access
+}
+
+module "kms" {
+  source = "./modules/kms"
+
+  project_id      = var.project_id
+  region          = var.region
+  name_prefix     = var.name_prefix
+  rotation_period = var.kms_rotation_period
+  labels          = var.labels
+  service_agents = {
+    database = google_project_service_identity.sqladmin.email
+    cache    = google_project_service_identity.redis.email
+    storage  = data.google_storage_project_service_account.this.email_address
+    secrets  = google_project_service_identity.secretmanager.email
+  }
+}
+
+module "network" {
+  source = "./modules/network"
+
+  project_id  = var.project_id
+  region      = var.region
+  name_prefix = var.name_prefix
+
+  depends_on = [google_project_service.this]
+}
+
+module "storage" {
+  source = "./modules/storage"
+
+  project_id             = var.project_id
+  region                 = var.region
+  name_prefix            = var.name_prefix
+  kms_key_id             = module.kms.storage_key_id
+  outputs_retention_days = var.outputs_retention_days
+  uploads_retention_days = var.uploads_retention_days
+  labels                 = var.labels
+}
+
+module "database" {
+  source = "./modules/database"
+
+  project_id         = var.project_id
+  region             = var.region
+  name_prefix        = var.name_prefix
+  instance_name      = var.database_instance_name
+  network_id         = module.network.private_service_access_network_id
+  kms_key_id         = module.kms.database_key_id
+  tier               = var.database_tier
+  disk_size_gb       = var.database_disk_size_gb
+  max_connections    = var.database_max_connections
+  read_replica_count = var.read_replica_count
+  backup_location    = var.backup_location
+  labels             = var.labels
+}
+
+module "cache" {
+  source = "./modules/cache"
+
+  project_id        = var.project_id
+  region            = var.region
+  name_prefix       = var.name_prefix
+  network_id        = module.network.private_service_access_network_id
+  reserved_ip_range = module.network.private_service_access_range
+  kms_key_id        = module.kms.cache_key_id
+  memory_size_gb    = var.redis_memory_size_gb
+  labels            = var.labels
+}
+
+module "messaging" {
+  source = "./modules/messaging"
+
+  project_id              = var.project_id
+  topics                  = module.manifest.topics
+  event_functions         = module.manifest.event_functions
+  function_uris           = module.functions.event_uris
+  invoker_service_account = module.functions.push_invoker_email
+  pubsub_service_agent    = google_project_service_identity.pubsub.email
+  labels                  = var.labels
+}
+
+resource "random_password" "webhook_master_key" {
+  length  = 64
+  special = false
+}
+
+module "secrets" {
+  source = "./modules/secrets"
+
+  project_id           = var.project_id
+  region               = var.region
+  name_prefix          = var.name_prefix
+  kms_key_id           = module.kms.secrets_key_id
+  rotation_topic_id    = module.messaging.topic_ids["secret-rotation"]
+  secret_manager_agent = google_project_service_identity.secretmanager.email
+  rotation_period      = var.secret_rotation_period
+  secrets              = local.secrets
+  labels               = var.labels
+
+  seeded_secret_ids = ["database-password", "database-url", "database-replica-url", "webhook-master-key"]
+  seeded_values = {
+    "database-password"    = module.database.password
+    "database-url"         = module.database.database_url
+    "database-replica-url" = module.database.database_replica_url
+    "webhook-master-key"   = random_password.webhook_master_key.result
+  }
+
+  managed_secret_ids = ["redis-auth"]
+  managed_values = {
+    "redis-auth" = module.cache.auth_string
+  }
+}
+
+module "functions" {
+  source = "./modules/functions"
+
+  project_id        = var.project_id
+  region            = var.region
+  name_prefix       = var.name_prefix
+  functions         = module.manifest.functions
+  source_bucket     = module.storage.sources_bucket
+  source_version    = var.source_version
+  source_versions   = var.source_versions
+  vpc_connector_id  = module.network.connector_id
+  environment       = local.function_environment
+  available_secrets = module.secrets.secret_names
+  topic_ids         = module.messaging.topic_ids
+  uploads_bucket    = module.storage.uploads_bucket
+  outputs_bucket    = module.storage.outputs_bucket
+  app_kms_key_id    = module.kms.app_key_id
+  labels            = var.labels
+
+  platform_secret_env = {
+    REDIS_AUTH = "redis-auth"
+  }
+  secret_companions = {
+    "database-url" = { DATABASE_REPLICA_URL = "database-replica-url" }
+  }
+}
+
+module "edge" {
+  source = "./modules/edge"
+
+  project_id        = var.project_id
+  region            = var.region
+  name_prefix       = var.name_prefix
+  domains           = var.domains
+  http_functions    = module.manifest.http_functions
+  routes            = module.manifest.routes
+  http_methods      = module.manifest.http_methods
+  armor_preview     = var.armor_preview
+  geo_block_regions = var.geo_block_regions
+  rate_limit_count  = var.rate_limit_per_minute
+  labels            = var.labels
+
+  # The serverless NEGs name the functions; they must exist first.
+  depends_on = [module.functions]
+}
+
+module "scheduler" {
+  source = "./modules/scheduler"
+
+  project_id           = var.project_id
+  region               = var.region
+  name_prefix          = var.name_prefix
+  maintenance_topic_id = module.messaging.topic_ids["maintenance"]
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  project_id                    = var.project_id
+  name_prefix                   = var.name_prefix
+  notification_emails           = var.alert_emails
+  slack_channel_name            = var.slack_channel_name
+  slack_auth_token              = var.slack_auth_token
+  alerts_topic_id               = module.messaging.topic_ids["monitoring-alerts"]
+  monitoring_notification_agent = local.monitoring_notification_agent
+  runbook_base_url              = var.runbook_base_url
+  url_map_name                  = module.edge.url_map_name
+  function_names                = keys(module.manifest.functions)
+  database_instance_name        = module.database.instance_name
+  database_max_connections      = var.database_max_connections
+  dead_letter_subscriptions     = values(module.messaging.dead_letter_subscription_names)
+  labels                        = var.labels
+
+  push_subscriptions = {
+    for name, f in module.manifest.event_functions : name => {
+      subscription         = module.messaging.push_subscription_names[name]
+      ack_deadline_seconds = f.ack_deadline_seconds
+    }
+  }
+}
+
+# Every instance of a database function may open its whole pool. This only warns: instances
+# rarely all run at once, but when the sum outgrows max_connections, lower maxInstances or
+# dbPoolMax in the manifest, or raise database_max_connections.
+check "database_connection_budget" {
+  assert {
+    condition = sum(concat([0], [
+      for f in module.manifest.functions : f.max_instances * f.db_pool_max if contains(f.secrets, "database-url")
+    ])) <= var.database_max_connections
+    error_message = "Worst case, the functions that read database-url open more connections (max instances x DATABASE_POOL_MAX) than database_max_connections allows. See docs/runbooks/cloudsql-connections.md."
+  }
+}

@@ -1,0 +1,105 @@
+locals {
+  entries = { for f in var.manifest : f.name => f }
+
+  no_access = {
+    publishes     = []
+    uploads       = "none"
+    outputs       = "none"
+    kms           = false
+    sign_urls     = false
+    secret_writer = []
+  }
+
+  # Manifest entry `access` > var.access > nothing: a function gets only what is declared.
+  access = {
+    for name, f in local.entries : name => {
+      publishes     = sort(distinct(try(f.access.publishes, lookup(var.access, name, local.no_access).publishes)))
+      uploads       = try(f.access.uploads, lookup(var.access, name, local.no_access).uploads)
+      outputs       = try(f.access.outputs, lookup(var.access, name, local.no_access).outputs)
+      kms           = try(f.access.kms, lookup(var.access, name, local.no_access).kms)
+      sign_urls     = try(f.access.sign_urls, lookup(var.access, name, local.no_access).sign_urls)
+      secret_writer = sort(distinct(try(f.access.secret_writer, lookup(var.access, name, local.no_access).secret_writer)))
+    }
+  }
+
+  functions = {
+    for name, f in local.entries : name => {
+      name        = name
+      description = f.description
+      kind        = f.kind
+      # The functions-framework target is the manifest name: functions register themselves
+      # with http(name, ...) / cloudEvent(name, ...).
+      entry_point     = name
+      memory          = f.memory
+      cpu             = f.cpu
+      timeout_seconds = f.timeoutSeconds
+      max_instances   = f.maxInstances
+      min_instances   = f.minInstances
+      concurrency     = try(f.concurrency, f.kind == "http" ? var.default_http_concurrency : var.default_event_concurrency)
+      db_pool_max     = try(f.dbPoolMax, f.kind == "http" ? var.default_http_db_pool : var.default_event_db_pool)
+      # HTTP functions are reached through the load balancer only; event functions only by
+      # Pub/Sub push from inside the project.
+      ingress = f.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"
+      secrets = sort(distinct(f.secrets))
+      # Secret id -> environment variable: 'database-url' -> DATABASE_URL.
+      secret_env = { for id in distinct(f.secrets) : upper(replace(id, "/[^A-Za-z0-9]/", "_")) => id }
+      access     = local.access[name]
+
+      method     = try(f.method, null)
+      paths      = try(f.paths, [])
+      auth       = try(f.auth, null)
+      rate_limit = try(f.rateLimit, null)
+
+      topic                 = try(f.topic, null)
+      ack_deadline_seconds  = try(f.ackDeadlineSeconds, null)
+      max_delivery_attempts = try(f.maxDeliveryAttempts, null)
+      min_backoff_seconds   = try(f.minBackoffSeconds, null)
+      max_backoff_seconds   = try(f.maxBackoffSeconds, null)
+    }
+  }
+
+  http_functions  = { for name, f in local.functions : name => f if f.kind == "http" }
+  event_functions = { for name, f in local.functions : name => f if f.kind == "event" }
+
+  # One route per declared path. Exact paths use full_path_match; paths with {var} segments use
+  # path_template_match ({id} -> {id=*}, exactly one segment).
+  route_list = flatten([
+    for name, f in local.http_functions : [
+      for p in f.paths : {
+        function  = name
+        method    = f.method
+        path      = p
+        templated = length(regexall("\\{", p)) > 0
+        template  = replace(p, "/\\{([^}=]+)\\}/", "{$1=*}")
+        # Literal segment = "0", variable segment = "1": sorting these strings puts, among
+        # templates that can match the same path, the one with the earliest literal first.
+        shape = join("", [for s in split("/", trimprefix(p, "/")) : length(regexall("\\{", s)) > 0 ? "1" : "0"])
+      }
+    ]
+  ])
+
+  # Exact paths first ("0-..."), then templates ordered by specificity. The path is unique
+  # (variable validation), so the sort keys are unique too.
+  route_by_sort_key = {
+    for r in local.route_list : (r.templated ? "1-${r.shape}-${r.path}" : "0-${r.path}") => r
+  }
+
+  routes = [
+    for i, k in sort(keys(local.route_by_sort_key)) : merge(local.route_by_sort_key[k], {
+      priority = i + 1
+      match    = local.route_by_sort_key[k].templated ? "path_template_match" : "full_path_match"
+      pattern  = local.route_by_sort_key[k].templated ? local.route_by_sort_key[k].template : local.route_by_sort_key[k].path
+    })
+  ]
+
+  secret_ids = sort(distinct(flatten([for f in local.functions : f.secrets])))
+
+  topics = [
+    "pipeline-jobs",
+    "job-results",
+    "job-notifications",
+    "secret-rotation",
+    "monitoring-alerts",
+    "maintenance",
+  ]
+}

@@ -1,0 +1,141 @@
+variable "manifest" {
+  description = "The decoded functions/manifest.json: a list of function entries (name, kind, memory, cpu, timeoutSeconds, maxInstances, minInstances, secrets, and for http: method, paths, auth, rateLimit; for event: topic, ackDeadlineSeconds, maxDeliveryAttempts, minBackoffSeconds, maxBackoffSeconds)."
+  type        = any
+
+  validation {
+    condition     = length(var.manifest) > 0
+    error_message = "The manifest declares no function."
+  }
+
+  validation {
+    condition     = length(distinct([for f in var.manifest : f.name])) == length(var.manifest)
+    error_message = "Function names in the manifest must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for f in var.manifest : can(regex("^[a-z][a-z0-9-]{1,40}[a-z0-9]$", f.name))])
+    error_message = "Function names must match ^[a-z][a-z0-9-]{1,40}[a-z0-9]$ (they become Cloud Run service names)."
+  }
+
+  validation {
+    condition     = alltrue([for f in var.manifest : contains(["http", "event"], f.kind)])
+    error_message = "Every manifest entry must have kind \"http\" or \"event\"."
+  }
+
+  validation {
+    condition     = alltrue([for f in var.manifest : contains(["256Mi", "512Mi", "1Gi", "2Gi", "4Gi", "8Gi"], f.memory) && contains(["1", "2", "4"], f.cpu)])
+    error_message = "memory must be one of 256Mi..8Gi and cpu one of 1, 2, 4."
+  }
+
+  validation {
+    condition     = alltrue([for f in var.manifest : f.kind != "http" || (contains(["GET", "POST", "DELETE"], try(f.method, "")) && length(try(f.paths, [])) > 0)])
+    error_message = "Every http function needs a method (GET, POST or DELETE) and at least one path."
+  }
+
+  validation {
+    condition = alltrue([for f in var.manifest : f.kind != "http" || alltrue([
+      for p in try(f.paths, []) : can(regex("^/([a-z0-9._-]+|\\{[a-z][a-zA-Z0-9_]*\\})(/([a-z0-9._-]+|\\{[a-z][a-zA-Z0-9_]*\\}))*$", p)) || p == "/"
+    ])])
+    error_message = "Paths must be absolute, with whole-segment variables only (e.g. /pipeline/{id}/result)."
+  }
+
+  # A push subscription waits for the HTTP answer until the ack deadline; a deadline shorter
+  # than the function timeout would redeliver a message that is still being processed.
+  validation {
+    condition     = alltrue([for f in var.manifest : f.kind != "event" || try(f.ackDeadlineSeconds > f.timeoutSeconds, false)])
+    error_message = "Every event function needs ackDeadlineSeconds greater than timeoutSeconds."
+  }
+
+  validation {
+    condition = alltrue([for f in var.manifest : f.kind != "event" || try(
+      f.maxDeliveryAttempts >= 5 && f.maxDeliveryAttempts <= 100 &&
+      f.minBackoffSeconds >= 0 && f.maxBackoffSeconds <= 600 &&
+      f.minBackoffSeconds <= f.maxBackoffSeconds &&
+      f.ackDeadlineSeconds >= 10 && f.ackDeadlineSeconds <= 600,
+      false
+    )])
+    error_message = "Event functions need 5 <= maxDeliveryAttempts <= 100, 0 <= minBackoffSeconds <= maxBackoffSeconds <= 600 and 10 <= ackDeadlineSeconds <= 600 (Pub/Sub limits)."
+  }
+
+  validation {
+    condition = alltrue([for f in var.manifest : f.kind != "event" || contains([
+      "pipeline-jobs", "job-results", "job-notifications", "secret-rotation", "monitoring-alerts", "maintenance",
+    ], try(f.topic, ""))])
+    error_message = "Event functions must subscribe to one of the platform topics."
+  }
+
+  # The load balancer cannot route on the HTTP method (no :method match on the global external
+  # Application Load Balancer), so one path template can reach only one function. Two functions
+  # on the same path must become one function that dispatches on the method.
+  validation {
+    condition = length(flatten([for f in var.manifest : [for p in try(f.paths, []) : p] if f.kind == "http"])) == length(distinct(flatten([
+      for f in var.manifest : [for p in try(f.paths, []) : replace(p, "/\\{[^}]*\\}/", "*")] if f.kind == "http"
+    ])))
+    error_message = "Two http entries share a path (variables ignored). The load balancer routes on the path only, so serve every method of one path from a single function."
+  }
+}
+
+variable "access" {
+  description = "Per-function platform access that the manifest does not (yet) declare, keyed by function name. A manifest entry's own `access` object, when present, wins. Unknown names are ignored."
+  type = map(object({
+    publishes     = optional(list(string), [])
+    uploads       = optional(string, "none")
+    outputs       = optional(string, "none")
+    kms           = optional(bool, false)
+    sign_urls     = optional(bool, false)
+    secret_writer = optional(list(string), [])
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue(flatten([for a in var.access : [
+      contains(["none", "read", "write", "read-write"], a.uploads),
+      contains(["none", "read", "write", "read-write"], a.outputs),
+    ]]))
+    error_message = "uploads and outputs access must be one of none, read, write, read-write."
+  }
+}
+
+variable "default_http_concurrency" {
+  description = "Concurrent requests per instance for http functions whose entry has no `concurrency`. Handlers are I/O bound, so sharing an instance keeps cold starts rare."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.default_http_concurrency >= 1 && var.default_http_concurrency <= 1000
+    error_message = "Concurrency must be between 1 and 1000."
+  }
+}
+
+variable "default_event_concurrency" {
+  description = "Concurrent deliveries per instance for event functions whose entry has no `concurrency`. 1 keeps one media job per instance, so its memory and CPU are its own."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.default_event_concurrency >= 1 && var.default_event_concurrency <= 1000
+    error_message = "Concurrency must be between 1 and 1000."
+  }
+}
+
+variable "default_http_db_pool" {
+  description = "DATABASE_POOL_MAX of http functions whose entry has no `dbPoolMax`. Requests of one instance share the pool, and max instances times pool size must fit in Cloud SQL's max_connections."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.default_http_db_pool >= 1 && var.default_http_db_pool <= 100
+    error_message = "default_http_db_pool must be between 1 and 100."
+  }
+}
+
+variable "default_event_db_pool" {
+  description = "DATABASE_POOL_MAX of event functions whose entry has no `dbPoolMax` (one delivery at a time needs few connections)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.default_event_db_pool >= 1 && var.default_event_db_pool <= 100
+    error_message = "default_event_db_pool must be between 1 and 100."
+  }
+}

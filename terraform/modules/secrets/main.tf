@@ -1,0 +1,93 @@
+locals {
+  rotating = { for id, s in var.secrets : id => s if s.rotate }
+}
+
+# Secret Manager checks, when a secret with `topics` is created, that its service agent may
+# publish there: this grant must exist first.
+resource "google_pubsub_topic_iam_member" "secret_manager_publisher" {
+  project = var.project_id
+  topic   = var.rotation_topic_id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${var.secret_manager_agent}"
+}
+
+resource "google_secret_manager_secret" "this" {
+  for_each = var.secrets
+
+  project   = var.project_id
+  secret_id = each.key
+  labels    = merge(var.labels, { rotates = each.value.rotate ? "yes" : "no" })
+  annotations = {
+    description = each.value.description
+  }
+
+  replication {
+    user_managed {
+      replicas {
+        location = var.region
+        customer_managed_encryption {
+          kms_key_name = var.kms_key_id
+        }
+      }
+    }
+  }
+
+  dynamic "rotation" {
+    for_each = each.value.rotate ? [1] : []
+    content {
+      rotation_period = var.rotation_period
+      # First notice one period after creation; Secret Manager moves it forward itself after
+      # each notice, so Terraform must not pull it back.
+      next_rotation_time = timeadd(plantimestamp(), "${tonumber(trimsuffix(var.rotation_period, "s"))}s")
+    }
+  }
+
+  dynamic "topics" {
+    for_each = each.value.rotate ? [var.rotation_topic_id] : []
+    content {
+      name = topics.value
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [rotation[0].next_rotation_time]
+  }
+
+  depends_on = [google_pubsub_topic_iam_member.secret_manager_publisher]
+}
+
+# First version only: after that, the secret-rotator adds versions (new database password and
+# the URLs that embed it) and Terraform must not write the initial value back.
+resource "google_secret_manager_secret_version" "seeded" {
+  for_each = toset(var.seeded_secret_ids)
+
+  secret      = google_secret_manager_secret.this[each.key].id
+  secret_data = var.seeded_values[each.key]
+
+  lifecycle {
+    ignore_changes = [secret_data, enabled]
+  }
+}
+
+resource "google_secret_manager_secret_version" "managed" {
+  for_each = toset(var.managed_secret_ids)
+
+  secret      = google_secret_manager_secret.this[each.key].id
+  secret_data = var.managed_values[each.key]
+}
+
+# Quarterly order to the secret-rotator, on top of Secret Manager's own per-secret notices:
+# it also covers secrets rotated outside Secret Manager's schedule (provider API keys).
+resource "google_cloud_scheduler_job" "rotation" {
+  project     = var.project_id
+  region      = var.region
+  name        = "${var.name_prefix}-secret-rotation"
+  description = "Orders the secret-rotator to rotate every rotating secret."
+  schedule    = var.rotation_schedule
+  time_zone   = var.time_zone
+
+  pubsub_target {
+    topic_name = var.rotation_topic_id
+    data       = base64encode(jsonencode({ action = "rotate" }))
+  }
+}

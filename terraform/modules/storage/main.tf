@@ -1,0 +1,102 @@
+locals {
+  prefix = "${var.project_id}-${var.name_prefix}"
+}
+
+resource "google_storage_bucket" "uploads" {
+  project                     = var.project_id
+  name                        = "${local.prefix}-uploads"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = merge(var.labels, { data = "uploads" })
+
+  encryption {
+    default_kms_key_name = var.kms_key_id
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.uploads_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Signed-URL uploads that never finish leave parts behind.
+  lifecycle_rule {
+    condition {
+      age = 1
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+  }
+
+  dynamic "cors" {
+    for_each = length(var.cors_origins) > 0 ? [1] : []
+    content {
+      origin          = var.cors_origins
+      method          = ["PUT", "GET", "HEAD"]
+      response_header = ["Content-Type", "Content-Length"]
+      max_age_seconds = 3600
+    }
+  }
+}
+
+resource "google_storage_bucket" "outputs" {
+  project                     = var.project_id
+  name                        = "${local.prefix}-outputs"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = merge(var.labels, { data = "outputs" })
+
+  encryption {
+    default_kms_key_name = var.kms_key_id
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.outputs_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+# Function source archives: functions/<name>/<version>.zip, written by Cloud Build. Versioning
+# keeps an overwritten archive recoverable; rollbacks normally point at an older object name.
+resource "google_storage_bucket" "sources" {
+  project                     = var.project_id
+  name                        = "${local.prefix}-function-sources"
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = merge(var.labels, { data = "function-sources" })
+
+  encryption {
+    default_kms_key_name = var.kms_key_id
+  }
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      num_newer_versions = var.sources_retention_versions
+      with_state         = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}

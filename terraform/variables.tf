@@ -1,0 +1,228 @@
+variable "project_id" {
+  description = "Google Cloud project of this environment (one project per environment)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a valid project id."
+  }
+}
+
+variable "region" {
+  description = "Region of every regional resource (functions, Cloud SQL, Redis, buckets, keys)."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a region name such as europe-west1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of infrastructure resource names (aiprod-postgres, aiprod-redis, aiprod-api...). Topic, subscription, secret and function names are the application's and carry no prefix."
+  type        = string
+  default     = "aiprod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,13}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-15 lower-case letters, digits or '-', starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name, used in labels."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}$", var.environment))
+    error_message = "environment must be a lower-case label value."
+  }
+}
+
+variable "labels" {
+  description = "Extra labels applied to every resource that supports them."
+  type        = map(string)
+  default     = {}
+}
+
+variable "domains" {
+  description = "Public domains of the API (managed certificate, URL map host rule). The first is canonical."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.domains) > 0
+    error_message = "At least one domain is required."
+  }
+}
+
+# ----- Function sources ----------------------------------------------------------------------
+
+variable "source_version" {
+  description = "Version of the function archives to deploy (Cloud Build passes the commit's short SHA): functions/<name>/<source_version>.zip in the sources bucket."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.source_version))
+    error_message = "source_version must be a plain object name component, e.g. a short commit SHA."
+  }
+}
+
+variable "source_versions" {
+  description = "Per-function override of source_version, to roll back (or forward) a single function: { \"pipeline-run\" = \"a1b2c3d\" }."
+  type        = map(string)
+  default     = {}
+}
+
+variable "function_access" {
+  description = "Platform access of the functions, by name, for what the manifest does not declare itself (a manifest entry's `access` wins): topics it publishes to, uploads/outputs bucket access (none, read, write, read-write), use of the application KMS key, URL signing, secrets it rotates."
+  type = map(object({
+    publishes     = optional(list(string), [])
+    uploads       = optional(string, "none")
+    outputs       = optional(string, "none")
+    kms           = optional(bool, false)
+    sign_urls     = optional(bool, false)
+    secret_writer = optional(list(string), [])
+  }))
+  default = {
+    "pipeline-run"      = { publishes = ["pipeline-jobs"], uploads = "read" }
+    "pipeline-result"   = { outputs = "read", sign_urls = true }
+    "job-processor"     = { publishes = ["job-results"], uploads = "read", outputs = "read-write" }
+    "result-notifier"   = { publishes = ["job-notifications"] }
+    "webhook-deliverer" = { kms = true }
+    "secret-rotator"    = { kms = true, secret_writer = ["database-password", "database-url", "database-replica-url", "webhook-master-key"] }
+    "sweeper"           = { publishes = ["pipeline-jobs", "job-results", "job-notifications"], outputs = "read-write" }
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of every function."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["error", "warn", "info", "debug"], var.log_level)
+    error_message = "log_level must be error, warn, info or debug."
+  }
+}
+
+# ----- Data stores ---------------------------------------------------------------------------
+
+variable "database_tier" {
+  description = "Cloud SQL machine tier of the primary."
+  type        = string
+  default     = "db-custom-2-7680"
+}
+
+variable "database_instance_name" {
+  description = "Cloud SQL primary instance name; null means <name_prefix>-postgres. Changed only to adopt a point-in-time recovery clone (docs/disaster-recovery.md)."
+  type        = string
+  default     = null
+}
+
+variable "database_disk_size_gb" {
+  description = "Initial Cloud SQL disk size (it grows automatically)."
+  type        = number
+  default     = 50
+}
+
+variable "database_max_connections" {
+  description = "PostgreSQL max_connections."
+  type        = number
+  default     = 400
+}
+
+variable "read_replica_count" {
+  description = "Number of Cloud SQL read replicas."
+  type        = number
+  default     = 1
+}
+
+variable "backup_location" {
+  description = "Location of the Cloud SQL backups, e.g. \"eu\"; null keeps Cloud SQL's default multi-region."
+  type        = string
+  default     = null
+}
+
+variable "redis_memory_size_gb" {
+  description = "Memorystore capacity."
+  type        = number
+  default     = 1
+}
+
+variable "outputs_retention_days" {
+  description = "Days a finished output is kept."
+  type        = number
+  default     = 30
+}
+
+variable "uploads_retention_days" {
+  description = "Days an uploaded source file is kept."
+  type        = number
+  default     = 7
+}
+
+variable "kms_rotation_period" {
+  description = "Rotation period of every KMS key."
+  type        = string
+  default     = "7776000s"
+}
+
+variable "secret_rotation_period" {
+  description = "Rotation period of the rotating secrets."
+  type        = string
+  default     = "7776000s"
+}
+
+variable "voice_provider_secret_ids" {
+  description = "Secret ids holding voice provider API keys (their values are added by ops)."
+  type        = list(string)
+  default     = ["elevenlabs-api-key"]
+}
+
+# ----- Edge ----------------------------------------------------------------------------------
+
+variable "armor_preview" {
+  description = "Run every Cloud Armor rule in preview (log only). Turn on to roll out rule changes, then off."
+  type        = bool
+  default     = false
+}
+
+variable "geo_block_regions" {
+  description = "Region codes denied by Cloud Armor."
+  type        = list(string)
+  default     = []
+}
+
+variable "rate_limit_per_minute" {
+  description = "Requests per IP per minute before a 10-minute ban."
+  type        = number
+  default     = 1000
+}
+
+# ----- Monitoring ----------------------------------------------------------------------------
+
+variable "alert_emails" {
+  description = "On-call addresses notified of every alert."
+  type        = list(string)
+}
+
+variable "slack_channel_name" {
+  description = "Slack channel of the native Cloud Monitoring Slack channel; empty to rely on the alert-notifier function only."
+  type        = string
+  default     = ""
+}
+
+variable "slack_auth_token" {
+  description = "OAuth token of the Cloud Monitoring Slack app (with slack_channel_name)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "runbook_base_url" {
+  description = "Browsable base of this repository (e.g. https://github.com/<org>/aiprod/blob/main); alerts link <base>/docs/runbooks/<name>.md."
+  type        = string
+  default     = ""
+}
