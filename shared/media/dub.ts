@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaError } from './errors';
 import { limitForLinearGain, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
-import { mixAudio, processVoice, SAMPLE_RATE } from './mix';
+import { SAMPLE_RATE } from './audio-format';
+import { mixAudio, processVoice } from './mix';
 import { isMusicStyle } from './music/generate';
 import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux } from './mux';
 import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
-import { inspect, probe, type MediaFacts } from './probe';
+import { inspect, pictureSeconds, probe, type MediaFacts } from './probe';
 import { progressTracker } from './progress';
 import type { VoiceEngine } from './voice/engine';
 import { localVoiceEngine } from './voice/local';
@@ -46,9 +47,10 @@ export interface DubResult {
 /**
  * Puts a synthesized voice-over, generated music and the preset's sound on a video: the picture
  * kept as it is whenever possible, the sound mixed, loudness-normalized in two passes and encoded
- * into an MP4 at `outputPath`. Five ffmpeg runs: voice synthesis, voice processing, mix (music
- * generation, ducking, limiting, first-pass measurement), mux (second pass, encoding), and the
- * final measurement; all audio work is done on audio alone at 48 kHz.
+ * into an MP4 at `outputPath`. The work is a few ffmpeg runs, each doing as much as it can: voice
+ * synthesis; voice processing; the mix (music generation, ducking, limiting and the first loudness
+ * pass in one); the mux (second pass, encoding); a last measurement of what was delivered. All
+ * audio work runs on audio alone, at 48 kHz; the picture is only decoded when it must be re-encoded.
  */
 export async function dub(req: DubRequest): Promise<DubResult> {
   if (!isMusicStyle(req.musicStyle)) throw new RangeError(`unknown music style "${req.musicStyle}"`);
@@ -59,16 +61,19 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   const { signal } = req;
 
   const input = await probe(req.inputPath, signal);
-  const seconds = input.video?.durationSeconds ?? input.durationSeconds;
+  const seconds = pictureSeconds(input);
   const maxSeconds = req.maxInputSeconds ?? MAX_INPUT_SECONDS;
   if (seconds > maxSeconds) {
     throw new MediaError('input_too_long', `the video lasts ${minutes(seconds)}; the limit is ${minutes(maxSeconds)}`);
   }
+  // Shares of the time as measured on two cores: copying the picture costs about what the mix does
+  // (the AAC encoder dominates); re-encoding it grows with the pixel rate, to some 18 times the
+  // mix for 1080p at 30 fps.
+  const pixelRate = input.video ? input.video.width * input.video.height * input.video.fps : 0;
   const progress = progressTracker(req.onProgress, {
     voice: 8,
     mix: 30,
-    // Re-encoding the picture dwarfs everything else; copying it costs about as much as the mix.
-    mux: canCopyVideo(input) ? 40 : 150,
+    mux: 40 + (canCopyVideo(input) ? 0 : pixelRate * 8e-6),
     verify: 6,
   });
   progress.update('voice', 0);
@@ -77,18 +82,18 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   let outputWritten = false;
   try {
     const rawVoice = join(scratch, 'voice-raw.wav');
-    const voiceSeconds = await synthesize(engine, req, rawVoice);
-    if (voiceSeconds.seconds + leadIn > seconds) {
+    const spoken = await synthesize(engine, req, rawVoice);
+    if (spoken.seconds + leadIn > seconds) {
       throw new MediaError(
         'voice_too_long',
-        `the voice-over lasts ${voiceSeconds.seconds.toFixed(1)} s, which with the ${leadIn} s lead-in ` +
+        `the voice-over lasts ${spoken.seconds.toFixed(1)} s, which with the ${leadIn} s lead-in ` +
           `does not fit in the ${seconds.toFixed(1)} s video: shorten the text or send a longer video`,
       );
     }
     progress.update('voice', 0.8);
 
     const voice = join(scratch, 'voice.wav');
-    const processed = await processVoice({ rawPath: rawVoice, rawLufs: voiceSeconds.lufs, outPath: voice, preset, signal });
+    const processed = await processVoice({ rawPath: rawVoice, rawLufs: spoken.lufs, outPath: voice, preset, signal });
     progress.update('voice', 1);
 
     const target = {
@@ -100,7 +105,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     const mixed = await mixAudio({
       voicePath: voice,
       voiceLufs: processed.integratedLufs,
-      voiceSeconds: voiceSeconds.seconds,
+      voiceSeconds: spoken.seconds,
       leadInSeconds: leadIn,
       samples: Math.round(seconds * SAMPLE_RATE),
       style: req.musicStyle,
@@ -133,7 +138,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     });
 
     const [output, loudness] = await Promise.all([probe(req.outputPath, signal), measureLoudness(req.outputPath, signal)]);
-    const outputPicture = output.video?.durationSeconds ?? output.durationSeconds;
+    const outputPicture = pictureSeconds(output);
     if (outputPicture < seconds - LOST_PICTURE_SECONDS) {
       throw new MediaError(
         'corrupt_media',

@@ -15,21 +15,28 @@ export interface LoudnessMeasurement extends LoudnessFacts {
 }
 
 /**
- * The EBU R128 meter as a pass-through filter: ebur128 measures integrated loudness, range and
- * true peak (4x oversampled) at the stream's own rate, several times cheaper than a loudnorm
- * analysis pass, which resamples everything to 192 kHz. Its summary is read back from stderr, so
- * the run needs `logLevel: 'info'`; per-frame lines go to the verbose level, out of the way.
+ * The EBU R128 meter as a pass-through filter, for every measurement including the first pass of
+ * the normalization: ebur128 measures integrated loudness, range and true peak (4x oversampled) at
+ * the stream's own rate. A loudnorm analysis pass would cost several times more (it resamples to
+ * 192 kHz) and under-reads clips of a few seconds by up to 1 LU (it misses their last seconds),
+ * which a short video's second pass would then carry into the output. The summary is read back
+ * from stderr, so runs need `logLevel: 'info'`; per-frame lines go to the verbose level.
  */
 export const LOUDNESS_METER = 'ebur128=peak=true:framelog=verbose';
 
 /** Loudness of a file's first audio stream, as delivered (compressed audio is decoded first). */
 export async function measureLoudness(path: string, signal?: AbortSignal): Promise<LoudnessFacts> {
+  const { integratedLufs, truePeakDbtp, lra } = await measureForNormalization(path, signal);
+  return { integratedLufs, truePeakDbtp, lra };
+}
+
+/** measureLoudness() with the gate threshold that a normalization pass needs too. */
+export async function measureForNormalization(path: string, signal?: AbortSignal): Promise<LoudnessMeasurement> {
   const { stderr } = await runFfmpeg(['-i', path, '-map', '0:a:0', '-af', LOUDNESS_METER, '-f', 'null', '-'], {
     signal,
     logLevel: 'info',
   });
-  const { integratedLufs, truePeakDbtp, lra } = parseLoudnessSummary(stderr);
-  return { integratedLufs, truePeakDbtp, lra };
+  return parseLoudnessSummary(stderr);
 }
 
 /** Reads the meter's closing summary; silence reads as -70 LUFS and a true peak of -Infinity. */
@@ -60,7 +67,7 @@ export interface LoudnessTarget {
  * loudnorm's own test (af_loudnorm.c) for applying one constant gain: the gain must not lift the
  * true peak over the target's ceiling.
  */
-export function fitsLinearGain(measured: LoudnessMeasurement, target: LoudnessTarget): boolean {
+function fitsLinearGain(measured: LoudnessMeasurement, target: LoudnessTarget): boolean {
   return measured.integratedLufs > -70 && measured.truePeakDbtp + target.lufs - measured.integratedLufs <= target.truePeakDbtp;
 }
 

@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SAMPLE_RATE } from './audio-format';
 import { LOUDNESS_METER, parseLoudnessSummary, type LoudnessMeasurement } from './loudness';
-import { MUSIC_SAMPLE_RATE, musicGraph } from './music/generate';
+import { musicGraph } from './music/generate';
 import { MUSIC_REFERENCE_LUFS, type MusicStyle } from './music/styles';
 import type { EffectsPreset } from './presets';
 import { runFfmpeg } from './run-ffmpeg';
-
-export const SAMPLE_RATE = MUSIC_SAMPLE_RATE;
 
 /** Loudness (mono) a voice is brought to before the preset's chain, whose thresholds assume it. */
 const VOICE_CHAIN_INPUT_LUFS = -20;
@@ -36,6 +35,7 @@ export async function processVoice(options: {
     ...options.preset.voiceChain,
     LOUDNESS_METER,
   ];
+  // Float samples: the staging gain can take peaks past full scale, and the mix brings them back.
   const { stderr } = await runFfmpeg(
     ['-i', options.rawPath, '-af', filters.join(','), '-c:a', 'pcm_f32le', '-y', options.outPath],
     { signal: options.signal, logLevel: 'info' },

@@ -1,4 +1,5 @@
-import type { MediaFacts } from './probe';
+import { SAMPLE_RATE } from './audio-format';
+import { pictureSeconds, type MediaFacts } from './probe';
 import { runFfmpeg } from './run-ffmpeg';
 
 /** AAC encoding lifts true peaks by a few tenths of a dB: normalize under the ceiling by this much. */
@@ -41,17 +42,18 @@ export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }
         // 4:2:0 needs even dimensions; an odd edge loses one pixel rather than failing the job.
         ...(video && (video.width % 2 || video.height % 2) ? ['-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2'] : []),
       ];
-  const seconds = options.input.video?.durationSeconds ?? options.input.durationSeconds;
+  const seconds = pictureSeconds(options.input);
   await runFfmpeg(
     [
       // Re-encoding: keep the rotation as metadata (as a copy would) rather than turning the pixels.
       ...(videoCopied ? [] : ['-noautorotate']),
       '-i', options.inputPath,
       '-i', options.audioPath,
-      '-map', '0:v:0', '-map', '1:a:0',
+      // V, not v: the first real picture, never a cover-art image stored as a video stream.
+      '-map', '0:V:0', '-map', '1:a:0',
       ...videoArgs,
       '-af', options.audioFilter,
-      '-c:a', 'aac', '-b:a', '192k', '-ar', '48000', '-ac', '2',
+      '-c:a', 'aac', '-b:a', '192k', '-ar', String(SAMPLE_RATE), '-ac', '2',
       '-movflags', '+faststart',
       '-f', 'mp4', '-y', options.outputPath,
     ],

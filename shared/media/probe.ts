@@ -52,8 +52,8 @@ interface ProbeOutput {
 const IMAGE_FORMAT = /(^|,)(image2|[a-z0-9]+_pipe)(,|$)/;
 
 /**
- * Facts of any media file, audio-only included. Rejects with `corrupt_media` (and ffprobe's reason)
- * when ffprobe cannot read it or it states no duration.
+ * Facts of any media file, audio-only included; `durationSeconds` is 0 when the file states none.
+ * Rejects with `corrupt_media`, and ffprobe's reason, when ffprobe cannot read it.
  */
 export async function inspect(path: string, signal?: AbortSignal): Promise<MediaFacts> {
   let stdout: string;
@@ -71,12 +71,8 @@ export async function inspect(path: string, signal?: AbortSignal): Promise<Media
   const streams = parsed.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   const audio = streams.find((s) => s.codec_type === 'audio');
-  const durationSeconds = seconds(parsed.format?.duration) ?? streamSeconds(video) ?? streamSeconds(audio);
-  if (!durationSeconds) {
-    throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
-  }
   return {
-    durationSeconds,
+    durationSeconds: seconds(parsed.format?.duration) ?? streamSeconds(video) ?? streamSeconds(audio) ?? 0,
     container: parsed.format?.format_name ?? '',
     sizeBytes: Number(parsed.format?.size) || (await stat(path)).size,
     video: video && {
@@ -96,9 +92,9 @@ export async function inspect(path: string, signal?: AbortSignal): Promise<Media
 }
 
 /**
- * Facts of a video to dub, or why it cannot be: `corrupt_media` as for inspect(), `not_a_video`
- * when there is no moving picture (audio files, cover art, still images), `unsupported_media` when
- * this ffmpeg build does not know the picture's codec.
+ * Facts of a video to dub, or why it cannot be: `not_a_video` when there is no moving picture
+ * (audio files, cover art, still images), `unsupported_media` when this ffmpeg build does not know
+ * the picture's codec, `corrupt_media` when ffprobe cannot read the file or it states no duration.
  */
 export async function probe(path: string, signal?: AbortSignal): Promise<MediaFacts> {
   const facts = await inspect(path, signal);
@@ -108,7 +104,15 @@ export async function probe(path: string, signal?: AbortSignal): Promise<MediaFa
   if (!facts.video.codec || !facts.video.width || !facts.video.height) {
     throw new MediaError('unsupported_media', `unsupported video codec ${facts.video.codec || '(unknown)'}`);
   }
+  if (!facts.durationSeconds) {
+    throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
+  }
   return facts;
+}
+
+/** How long the picture lasts: the video stream's own length when stated, else the file's. */
+export function pictureSeconds(facts: MediaFacts): number {
+  return facts.video?.durationSeconds ?? facts.durationSeconds;
 }
 
 /** A positive number of seconds, or undefined for ffprobe's "N/A", zero or garbage. */

@@ -90,7 +90,11 @@ function aborted(tool: string): MediaError {
   return new MediaError('processing_timeout', `${tool} was stopped: the job ran out of time or was cancelled`);
 }
 
+/** The last line that says something: ffmpeg ends most failures with a bare "Conversion failed!". */
 function lastLine(text: string): string | undefined {
-  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && line !== 'Conversion failed!');
   return lines[lines.length - 1];
 }

@@ -10,7 +10,7 @@ const BEATS_PER_BAR = 4;
 const GRID_RATE = 12000;
 
 export interface NoteEvent {
-  /** Seconds from the start of the phrase. */
+  /** Seconds from the start of the part's loop. */
   start: number;
   /** Written length in seconds; instruments add their release after it. */
   length: number;

@@ -1,11 +1,10 @@
 import { rm, writeFile } from 'node:fs/promises';
+import { SAMPLE_RATE } from '../audio-format';
 import { runFfmpeg } from '../run-ffmpeg';
 import { compose } from './compose';
 import { seededRandom } from './random';
 import { renderScore } from './render';
 import { MUSIC_STYLES, STYLES, type MusicStyle } from './styles';
-
-export const MUSIC_SAMPLE_RATE = 48000;
 
 export function isMusicStyle(value: string): value is MusicStyle {
   return (MUSIC_STYLES as readonly string[]).includes(value);
@@ -20,7 +19,7 @@ export function musicGraph(style: MusicStyle, seed: string, samples: number, lab
   const spec = STYLES[style];
   const score = compose(spec, seededRandom(`${style}:${seed}`));
   return renderScore(score, {
-    sampleRate: MUSIC_SAMPLE_RATE,
+    sampleRate: SAMPLE_RATE,
     samples,
     gainDb: spec.gainDb,
     label,
@@ -36,7 +35,7 @@ export async function generateMusic(options: {
   outputPath: string;
   signal?: AbortSignal;
 }): Promise<void> {
-  const samples = Math.round(options.durationSeconds * MUSIC_SAMPLE_RATE);
+  const samples = Math.round(options.durationSeconds * SAMPLE_RATE);
   // The graph is tens of kilobytes of expressions: a script file keeps it off the command line.
   const script = `${options.outputPath}.graph`;
   await writeFile(script, musicGraph(options.style, options.seed, samples, 'music'));

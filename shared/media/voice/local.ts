@@ -37,7 +37,10 @@ export function localVoiceEngine(): VoiceEngine {
       } catch (err) {
         if (err instanceof MediaError && err.code === 'processing_timeout') throw err;
         const detail = err instanceof MediaError ? err.detail : String(err);
-        throw new MediaError('voice_synthesis_failed', 'the local voice engine (flite) failed', detail);
+        const reason = detail?.includes("No such filter: 'flite'")
+          ? 'this ffmpeg build has no flite filter: point FFMPEG_BIN at one built with libflite'
+          : 'flite failed';
+        throw new MediaError('voice_synthesis_failed', `the local voice engine cannot speak: ${reason}`, detail);
       } finally {
         await rm(scratch, { recursive: true, force: true });
       }
@@ -55,7 +58,6 @@ function toFliteText(text: string): string {
     .replace(/[\u2018\u2019\u201A\u2032]/g, "'")
     .replace(/[\u201C\u201D\u201E\u00AB\u00BB\u2033]/g, '"')
     .replace(/[\u2013\u2014]/g, ', ')
-    .replace(/\u2026/g, '...')
     .replace(/[ßæœø]/g, (letter) => LIGATURES[letter] ?? '')
     .replace(/[^\x20-\x7E\n\t]/g, ' ');
 }
