@@ -30,8 +30,10 @@ if (stale) {
     console.warn('aiprod: ffmpeg is not on PATH; ffmpeg-static will try to download one. Install ffmpeg (e.g. apt-get install ffmpeg) if that fails.');
   }
   const env = ffmpeg ? { ...process.env, FFMPEG_BIN: ffmpeg } : process.env;
-  const args = existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
-  console.log(`aiprod: installing dependencies (npm ${args[0]})...`);
+  // `npm install` rather than `npm ci`: it installs the locked versions too, and some npm releases
+  // write lock files without other platforms' optional packages, which `npm ci` then refuses.
+  const args = ['install', '--no-audit', '--no-fund'];
+  console.log('aiprod: installing dependencies (npm install)...');
   const r = spawnSync('npm', args, { cwd: root, env, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
