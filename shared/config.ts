@@ -37,6 +37,20 @@ const schema = z.object({
   /** Below job-processor's function timeout (540 s), so a slow job fails with a reason instead of being cut off. */
   AIPROD_PROCESSING_TIMEOUT_SECONDS: int(480, 5),
   AIPROD_SIGNED_URL_TTL_SECONDS: int(3600, 60),
+  /** Text-to-speech engine: `local` (ffmpeg's flite, the embedded default), `google`, `elevenlabs`. */
+  AIPROD_VOICE_ENGINE: z.enum(['local', 'google', 'elevenlabs']).default('local'),
+  /** Google Cloud Text-to-Speech endpoint override (host[:port]); tests point it at a local double. */
+  GOOGLE_TTS_API_ENDPOINT: z.string().min(1).optional(),
+  /** ElevenLabs: key from Secret Manager (secret `elevenlabs-api-key`), voice and model. */
+  ELEVENLABS_API_KEY: z.string().min(1).optional(),
+  ELEVENLABS_VOICE_ID: z.string().min(1).default('21m00Tcm4TlvDq8ikWAM'),
+  ELEVENLABS_MODEL_ID: z.string().min(1).default('eleven_multilingual_v2'),
+  ELEVENLABS_BASE_URL: z.string().url().default('https://api.elevenlabs.io'),
+  /** Music library: `<prefix><style>/manifest.json` in this bucket; generated music when unset. */
+  AIPROD_MUSIC_BUCKET: z.string().regex(/^[a-z0-9._-]{3,63}$/).optional(),
+  AIPROD_MUSIC_PREFIX: z.string().default('music/'),
+  /** Longest input accepted, checked from ffprobe before the heavy work. */
+  AIPROD_MAX_INPUT_SECONDS: int(3600, 1),
   REDIS_URL: z.string().url().optional(),
   /** Memorystore's AUTH string and server CA (in-transit encryption), from Secret Manager. */
   REDIS_AUTH: z.string().min(1).optional(),

@@ -8,12 +8,15 @@ export type Language = (typeof LANGUAGES)[number];
  */
 export interface VoiceEngine {
   readonly name: string;
-  /** Languages the engine accepts. */
+  /** Languages the engine really speaks: requests for any other are refused at submit. */
   readonly languages: readonly string[];
   /**
    * Speaks `text` into a WAV file at `outPath`, any sample rate and channel count (the mix
-   * resamples). Rejects with MediaError('voice_synthesis_failed') when it cannot, and with
-   * MediaError('processing_timeout') once `signal` aborts.
+   * resamples). Rejects with MediaError('voice_synthesis_failed') when it cannot; a cloud engine
+   * with MediaError('voice_rejected') when its provider refuses the request (retrying would not
+   * help) and MediaError('voice_provider_unavailable') when the provider stayed overloaded, down or
+   * silent through every retry; any engine with MediaError('processing_timeout') once `signal`
+   * aborts.
    */
   synthesize(text: string, language: string, outPath: string, signal?: AbortSignal): Promise<void>;
 }

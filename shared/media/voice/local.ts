@@ -2,7 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MediaError } from '../errors';
 import { runFfmpeg } from '../run-ffmpeg';
-import { LANGUAGES, type VoiceEngine } from './engine';
+import type { Language, VoiceEngine } from './engine';
+
+/**
+ * What the local engine accepts: the Latin-script languages, read with an English voice. Japanese
+ * and Chinese are not listed: flite has nothing to read in them, so a request for them is refused
+ * at submit instead of failing at the end.
+ */
+export const LOCAL_VOICE_LANGUAGES = ['en', 'fr', 'es', 'de', 'it', 'pt'] as const satisfies readonly Language[];
 
 /**
  * The voice of the embedded default: ffmpeg's flite filter, no network, no account.
@@ -10,14 +17,17 @@ import { LANGUAGES, type VoiceEngine } from './engine';
  * Flite has English voices only, so every language is read with an English voice: a French script
  * comes out as French words pronounced the English way. Good enough to hear timing and mix; real
  * jobs use a cloud engine. Flite reads Latin letters only: accents are dropped first ("café" is
- * read "cafe"), and a script with nothing left to read (Japanese, Chinese) is refused rather than
- * turned into silence.
+ * read "cafe"), and a script with nothing left to read (Japanese, Chinese, whatever language it
+ * was submitted as) is refused rather than turned into silence.
  */
 export function localVoiceEngine(): VoiceEngine {
   return {
     name: 'local-flite',
-    languages: LANGUAGES,
+    languages: LOCAL_VOICE_LANGUAGES,
     async synthesize(text, language, outPath, signal) {
+      if (!(LOCAL_VOICE_LANGUAGES as readonly string[]).includes(language)) {
+        throw new MediaError('voice_synthesis_failed', `the local voice engine does not speak "${language}"`);
+      }
       const readable = toFliteText(text);
       if (!/[a-z0-9]/i.test(readable)) {
         throw new MediaError(

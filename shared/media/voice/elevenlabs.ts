@@ -1,0 +1,112 @@
+import { writeFile } from 'node:fs/promises';
+import { MediaError } from '../errors';
+import { LANGUAGES, type VoiceEngine } from './engine';
+import { retryAfterMs, retryPolicy, TransientVoiceError, withRetries, type RetryPolicy } from './retry';
+import { splitText } from './split';
+import { wavFile } from './wav';
+
+const PROVIDER = 'ElevenLabs';
+
+/** Raw 16-bit little-endian mono PCM: nothing to decode, the WAV header is ours to add. */
+const OUTPUT_FORMAT = 'pcm_44100';
+const PCM = { sampleRate: 44_100, channels: 1 };
+
+/** Within every current model's cap on one request: Eleven v3's, the smallest, is 5000. */
+const MAX_CHARACTERS = 5000;
+
+/** Models that speak English only; every other model speaks all the app's languages. */
+const ENGLISH_ONLY_MODELS = new Set(['eleven_monolingual_v1', 'eleven_turbo_v2', 'eleven_flash_v2']);
+/** Models that take `language_code`; the others infer the language and refuse the field. */
+const LANGUAGE_CODE_MODELS = new Set(['eleven_turbo_v2_5', 'eleven_flash_v2_5']);
+
+/** The app languages a model speaks. */
+export function elevenLabsLanguages(modelId: string): readonly string[] {
+  return ENGLISH_ONLY_MODELS.has(modelId) ? ['en'] : LANGUAGES;
+}
+
+export interface ElevenLabsVoiceOptions extends Partial<RetryPolicy> {
+  apiKey: string;
+  voiceId: string;
+  modelId: string;
+  /** https://api.elevenlabs.io, or a test double. */
+  baseUrl: string;
+  fetch?: typeof fetch;
+}
+
+/** ElevenLabs over its HTTP API: long texts are spoken in several requests and joined. */
+export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine {
+  const policy = retryPolicy(opts);
+  const post = opts.fetch ?? fetch;
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const url = `${base}/v1/text-to-speech/${encodeURIComponent(opts.voiceId)}?output_format=${OUTPUT_FORMAT}`;
+  const languages = elevenLabsLanguages(opts.modelId);
+  // Whatever a provider or a proxy echoes back, the key never reaches an error message.
+  const redact = (words: string): string => (opts.apiKey ? words.split(opts.apiKey).join('[redacted]') : words);
+
+  const speak = async (text: string, language: string, signal: AbortSignal): Promise<Buffer> => {
+    const body = {
+      text,
+      model_id: opts.modelId,
+      ...(LANGUAGE_CODE_MODELS.has(opts.modelId) ? { language_code: language } : {}),
+    };
+    let response: Response;
+    try {
+      response = await post(url, {
+        method: 'POST',
+        headers: { 'xi-api-key': opts.apiKey, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
+      if (response.ok) return Buffer.from(await response.arrayBuffer());
+    } catch (err) {
+      throw new TransientVoiceError(redact(`no answer from ${PROVIDER}: ${describe(err)}`));
+    }
+    const reason = redact(await errorReason(response));
+    if (response.status === 429 || response.status >= 500) {
+      throw new TransientVoiceError(reason, retryAfterMs(response.headers.get('retry-after')));
+    }
+    throw new MediaError('voice_rejected', `${PROVIDER} rejected the request: ${reason}`, reason);
+  };
+
+  return {
+    name: 'elevenlabs',
+    languages,
+    async synthesize(text, language, outPath, signal) {
+      if (!languages.includes(language)) {
+        throw new MediaError('voice_synthesis_failed', `the ${PROVIDER} model ${opts.modelId} does not speak "${language}"`);
+      }
+      const pieces: Buffer[] = [];
+      // One after the other: ElevenLabs caps concurrent requests per account, and jobs share it.
+      for (const piece of splitText(text, language, MAX_CHARACTERS, (s) => s.length)) {
+        pieces.push(await withRetries(PROVIDER, policy, signal, (attemptSignal) => speak(piece, language, attemptSignal)));
+      }
+      if (!pieces.some((pcm) => pcm.length > 0)) {
+        throw new MediaError('voice_synthesis_failed', `${PROVIDER} returned no audio`);
+      }
+      await writeFile(outPath, wavFile(PCM, pieces));
+    },
+  };
+}
+
+/**
+ * The status and ElevenLabs' own words: `detail.message` on its errors, a list of `msg` on a
+ * request it finds malformed, or the start of whatever else came back.
+ */
+async function errorReason(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '');
+  let words = text.slice(0, 300);
+  try {
+    const { detail } = JSON.parse(text) as { detail?: unknown };
+    if (typeof detail === 'string') words = detail;
+    else if (Array.isArray(detail)) words = detail.map((d: { msg?: unknown }) => String(d?.msg ?? '')).join('; ');
+    else if (detail && typeof detail === 'object' && 'message' in detail) words = String(detail.message);
+  } catch {
+    // Not JSON: the start of the body stands.
+  }
+  return `HTTP ${response.status}${words ? `: ${words}` : ''}`;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
+}
