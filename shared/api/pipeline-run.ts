@@ -1,29 +1,27 @@
 import type { Request, Response } from 'express';
 import { db } from '../db';
 import { problems } from '../http/problem';
-import { dubRequestSchema } from '../jobs/request';
+import { parseJobRequest } from '../jobs/request';
 import { submitJob } from '../jobs/submit';
-import { fieldErrors } from '../validation/zod-errors';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** The functions-framework parsed JSON bodies already; anything else is the wrong media type. */
-export function jsonBody(req: Request): unknown {
+export function jsonBody(req: Request): Record<string, unknown> {
   if (!req.is('application/json')) throw problems.unsupportedMediaType();
   if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body) || Buffer.isBuffer(req.body)) {
     throw problems.badRequest('invalid_json', 'The body must be a JSON object.');
   }
-  return req.body;
+  return req.body as Record<string, unknown>;
 }
 
 export async function runPipeline(req: Request, res: Response): Promise<void> {
-  const body = jsonBody(req);
-  const parsed = dubRequestSchema.safeParse(body);
-  if (!parsed.success) throw problems.validation(fieldErrors(parsed.error, body));
+  const parsed = parseJobRequest(jsonBody(req));
+  if (!parsed.ok) throw problems.validation(parsed.errors);
   const key = req.header('idempotency-key');
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw problems.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 255 visible ASCII characters.');
   }
-  const accepted = await submitJob(db(), req.principal!, parsed.data, key);
+  const accepted = await submitJob(db(), req.principal!, parsed.request, key);
   res.status(202).location(`/pipeline/${accepted.job_id}`).json(accepted);
 }

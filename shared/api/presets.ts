@@ -1,12 +1,19 @@
 import type { Request, Response } from 'express';
-import { EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, localVoiceEngine } from '../media';
+import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS, voiceEngines } from '../media';
+import { RECIPES } from '../jobs/request';
 
 export function presets(_req: Request, res: Response): void {
-  const voice = localVoiceEngine();
+  const engines = voiceEngines();
+  const inUse = engines.find((e) => e.configured);
   res.setHeader('Cache-Control', 'public, max-age=300');
   res.json({
-    languages: LANGUAGES,
-    voice_engine: { name: voice.name, languages: voice.languages },
+    recipes: RECIPES,
+    // What this deployment speaks: the configured engine's share of the API's languages.
+    languages: LANGUAGES.filter((l) => inUse?.languages.includes(l)),
+    voice_engine: inUse?.name,
+    voice_engines: engines,
+    audio_formats: AUDIO_FORMATS,
+    still_resolutions: STILL_RESOLUTIONS,
     music_styles: MUSIC_STYLES,
     effects_presets: Object.entries(EFFECTS_PRESETS).map(([name, p]) => ({
       name,

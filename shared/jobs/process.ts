@@ -11,16 +11,17 @@ import type { Knex } from 'knex';
 import { config } from '../config';
 import { enqueue, publishOutbox } from '../events/outbox';
 import { logger } from '../log';
-import { dub, EFFECTS_PRESETS } from '../media';
 import { objectStore, transport } from '../platform';
 import { finalFailure } from './failures';
 import { fetchInput } from './input';
 import { claimJob, finishJob, Outcome, recordProgress, releaseLease, renewLease } from './lease';
-import { DubRequestBody } from './request';
+import { inputUrl, JobRequest } from './request';
+import { runRecipe } from './recipes';
 import { JOB_RESULTS, JobResultMessage } from './topics';
 import type { JobRow, StoredResult } from './views';
 
-export const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>): string => `jobs/${job.tenant_id}/${job.id}/output.mp4`;
+export const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, extension: string): string =>
+  `jobs/${job.tenant_id}/${job.id}/output.${extension}`;
 
 /** Finishes a job and announces it on `job-results`; false when the job was no longer ours. */
 export async function completeJob(k: Knex, job: Pick<JobRow, 'id' | 'tenant_id'>, owner: string | null, outcome: Outcome): Promise<boolean> {
@@ -59,43 +60,27 @@ function progressWriter(k: Knex, jobId: string, owner: string): (percent: number
 }
 
 async function run(k: Knex, job: JobRow, owner: string, workDir: string, signal: AbortSignal): Promise<StoredResult> {
-  const request = job.request as DubRequestBody;
+  // Rows written before recipes existed carry no `recipe` in their request: they are dubs.
+  const request = { recipe: job.recipe, ...job.request } as JobRequest;
   const progress = progressWriter(k, job.id, owner);
-  const inputPath = await fetchInput(request.video_url, workDir, signal);
+  const inputPath = await fetchInput(inputUrl(request), workDir, signal);
   progress(10);
-  const outputPath = join(workDir, 'output.mp4');
-  const dubbed = await dub({
-    inputPath,
-    workDir,
-    outputPath,
-    voiceText: request.voice_text,
-    language: request.voice_language,
-    musicStyle: request.music_style,
-    effectsPreset: request.effects_preset,
-    seed: job.id,
-    onProgress: (p) => progress(10 + p * 0.85),
-    signal,
-  });
+  const out = await runRecipe(request, { inputPath, workDir, seed: job.id, onProgress: (p) => progress(10 + p * 0.85), signal });
   const bucket = config().AIPROD_OUTPUTS_BUCKET;
-  const key = outputKey(job);
-  const { sizeBytes } = await objectStore().put(bucket, key, outputPath, 'video/mp4');
-  const { output, loudness } = dubbed;
+  const key = outputKey(job, out.extension);
+  const { sizeBytes } = await objectStore().put(bucket, key, out.path, out.contentType);
+  const { facts, loudness } = out;
   return {
     bucket,
     key,
-    content_type: 'video/mp4',
+    content_type: out.contentType,
     size_bytes: sizeBytes,
-    duration_seconds: output.durationSeconds,
-    video: output.video
-      ? { codec: output.video.codec, width: output.video.width, height: output.video.height, fps: output.video.fps, copied: dubbed.videoCopied }
+    duration_seconds: facts.durationSeconds,
+    video: facts.video
+      ? { codec: facts.video.codec, width: facts.video.width, height: facts.video.height, fps: facts.video.fps, copied: out.videoCopied ?? false }
       : null,
-    audio: output.audio ? { codec: output.audio.codec, sample_rate: output.audio.sampleRate, channels: output.audio.channels } : null,
-    loudness: {
-      integrated_lufs: loudness.integratedLufs,
-      true_peak_dbtp: loudness.truePeakDbtp,
-      lra: loudness.lra,
-      target_lufs: EFFECTS_PRESETS[request.effects_preset].targetLufs,
-    },
+    audio: facts.audio ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels } : null,
+    loudness: { integrated_lufs: loudness.integratedLufs, true_peak_dbtp: loudness.truePeakDbtp, lra: loudness.lra, target_lufs: out.targetLufs },
   };
 }
 

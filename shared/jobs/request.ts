@@ -1,11 +1,19 @@
 /**
- * The `POST /pipeline/run` body (roadmap API-3.7 rules), validated with zod at the boundary.
+ * What `POST /pipeline/run` accepts (roadmap API-3.7 rules), validated with zod at the boundary.
+ * `recipe` picks the schema: `dub` (the default), `extract_audio` or `still`; each is strict, so a
+ * field of another recipe is refused rather than silently ignored.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES } from '../media';
+import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../media';
+import type { FieldError } from '../http/problem';
+import { fieldErrors } from '../validation/zod-errors';
+
+export const RECIPES = ['dub', 'extract_audio', 'still'] as const;
+export type Recipe = (typeof RECIPES)[number];
 
 const VIDEO_EXTENSION = /\.(mp4|mov|webm|mkv|m4v)$/i;
+const IMAGE_EXTENSION = /\.(png|jpe?g|webp)$/i;
 // Voice text is read aloud, never rendered, but partners echo it into dashboards: refuse markup.
 const MARKUP = /<\s*\/?\s*[a-z!?]|javascript:|\bon[a-z]+\s*=/i;
 // eslint-disable-next-line no-control-regex
@@ -15,54 +23,117 @@ function custom(ctx: z.RefinementCtx, code: string, message: string): void {
   ctx.addIssue({ code: 'custom', message, params: { code } });
 }
 
-const videoUrl = z
+function mediaUrl(what: string, extension: RegExp, extensions: string) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(2048)
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        return custom(ctx, 'invalid_url', `${what} must be an absolute http(s) URL or a gs:// object of yours.`);
+      }
+      if (!['http:', 'https:', 'gs:'].includes(url.protocol)) return custom(ctx, 'invalid_url', `${what} must use http, https or gs.`);
+      if (url.username || url.password) return custom(ctx, 'invalid_url', `${what} must not carry credentials.`);
+      if (!extension.test(decodeURIComponent(url.pathname))) custom(ctx, 'unsupported_extension', `${what} must name a ${extensions} file.`);
+    });
+}
+
+const voiceText = z
   .string()
   .trim()
-  .min(1)
-  .max(2048)
-  .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return custom(ctx, 'invalid_url', 'video_url must be an absolute http(s) URL or a gs:// object of yours.');
-    }
-    if (!['http:', 'https:', 'gs:'].includes(url.protocol)) {
-      return custom(ctx, 'invalid_url', 'video_url must use http, https or gs.');
-    }
-    if (url.username || url.password) return custom(ctx, 'invalid_url', 'video_url must not carry credentials.');
-    if (!VIDEO_EXTENSION.test(decodeURIComponent(url.pathname))) {
-      custom(ctx, 'unsupported_extension', 'video_url must name a .mp4, .mov, .m4v, .webm or .mkv file.');
-    }
+  .min(5, 'voice_text must be at least 5 characters.')
+  .max(10_000, 'voice_text must be at most 10,000 characters.')
+  .superRefine((v, ctx) => {
+    if (MARKUP.test(v)) custom(ctx, 'markup_not_allowed', 'voice_text must be plain text, without markup or script.');
+    if (CONTROL.test(v)) custom(ctx, 'invalid_characters', 'voice_text contains control characters.');
   });
 
-export const dubRequestSchema = z
+const videoUrl = mediaUrl('video_url', VIDEO_EXTENSION, '.mp4, .mov, .m4v, .webm or .mkv');
+const language = z.enum(LANGUAGES).default('en');
+const musicStyle = z.enum(MUSIC_STYLES).default('orchestral');
+const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard');
+/** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
+const voiceOffset = z.number().min(0).max(600).default(0.5);
+
+export const dubSchema = z
   .object({
+    recipe: z.literal('dub'),
     video_url: videoUrl,
-    voice_text: z
-      .string()
-      .trim()
-      .min(5, 'voice_text must be at least 5 characters.')
-      .max(10_000, 'voice_text must be at most 10,000 characters.')
-      .superRefine((v, ctx) => {
-        if (MARKUP.test(v)) custom(ctx, 'markup_not_allowed', 'voice_text must be plain text, without markup or script.');
-        if (CONTROL.test(v)) custom(ctx, 'invalid_characters', 'voice_text contains control characters.');
-      }),
-    voice_language: z.enum(LANGUAGES).default('en'),
-    music_style: z.enum(MUSIC_STYLES).default('orchestral'),
-    effects_preset: z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard'),
+    voice_text: voiceText,
+    voice_language: language,
+    voice_offset_seconds: voiceOffset,
+    music_style: musicStyle,
+    effects_preset: effectsPreset,
   })
   .strict();
 
-export type DubRequestBody = z.infer<typeof dubRequestSchema>;
+export const extractAudioSchema = z
+  .object({
+    recipe: z.literal('extract_audio'),
+    video_url: videoUrl,
+    format: z.enum(AUDIO_FORMATS).default('m4a'),
+    effects_preset: effectsPreset,
+  })
+  .strict();
+
+export const stillSchema = z
+  .object({
+    recipe: z.literal('still'),
+    image_url: mediaUrl('image_url', IMAGE_EXTENSION, '.png, .jpg, .jpeg or .webp'),
+    duration_seconds: z.number().min(1).max(3600),
+    resolution: z.enum(Object.keys(STILL_RESOLUTIONS) as [keyof typeof STILL_RESOLUTIONS]).default('1080p'),
+    voice_text: voiceText.optional(),
+    voice_language: language,
+    voice_offset_seconds: voiceOffset,
+    music_style: musicStyle,
+    effects_preset: effectsPreset,
+  })
+  .strict();
+
+const SCHEMAS = { dub: dubSchema, extract_audio: extractAudioSchema, still: stillSchema } as const;
+
+export type DubJobRequest = z.infer<typeof dubSchema>;
+export type ExtractAudioJobRequest = z.infer<typeof extractAudioSchema>;
+export type StillJobRequest = z.infer<typeof stillSchema>;
+export type JobRequest = DubJobRequest | ExtractAudioJobRequest | StillJobRequest;
+
+export type ParsedRequest = { ok: true; request: JobRequest } | { ok: false; errors: FieldError[] };
+
+export function parseJobRequest(body: Record<string, unknown>): ParsedRequest {
+  const recipe = body.recipe ?? 'dub';
+  if (typeof recipe !== 'string' || !(RECIPES as readonly string[]).includes(recipe)) {
+    return { ok: false, errors: [{ field: 'recipe', code: 'unsupported_value', message: `recipe must be one of ${RECIPES.join(', ')}.` }] };
+  }
+  const input = { ...body, recipe };
+  const parsed = SCHEMAS[recipe as Recipe].safeParse(input);
+  return parsed.success ? { ok: true, request: parsed.data } : { ok: false, errors: fieldErrors(parsed.error, input) };
+}
+
+/** The URL of the job's input (video or image). */
+export const inputUrl = (r: JobRequest): string => (r.recipe === 'still' ? r.image_url : r.video_url);
+
+/** The voice language when the job speaks, for the engine check at submit. */
+export const spokenLanguage = (r: JobRequest): string | undefined =>
+  r.recipe === 'dub' || (r.recipe === 'still' && r.voice_text) ? r.voice_language : undefined;
 
 /** The same request, whatever its key order or spacing, has the same fingerprint. */
-export function fingerprint(body: DubRequestBody): string {
-  const canonical = JSON.stringify(Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b))));
+export function fingerprint(r: JobRequest): string {
+  const canonical = JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))));
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** Seconds a partner should expect: the media work is roughly linear in the voice's length. */
-export function estimateDurationSeconds(body: DubRequestBody): number {
-  return 15 + Math.ceil(body.voice_text.length / 15);
+/** Seconds a partner should expect: the media work grows with the voice and, for stills, the length. */
+export function estimateDurationSeconds(r: JobRequest): number {
+  switch (r.recipe) {
+    case 'dub':
+      return 15 + Math.ceil(r.voice_text.length / 15);
+    case 'extract_audio':
+      return 15;
+    case 'still':
+      return 10 + Math.ceil(r.duration_seconds / 30) + Math.ceil((r.voice_text?.length ?? 0) / 15);
+  }
 }

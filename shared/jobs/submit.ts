@@ -11,7 +11,8 @@ import { enqueue, publishOutbox } from '../events/outbox';
 import { HttpProblem, problems } from '../http/problem';
 import { logger } from '../log';
 import { transport } from '../platform';
-import { DubRequestBody, estimateDurationSeconds, fingerprint } from './request';
+import { voiceEngine } from '../media';
+import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, spokenLanguage } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
 
 export interface Accepted {
@@ -23,14 +24,28 @@ export interface Accepted {
 /** A key whose first request died before finishing may be reused after this long. */
 const IN_FLIGHT_STALE_SECONDS = 60;
 
-function checkOwnObject(principal: Principal, videoUrl: string): void {
-  if (!videoUrl.startsWith('gs://')) return;
-  const { host, pathname } = new URL(videoUrl);
+function checkOwnObject(principal: Principal, request: JobRequest): void {
+  const url = inputUrl(request);
+  if (!url.startsWith('gs://')) return;
+  const { host, pathname } = new URL(url);
   if (host !== config().AIPROD_UPLOADS_BUCKET || !pathname.startsWith(`/${principal.tenantId}/`)) {
-    throw problems.validation([
-      { field: 'video_url', code: 'not_your_object', message: 'gs:// inputs must be your own uploads.' },
-    ]);
+    const field = request.recipe === 'still' ? 'image_url' : 'video_url';
+    throw problems.validation([{ field, code: 'not_your_object', message: 'gs:// inputs must be your own uploads.' }]);
   }
+}
+
+/** Refused now, not at the end of the job: the configured engine must speak the language. */
+function checkLanguage(request: JobRequest): void {
+  const language = spokenLanguage(request);
+  const engine = voiceEngine();
+  if (language === undefined || engine.languages.includes(language)) return;
+  throw new HttpProblem(
+    422,
+    'unsupported_language',
+    'Unsupported language',
+    `The ${engine.name} voice engine of this deployment speaks ${engine.languages.join(', ')}; see GET /presets.`,
+    [{ field: 'voice_language', code: 'unsupported_language', message: `"${language}" is not spoken by the ${engine.name} voice engine.` }],
+  );
 }
 
 async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Accepted | null> {
@@ -61,10 +76,11 @@ async function reserveKey(k: Knex, tenantId: string, key: string, print: string)
 export async function submitJob(
   k: Knex,
   principal: Principal,
-  body: DubRequestBody,
+  body: JobRequest,
   idempotencyKey?: string,
 ): Promise<Accepted> {
-  checkOwnObject(principal, body.video_url);
+  checkOwnObject(principal, body);
+  checkLanguage(body);
   const print = fingerprint(body);
   if (idempotencyKey) {
     const replay = await reserveKey(k, principal.tenantId, idempotencyKey, print);
@@ -74,7 +90,7 @@ export async function submitJob(
   let outboxId: number;
   try {
     outboxId = await k.transaction(async (trx) => {
-      await trx('jobs').insert({ id: jobId, tenant_id: principal.tenantId, status: 'PENDING', recipe: 'dub', request: body });
+      await trx('jobs').insert({ id: jobId, tenant_id: principal.tenantId, status: 'PENDING', recipe: body.recipe, request: body });
       if (idempotencyKey) {
         await trx('idempotency_keys').where({ tenant_id: principal.tenantId, key: idempotencyKey }).update({ job_id: jobId });
       }

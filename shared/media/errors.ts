@@ -11,7 +11,13 @@ export type MediaErrorCode =
   | 'unsupported_media'
   | 'input_too_long'
   | 'processing_timeout'
-  | 'voice_synthesis_failed';
+  | 'voice_synthesis_failed'
+  | 'voice_rejected'
+  | 'voice_provider_unavailable'
+  | 'no_audio'
+  | 'silent_audio'
+  | 'not_an_image'
+  | 'absurd_dimensions';
 
 export class MediaError extends Error {
   constructor(

@@ -6,9 +6,26 @@ export { MediaError, type MediaErrorCode } from './errors';
 export { ffmpegPath, ffprobePath } from './binaries';
 export { inspect, probe, type AudioFacts, type MediaFacts, type VideoFacts } from './probe';
 export { measureLoudness, type LoudnessFacts } from './loudness';
-export { LANGUAGES, type Language, type VoiceEngine } from './voice/engine';
-export { localVoiceEngine } from './voice/local';
+export {
+  elevenLabsLanguages,
+  elevenLabsVoiceEngine,
+  GOOGLE_VOICE_LANGUAGES,
+  googleVoiceEngine,
+  LANGUAGES,
+  LOCAL_VOICE_LANGUAGES,
+  localVoiceEngine,
+  resetVoiceEngine,
+  voiceEngine,
+  voiceEngines,
+  type ElevenLabsVoiceOptions,
+  type GoogleVoiceOptions,
+  type Language,
+  type VoiceEngine,
+  type VoiceEngineInfo,
+} from './voice';
 export { MUSIC_STYLES, type MusicStyle } from './music/styles';
 export { generateMusic, isMusicStyle } from './music/generate';
 export { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset, type EffectsPresetName } from './presets';
 export { dub, DEFAULT_LEAD_IN_SECONDS, MAX_INPUT_SECONDS, type DubRequest, type DubResult } from './dub';
+export { extractAudio, AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat, type ExtractAudioRequest, type ExtractAudioResult } from './extract-audio';
+export { renderStill, STILL_RESOLUTIONS, type StillResolution } from './still';

@@ -48,6 +48,10 @@ interface ProbeOutput {
   streams?: ProbeStream[];
 }
 
+/** Beyond 8K a picture is an attack or an accident; under 16 pixels it is no picture at all. */
+const MAX_DIMENSION = 8192;
+const MIN_DIMENSION = 16;
+
 /** Demuxers that read single pictures: a still image is not a video, whatever its stream says. */
 const IMAGE_FORMAT = /(^|,)(image2|[a-z0-9]+_pipe)(,|$)/;
 
@@ -106,6 +110,13 @@ export async function probe(path: string, signal?: AbortSignal): Promise<MediaFa
   }
   if (!facts.durationSeconds) {
     throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
+  }
+  const { width, height } = facts.video;
+  if (Math.max(width, height) > MAX_DIMENSION || Math.min(width, height) < MIN_DIMENSION) {
+    throw new MediaError(
+      'absurd_dimensions',
+      `the picture is ${width}x${height}; sides from ${MIN_DIMENSION} to ${MAX_DIMENSION} pixels are supported`,
+    );
   }
   return facts;
 }

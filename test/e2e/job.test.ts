@@ -10,7 +10,7 @@ import { startStack, Stack } from '../../shared/local/stack';
 import { measureLoudness } from '../../shared/media';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
 import { FileServer, serveDir } from '../support/file-server';
-import { ffprobeJson, makeAudioOnly, makeClip, videoPacketsMd5 } from '../support/media-fixtures';
+import { ffprobeJson, makeAudioOnly, makeClip, makeImage, videoPacketsMd5 } from '../support/media-fixtures';
 
 let env: TestEnv;
 let stack: Stack;
@@ -47,6 +47,7 @@ beforeAll(async () => {
   makeClip(join(inputDir, 'clip.mp4'), { seconds: 6 });
   writeFileSync(join(inputDir, 'notes.mp4'), 'this is a text file, not a video\n'.repeat(50));
   makeAudioOnly(join(inputDir, 'sound.mp4'));
+  makeImage(join(inputDir, 'cover.png'));
   files = await serveDir(inputDir);
   key = (await newTenantKey(env.db)).key;
 });
@@ -116,4 +117,34 @@ it.each([
 it('fails with voice_too_long when the script outlasts the video', async () => {
   const jobId = await submit('clip.mp4', 'This script is far too long for a six second clip. '.repeat(8));
   expect(await waitForEnd(jobId)).toMatchObject({ status: 'FAILED', error: { code: 'voice_too_long' } });
+});
+
+it('extract_audio: the input sound as MP3, normalized to the preset', async () => {
+  const res = await fetch(`${stack.url}/pipeline/run`, {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({ recipe: 'extract_audio', video_url: `${files.url}/clip.mp4`, format: 'mp3', effects_preset: 'podcast' }),
+  });
+  const { job_id } = (await res.json()) as { job_id: string };
+  expect(await waitForEnd(job_id)).toMatchObject({ status: 'COMPLETED' });
+  const result = (await (await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() })).json()) as Record<string, any>;
+  expect(result).toMatchObject({ content_type: 'audio/mpeg', video: null, audio: { codec: 'mp3', sample_rate: 48000 }, loudness: { target_lufs: -16 } });
+  expect(Math.abs(result.loudness.integrated_lufs - -16)).toBeLessThanOrEqual(0.5);
+  const output = join(inputDir, `${job_id}.mp3`);
+  writeFileSync(output, Buffer.from(await (await fetch(result.url)).arrayBuffer()));
+  expect(ffprobeJson(output).streams.map((s) => s.codec_name)).toEqual(['mp3']);
+});
+
+it('still: an image and a voice to an H.264 video of the asked duration', async () => {
+  const res = await fetch(`${stack.url}/pipeline/run`, {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({ recipe: 'still', image_url: `${files.url}/cover.png`, duration_seconds: 8, resolution: '720p', voice_text: 'Now playing on our channel.' }),
+  });
+  const { job_id } = (await res.json()) as { job_id: string };
+  expect(await waitForEnd(job_id)).toMatchObject({ status: 'COMPLETED' });
+  const result = (await (await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() })).json()) as Record<string, any>;
+  expect(result).toMatchObject({ content_type: 'video/mp4', video: { codec: 'h264', width: 1280, height: 720 }, audio: { codec: 'aac' } });
+  expect(Math.abs(result.duration_seconds - 8)).toBeLessThanOrEqual(0.1);
+  expect(Math.abs(result.loudness.integrated_lufs - -14)).toBeLessThanOrEqual(1);
 });

@@ -109,6 +109,25 @@ describe('POST /pipeline/run', () => {
     expect(r.body.code).toBe('payload_too_large');
   });
 
+  it('refuses at submit a language the configured voice engine cannot speak', async () => {
+    const r = await call('POST', '/pipeline/run', { json: { ...body, voice_language: 'ja' } });
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('unsupported_language');
+    expect(r.body.errors).toEqual([expect.objectContaining({ field: 'voice_language', code: 'unsupported_language' })]);
+  });
+
+  it('accepts the other recipes, each with its own fields', async () => {
+    const audio = await call('POST', '/pipeline/run', { json: { recipe: 'extract_audio', video_url: body.video_url, format: 'mp3' } });
+    expect(audio.status).toBe(202);
+    const still = await call('POST', '/pipeline/run', { json: { recipe: 'still', image_url: 'https://img.example.com/cover.jpg', duration_seconds: 20 } });
+    expect(still.status).toBe(202);
+    const row = await env.db('jobs').where({ id: still.body.job_id }).first();
+    expect(row.recipe).toBe('still');
+    const wrong = await call('POST', '/pipeline/run', { json: { recipe: 'still', video_url: body.video_url, duration_seconds: 20 } });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['image_url', 'video_url']);
+  });
+
   it("refuses a gs:// input that is not the tenant's own upload", async () => {
     const r = await call('POST', '/pipeline/run', { json: { ...body, video_url: 'gs://aiprod-uploads/someone-else/clip.mp4' } });
     expect(r.status).toBe(422);
@@ -202,7 +221,11 @@ describe('public endpoints and the gateway', () => {
   it('GET /presets lists languages, styles and presets with their targets', async () => {
     const r = await call('GET', '/presets', { key: null });
     expect(r.status).toBe(200);
-    expect(r.body.languages).toEqual(['en', 'fr', 'es', 'de', 'it', 'pt', 'ja', 'zh']);
+    // The embedded default speaks with flite, which has no Japanese or Chinese voice.
+    expect(r.body.languages).toEqual(['en', 'fr', 'es', 'de', 'it', 'pt']);
+    expect(r.body.voice_engine).toBe('local');
+    expect(r.body.voice_engines).toContainEqual(expect.objectContaining({ name: 'google', languages: expect.arrayContaining(['ja', 'zh']), configured: false }));
+    expect(r.body.recipes).toEqual(['dub', 'extract_audio', 'still']);
     expect(r.body.music_styles).toContain('orchestral');
     expect(r.body.effects_presets).toContainEqual(expect.objectContaining({ name: 'standard', target_lufs: -14, true_peak_dbtp: -1 }));
   });

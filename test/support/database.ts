@@ -11,6 +11,7 @@ import { createApiKey, Tier } from '../../shared/auth/api-keys';
 import { resetConfig } from '../../shared/config';
 import { closeDb, connect, db } from '../../shared/db';
 import { resetPlatform } from '../../shared/platform';
+import { resetVoiceEngine } from '../../shared/media';
 import { TEMPLATE_DB, withDatabaseName } from './names';
 
 export interface TestEnv {
@@ -41,6 +42,7 @@ export async function useTestEnv(extra: Record<string, string> = {}): Promise<Te
   });
   resetConfig();
   resetPlatform();
+  resetVoiceEngine();
   return { url, dataDir, db: db() };
 }
 

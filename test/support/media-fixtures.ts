@@ -21,6 +21,11 @@ export function makeAudioOnly(path: string, seconds = 4): string {
   return path;
 }
 
+export function makeImage(path: string, size = '800x600'): string {
+  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:duration=1`, '-frames:v', '1', path]);
+  return path;
+}
+
 /** md5 of the first video stream's packets: equal when the stream was copied untouched. */
 export function videoPacketsMd5(path: string): string {
   return execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-'], {

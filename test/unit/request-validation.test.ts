@@ -1,20 +1,26 @@
-import { dubRequestSchema, fingerprint } from '../../shared/jobs/request';
-import { fieldErrors } from '../../shared/validation/zod-errors';
+import { fingerprint, parseJobRequest, type JobRequest } from '../../shared/jobs/request';
 
 const valid = { video_url: 'https://cdn.example.com/clips/intro.mp4', voice_text: 'Hello and welcome to the show.' };
 
-function errorsOf(body: unknown) {
-  const r = dubRequestSchema.safeParse(body);
-  return r.success ? [] : fieldErrors(r.error, body);
+function errorsOf(body: Record<string, unknown>) {
+  const r = parseJobRequest(body);
+  return r.ok ? [] : r.errors;
 }
 
-describe('POST /pipeline/run body', () => {
+function parsed(body: Record<string, unknown>): JobRequest {
+  const r = parseJobRequest(body);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.request;
+}
+
+describe('POST /pipeline/run body: dub (the default recipe)', () => {
   it('applies the defaults and trims the text', () => {
-    const r = dubRequestSchema.parse({ ...valid, voice_text: '   Hello there   ' });
-    expect(r).toEqual({
+    expect(parsed({ ...valid, voice_text: '   Hello there   ' })).toEqual({
+      recipe: 'dub',
       video_url: valid.video_url,
       voice_text: 'Hello there',
       voice_language: 'en',
+      voice_offset_seconds: 0.5,
       music_style: 'orchestral',
       effects_preset: 'standard',
     });
@@ -33,9 +39,12 @@ describe('POST /pipeline/run body', () => {
     [{ ...valid, voice_language: 'xx' }, 'voice_language', 'unsupported_value'],
     [{ ...valid, music_style: 'polka' }, 'music_style', 'unsupported_value'],
     [{ ...valid, effects_preset: 'loud' }, 'effects_preset', 'unsupported_value'],
+    [{ ...valid, voice_offset_seconds: -1 }, 'voice_offset_seconds', 'too_short'],
     [{ ...valid, extra: 1 }, 'extra', 'unknown_field'],
+    [{ ...valid, format: 'mp3' }, 'format', 'unknown_field'],
     [{ voice_text: valid.voice_text }, 'video_url', 'required'],
     [{ ...valid, voice_text: 42 }, 'voice_text', 'invalid_type'],
+    [{ ...valid, recipe: 'karaoke' }, 'recipe', 'unsupported_value'],
   ])('refuses %j with %s/%s', (body, field, code) => {
     expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
   });
@@ -46,9 +55,46 @@ describe('POST /pipeline/run body', () => {
   });
 
   it('fingerprints the request, not its key order', () => {
-    const a = dubRequestSchema.parse(valid);
-    const b = dubRequestSchema.parse({ voice_text: valid.voice_text, video_url: valid.video_url });
+    const a = parsed(valid);
+    const b = parsed({ voice_text: valid.voice_text, video_url: valid.video_url });
     expect(fingerprint(a)).toBe(fingerprint(b));
-    expect(fingerprint(a)).not.toBe(fingerprint(dubRequestSchema.parse({ ...valid, music_style: 'jazz' })));
+    expect(fingerprint(a)).not.toBe(fingerprint(parsed({ ...valid, music_style: 'jazz' })));
+  });
+});
+
+describe('extract_audio', () => {
+  const base = { recipe: 'extract_audio', video_url: valid.video_url };
+
+  it('defaults to M4A at the standard preset', () => {
+    expect(parsed(base)).toEqual({ ...base, format: 'm4a', effects_preset: 'standard' });
+  });
+
+  it.each([
+    [{ ...base, format: 'ogg' }, 'format', 'unsupported_value'],
+    [{ ...base, voice_text: valid.voice_text }, 'voice_text', 'unknown_field'],
+    [{ recipe: 'extract_audio' }, 'video_url', 'required'],
+  ])('refuses %j with %s/%s', (body, field, code) => {
+    expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
+  });
+});
+
+describe('still', () => {
+  const base = { recipe: 'still', image_url: 'https://cdn.example.com/cover.png', duration_seconds: 30 };
+
+  it('needs no voice, and takes one', () => {
+    expect(parsed(base)).toMatchObject({ ...base, resolution: '1080p', music_style: 'orchestral' });
+    expect(parsed({ ...base, voice_text: 'Now playing.' })).toMatchObject({ voice_text: 'Now playing.' });
+  });
+
+  it.each([
+    [{ ...base, image_url: 'https://cdn.example.com/cover.mp4' }, 'image_url', 'unsupported_extension'],
+    [{ ...base, duration_seconds: 0 }, 'duration_seconds', 'too_short'],
+    [{ ...base, duration_seconds: 7200 }, 'duration_seconds', 'too_long'],
+    [{ ...base, duration_seconds: '30' }, 'duration_seconds', 'invalid_type'],
+    [{ ...base, resolution: '4k' }, 'resolution', 'unsupported_value'],
+    [{ ...base, video_url: valid.video_url }, 'video_url', 'unknown_field'],
+    [{ recipe: 'still', duration_seconds: 5 }, 'image_url', 'required'],
+  ])('refuses %j with %s/%s', (body, field, code) => {
+    expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
   });
 });

@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SAMPLE_RATE } from './audio-format';
+import { MediaError } from './errors';
+import { limitForLinearGain, linearNormalization, LOUDNESS_METER, measureLoudness, parseLoudnessSummary, type LoudnessFacts } from './loudness';
+import { ENCODER_PEAK_MARGIN_DB } from './mux';
+import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
+import { inspect, type MediaFacts } from './probe';
+import { progressTracker } from './progress';
+import { runFfmpeg } from './run-ffmpeg';
+
+export const AUDIO_FORMATS = ['m4a', 'mp3', 'wav'] as const;
+export type AudioFormat = (typeof AUDIO_FORMATS)[number];
+
+/** Container, encoder and MIME type per format; lossy formats keep a peak margin for the encoder. */
+export const AUDIO_OUTPUTS: Record<AudioFormat, { args: string[]; contentType: string; lossy: boolean }> = {
+  m4a: { args: ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'mp4'], contentType: 'audio/mp4', lossy: true },
+  mp3: { args: ['-c:a', 'libmp3lame', '-b:a', '192k', '-f', 'mp3'], contentType: 'audio/mpeg', lossy: true },
+  wav: { args: ['-c:a', 'pcm_s16le', '-f', 'wav'], contentType: 'audio/wav', lossy: false },
+};
+
+export interface ExtractAudioRequest {
+  inputPath: string;
+  workDir: string;
+  outputPath: string;
+  format: AudioFormat;
+  /** The preset whose loudness target and true-peak ceiling the audio is normalized to. */
+  effectsPreset: string;
+  maxInputSeconds: number;
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExtractAudioResult {
+  output: MediaFacts;
+  loudness: LoudnessFacts;
+}
+
+/**
+ * A video's sound alone, loudness-normalized in two passes to the preset's target: decode and
+ * measure in one run, limit only when one gain cannot reach the target under the ceiling, then
+ * apply that gain (loudnorm, linear) while encoding to the chosen format.
+ */
+export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAudioResult> {
+  if (!isEffectsPreset(req.effectsPreset)) throw new RangeError(`unknown effects preset "${req.effectsPreset}"`);
+  const preset = EFFECTS_PRESETS[req.effectsPreset];
+  const out = AUDIO_OUTPUTS[req.format];
+  const { signal } = req;
+
+  const input = await inspect(req.inputPath, signal);
+  if (!input.audio) throw new MediaError('no_audio', 'the file has no sound to extract');
+  if (!input.durationSeconds) throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
+  if (input.durationSeconds > req.maxInputSeconds) {
+    throw new MediaError('input_too_long', `the input lasts ${Math.round(input.durationSeconds)} s; the limit is ${req.maxInputSeconds} s`);
+  }
+  const progress = progressTracker(req.onProgress, { decode: 45, encode: 45, verify: 10 });
+  const target = {
+    lufs: preset.targetLufs,
+    truePeakDbtp: preset.truePeakDbtp - (out.lossy ? ENCODER_PEAK_MARGIN_DB : 0),
+    lra: preset.lra,
+  };
+
+  const scratch = await mkdtemp(join(req.workDir, 'extract-'));
+  let outputWritten = false;
+  try {
+    const decoded = join(scratch, 'audio.wav');
+    const { stderr } = await runFfmpeg(
+      ['-i', req.inputPath, '-map', '0:a:0', '-vn', '-af', `aresample=${SAMPLE_RATE},aformat=channel_layouts=stereo,${LOUDNESS_METER}`, '-c:a', 'pcm_f32le', '-y', decoded],
+      { signal, logLevel: 'info', onProgress: (at) => progress.update('decode', at / input.durationSeconds) },
+    );
+    const measured = parseLoudnessSummary(stderr);
+    if (measured.integratedLufs <= -70) throw new MediaError('silent_audio', 'the sound is digital silence: there is nothing to normalize');
+
+    const master = await limitForLinearGain({
+      path: decoded,
+      measured,
+      target,
+      scratchPath: (round) => join(scratch, `limited-${round}.wav`),
+      signal,
+    });
+    outputWritten = true;
+    await runFfmpeg(
+      ['-i', master.path, '-af', `${linearNormalization(master.measured, target)},aresample=${SAMPLE_RATE}`, '-ar', String(SAMPLE_RATE), ...out.args, '-y', req.outputPath],
+      { signal, onProgress: (at) => progress.update('encode', at / input.durationSeconds) },
+    );
+    const [output, loudness] = await Promise.all([inspect(req.outputPath, signal), measureLoudness(req.outputPath, signal)]);
+    progress.finish();
+    return { output, loudness };
+  } catch (err) {
+    if (outputWritten) await rm(req.outputPath, { force: true });
+    throw err;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
