@@ -1,13 +1,25 @@
 /** Each recipe's media work, from the fetched input to one output file in the scratch dir. */
 import { join } from 'node:path';
 import { config } from '../config';
-import { AUDIO_OUTPUTS, dub, EFFECTS_PRESETS, extractAudio, renderStill, voiceEngine, type LoudnessFacts, type MediaFacts } from '../media';
-import type { JobRequest } from './request';
+import {
+  AUDIO_OUTPUTS,
+  configuredMusicLibrary,
+  dub,
+  EFFECTS_PRESETS,
+  extractAudio,
+  renderStill,
+  voiceEngine,
+  type DubRequest,
+  type LoudnessFacts,
+  type MediaFacts,
+} from '../media';
+import { objectStore } from '../platform';
+import type { DubJobRequest, JobRequest, StillJobRequest } from './request';
 
 export interface RecipeContext {
   inputPath: string;
   workDir: string;
-  /** The job id: what is generated for a job (its music) is the same on every attempt. */
+  /** The job id: what is chosen or generated for a job (its music) is the same on every attempt. */
   seed: string;
   onProgress: (percent: number) => void;
   signal: AbortSignal;
@@ -24,33 +36,44 @@ export interface RecipeOutput {
   videoCopied: boolean | null;
 }
 
+/** The sound of a dub or a still: voice (if any), music from the library or generated, preset. */
+function soundOf(request: DubJobRequest | StillJobRequest, ctx: RecipeContext): Omit<DubRequest, 'inputPath' | 'outputPath' | 'onProgress'> {
+  return {
+    workDir: ctx.workDir,
+    voiceText: request.voice_text ?? '',
+    language: request.voice_language,
+    leadInSeconds: request.voice_offset_seconds,
+    musicStyle: request.music_style,
+    effectsPreset: request.effects_preset,
+    seed: ctx.seed,
+    voice: voiceEngine(),
+    musicLibrary: configuredMusicLibrary(objectStore()),
+    maxInputSeconds: config().AIPROD_MAX_INPUT_SECONDS,
+    signal: ctx.signal,
+  };
+}
+
 export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promise<RecipeOutput> {
   const targetLufs = EFFECTS_PRESETS[request.effects_preset].targetLufs;
-  const maxInputSeconds = config().AIPROD_MAX_INPUT_SECONDS;
   const { signal, onProgress, workDir } = ctx;
   switch (request.recipe) {
     case 'extract_audio': {
       const path = join(workDir, `output.${request.format}`);
-      const r = await extractAudio({ inputPath: ctx.inputPath, workDir, outputPath: path, format: request.format, effectsPreset: request.effects_preset, maxInputSeconds, onProgress, signal });
+      const r = await extractAudio({
+        inputPath: ctx.inputPath,
+        workDir,
+        outputPath: path,
+        format: request.format,
+        effectsPreset: request.effects_preset,
+        maxInputSeconds: config().AIPROD_MAX_INPUT_SECONDS,
+        onProgress,
+        signal,
+      });
       return { path, extension: request.format, contentType: AUDIO_OUTPUTS[request.format].contentType, facts: r.output, loudness: r.loudness, targetLufs, videoCopied: null };
     }
     case 'dub': {
       const path = join(workDir, 'output.mp4');
-      const r = await dub({
-        inputPath: ctx.inputPath,
-        workDir,
-        outputPath: path,
-        voiceText: request.voice_text,
-        language: request.voice_language,
-        leadInSeconds: request.voice_offset_seconds,
-        musicStyle: request.music_style,
-        effectsPreset: request.effects_preset,
-        seed: ctx.seed,
-        voice: voiceEngine(),
-        maxInputSeconds,
-        onProgress,
-        signal,
-      });
+      const r = await dub({ ...soundOf(request, ctx), inputPath: ctx.inputPath, outputPath: path, onProgress });
       return { path, extension: 'mp4', contentType: 'video/mp4', facts: r.output, loudness: r.loudness, targetLufs, videoCopied: r.videoCopied };
     }
     case 'still': {
@@ -58,21 +81,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
       await renderStill({ imagePath: ctx.inputPath, workDir, outputPath: picture, durationSeconds: request.duration_seconds, resolution: request.resolution, signal });
       onProgress(20);
       const path = join(workDir, 'output.mp4');
-      const r = await dub({
-        inputPath: picture,
-        workDir,
-        outputPath: path,
-        voiceText: request.voice_text ?? '',
-        language: request.voice_language,
-        leadInSeconds: request.voice_offset_seconds,
-        musicStyle: request.music_style,
-        effectsPreset: request.effects_preset,
-        seed: ctx.seed,
-        voice: voiceEngine(),
-        maxInputSeconds,
-        onProgress: (p) => onProgress(20 + p * 0.8),
-        signal,
-      });
+      const r = await dub({ ...soundOf(request, ctx), inputPath: picture, outputPath: path, onProgress: (p) => onProgress(20 + p * 0.8) });
       return { path, extension: 'mp4', contentType: 'video/mp4', facts: r.output, loudness: r.loudness, targetLufs, videoCopied: null };
     }
   }

@@ -1,12 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MediaError } from './errors';
+import { MediaError, type MediaErrorCode } from './errors';
 import { limitForLinearGain, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
 import { SAMPLE_RATE } from './audio-format';
-import { mixAudio, processVoice } from './mix';
+import { mixAudio, processVoice, type MixVoice } from './mix';
 import { isMusicStyle } from './music/generate';
+import type { MusicLibrary } from './music/library';
 import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux } from './mux';
-import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
+import { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset } from './presets';
 import { inspect, pictureSeconds, probe, type MediaFacts } from './probe';
 import { progressTracker } from './progress';
 import type { VoiceEngine } from './voice/engine';
@@ -16,6 +17,8 @@ import { localVoiceEngine } from './voice/local';
 export const DEFAULT_LEAD_IN_SECONDS = 0.5;
 /** Longest input accepted: ten minutes is what a job can dub within its function's time limit. */
 export const MAX_INPUT_SECONDS = 600;
+/** Voice failures whose code already says what went wrong. */
+const PASSED_THROUGH = new Set<MediaErrorCode>(['processing_timeout', 'voice_synthesis_failed', 'voice_rejected', 'voice_provider_unavailable']);
 /** A picture this much shorter in the output than in the input lost frames on the way. */
 const LOST_PICTURE_SECONDS = 0.5;
 
@@ -24,12 +27,15 @@ export interface DubRequest {
   /** Scratch space the caller creates and deletes; dub() removes its own files from it. */
   workDir: string;
   outputPath: string;
+  /** The voice-over; empty for music alone. */
   voiceText: string;
   language: string;
   musicStyle: string;
   effectsPreset: string;
-  /** The job id: the generated music is the same for the same seed. */
+  /** The job id: the music (a library track or generated) is the same for the same seed. */
   seed: string;
+  /** Tracks to take the music from; generated music when absent or it has none for the style. */
+  musicLibrary?: MusicLibrary | null;
   voice?: VoiceEngine;
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
@@ -45,12 +51,13 @@ export interface DubResult {
 }
 
 /**
- * Puts a synthesized voice-over, generated music and the preset's sound on a video: the picture
- * kept as it is whenever possible, the sound mixed, loudness-normalized in two passes and encoded
- * into an MP4 at `outputPath`. The work is a few ffmpeg runs, each doing as much as it can: voice
- * synthesis; voice processing; the mix (music generation, ducking, limiting and the first loudness
- * pass in one); the mux (second pass, encoding); a last measurement of what was delivered. All
- * audio work runs on audio alone, at 48 kHz; the picture is only decoded when it must be re-encoded.
+ * Puts a synthesized voice-over, music and the preset's sound on a video: the picture kept as it
+ * is whenever possible, the sound mixed, loudness-normalized in two passes and encoded into an MP4
+ * at `outputPath`. The work is a few ffmpeg runs, each doing as much as it can: voice synthesis
+ * (with a library track fitted to the video alongside, when there is one); voice processing; the
+ * mix (music generation unless a track was fitted, ducking, limiting and the first loudness pass
+ * in one); the mux (second pass, encoding); a last measurement of what was delivered. All audio
+ * work runs on audio alone, at 48 kHz; the picture is only decoded when it must be re-encoded.
  */
 export async function dub(req: DubRequest): Promise<DubResult> {
   if (!isMusicStyle(req.musicStyle)) throw new RangeError(`unknown music style "${req.musicStyle}"`);
@@ -78,22 +85,15 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   });
   progress.update('voice', 0);
 
+  const samples = Math.round(seconds * SAMPLE_RATE);
   const scratch = await mkdtemp(join(req.workDir, 'dub-'));
   let outputWritten = false;
   try {
-    const rawVoice = join(scratch, 'voice-raw.wav');
-    const spoken = await synthesize(engine, req, rawVoice);
-    if (spoken.seconds + leadIn > seconds) {
-      throw new MediaError(
-        'voice_too_long',
-        `the voice-over lasts ${spoken.seconds.toFixed(1)} s, which with the ${leadIn} s lead-in ` +
-          `does not fit in the ${seconds.toFixed(1)} s video: shorten the text or send a longer video`,
-      );
-    }
-    progress.update('voice', 0.8);
-
-    const voice = join(scratch, 'voice.wav');
-    const processed = await processVoice({ rawPath: rawVoice, rawLufs: spoken.lufs, outPath: voice, preset, signal });
+    // The library track is downloaded and fitted while the voice is spoken: neither needs the other.
+    const [voice, libraryBed] = await settled(
+      req.voiceText.trim() ? speak(engine, req, { scratch, seconds, leadIn, preset }) : null,
+      req.musicLibrary?.prepareTrack(req.musicStyle, req.seed, samples / SAMPLE_RATE, scratch, signal) ?? null,
+    );
     progress.update('voice', 1);
 
     const target = {
@@ -103,13 +103,9 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     };
     const mixPath = join(scratch, 'mix.wav');
     const mixed = await mixAudio({
-      voicePath: voice,
-      voiceLufs: processed.integratedLufs,
-      voiceSeconds: spoken.seconds,
-      leadInSeconds: leadIn,
-      samples: Math.round(seconds * SAMPLE_RATE),
-      style: req.musicStyle,
-      seed: req.seed,
+      voice,
+      samples,
+      music: libraryBed ? { path: libraryBed } : { style: req.musicStyle, seed: req.seed },
       preset,
       target,
       scratchDir: scratch,
@@ -155,6 +151,26 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   }
 }
 
+/** The voice-over spoken, checked to fit the picture, and run through the preset's voice chain. */
+async function speak(
+  engine: VoiceEngine,
+  req: DubRequest,
+  at: { scratch: string; seconds: number; leadIn: number; preset: EffectsPreset },
+): Promise<MixVoice> {
+  const rawVoice = join(at.scratch, 'voice-raw.wav');
+  const spoken = await synthesize(engine, req, rawVoice);
+  if (spoken.seconds + at.leadIn > at.seconds) {
+    throw new MediaError(
+      'voice_too_long',
+      `the voice-over lasts ${spoken.seconds.toFixed(1)} s, which with the ${at.leadIn} s lead-in ` +
+        `does not fit in the ${at.seconds.toFixed(1)} s video: shorten the text or send a longer video`,
+    );
+  }
+  const path = join(at.scratch, 'voice.wav');
+  const processed = await processVoice({ rawPath: rawVoice, rawLufs: spoken.lufs, outPath: path, preset: at.preset, signal: req.signal });
+  return { path, lufs: processed.integratedLufs, seconds: spoken.seconds, leadInSeconds: at.leadIn };
+}
+
 /** Speaks the text and reads back how long and how loud the speech is. */
 async function synthesize(
   engine: VoiceEngine,
@@ -174,12 +190,24 @@ async function synthesize(
     }
     return { seconds: facts.durationSeconds, lufs: loudness.integratedLufs };
   } catch (err) {
-    if (err instanceof MediaError && (err.code === 'processing_timeout' || err.code === 'voice_synthesis_failed')) {
+    // The engine's own verdicts travel as they are: they tell a rejected script from a provider outage.
+    if (err instanceof MediaError && PASSED_THROUGH.has(err.code)) {
       throw err;
     }
     const detail = err instanceof MediaError ? (err.detail ?? err.message) : String(err);
     throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine failed`, detail);
   }
+}
+
+/**
+ * Both results once both have settled, or the first failure: unlike Promise.all, nothing is
+ * still writing into the scratch directory when the caller goes on to delete it.
+ */
+async function settled<A, B>(a: Promise<A> | A, b: Promise<B> | B): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }
 
 function minutes(seconds: number): string {

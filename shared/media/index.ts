@@ -25,6 +25,7 @@ export {
 } from './voice';
 export { MUSIC_STYLES, type MusicStyle } from './music/styles';
 export { generateMusic, isMusicStyle } from './music/generate';
+export { configuredMusicLibrary, musicLibrary, type MusicLibrary } from './music/library';
 export { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset, type EffectsPresetName } from './presets';
 export { dub, DEFAULT_LEAD_IN_SECONDS, MAX_INPUT_SECONDS, type DubRequest, type DubResult } from './dub';
 export { extractAudio, AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat, type ExtractAudioRequest, type ExtractAudioResult } from './extract-audio';

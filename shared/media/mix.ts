@@ -43,16 +43,27 @@ export async function processVoice(options: {
   return parseLoudnessSummary(stderr);
 }
 
-export interface MixOptions {
-  voicePath: string;
+/**
+ * Where the bed comes from: generated inside the mix's own run, or a file of exactly the mix's
+ * length, 48 kHz stereo, at MUSIC_REFERENCE_LUFS (a library track, see music/fit.ts).
+ */
+export type MusicSource = { style: MusicStyle; seed: string } | { path: string };
+
+/** The processed voice and where it goes in the mix. */
+export interface MixVoice {
+  path: string;
   /** Measured loudness of the processed voice (mono). */
-  voiceLufs: number;
-  voiceSeconds: number;
+  lufs: number;
+  seconds: number;
   leadInSeconds: number;
+}
+
+export interface MixOptions {
+  /** Null for music alone (a still with no voice-over). */
+  voice: MixVoice | null;
   /** Length of the mix in samples at SAMPLE_RATE: exactly the video's. */
   samples: number;
-  style: MusicStyle;
-  seed: string;
+  music: MusicSource;
   preset: EffectsPreset;
   /** Loudness and true-peak ceiling the delivered mix will be normalized to. */
   target: { lufs: number; truePeakDbtp: number };
@@ -63,28 +74,26 @@ export interface MixOptions {
 }
 
 /**
- * Mix pass, one ffmpeg run: generates the music, sets it under the voice at the preset's bed
- * level, ducks it with the voice as sidechain, limits the sum, and measures it for the second
- * loudness pass. The limiter's ceiling sits far enough under the target's true peak that the
+ * Mix pass, one ffmpeg run: generates the music (or reads a prepared bed), sets it under the voice
+ * at the preset's bed level, ducks it with the voice as sidechain, limits the sum, and measures it
+ * for the second loudness pass. The limiter's ceiling sits far enough under the target's true peak that the
  * second pass can apply one constant gain (loudnorm's linear mode) rather than riding the level.
  */
 export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement> {
-  const { preset, samples } = options;
-  const voiceGain = VOICE_MIX_LUFS - (options.voiceLufs + DUAL_MONO_GAIN_DB);
+  const { preset, samples, voice, music } = options;
   const bedGain = VOICE_MIX_LUFS + preset.musicBedDb - MUSIC_REFERENCE_LUFS;
-  const expectedGain = options.target.lufs - expectedLoudness(options.voiceSeconds, samples / SAMPLE_RATE, preset.musicBedDb);
+  const expectedGain = options.target.lufs - expectedLoudness(voice?.seconds ?? 0, samples / SAMPLE_RATE, preset.musicBedDb);
   const ceilingDb = Math.min(-1, options.target.truePeakDbtp - expectedGain - LIMITER_HEADROOM_DB);
-  const leadIn = Math.round(options.leadInSeconds * SAMPLE_RATE);
-  const { threshold, ratio, attackMs, releaseMs } = preset.duck;
+  const limitAndMeasure = `alimiter=limit=${10 ** (ceilingDb / 20)}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}[mix]`;
+  const generated = 'path' in music ? undefined : musicGraph(music.style, music.seed, samples, 'music');
+  // Inputs in order: the voice (when there is one), then the music file (when not generated).
+  const musicInput = voice ? 1 : 0;
 
   const graph = [
-    musicGraph(options.style, options.seed, samples, 'music'),
-    `[music]${[...preset.musicChain, `volume=${db(bedGain)}`].join(',')}[bed]`,
-    `[0:a]volume=${db(voiceGain)},adelay=delays=${leadIn}S:all=1,apad=whole_len=${samples},` +
-      `atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0,asplit=2[voice][key]`,
-    `[bed][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
-    `[voice][ducked]amix=inputs=2:normalize=0:duration=first,` +
-      `alimiter=limit=${10 ** (ceilingDb / 20)}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}[mix]`,
+    ...(generated ? [generated] : []),
+    `[${generated ? 'music' : `${musicInput}:a`}]${[...preset.musicChain, `volume=${db(bedGain)}`].join(',')}[bed]`,
+    // A preset's reverb or echo rings on past the end: the mix is cut to the picture's length.
+    ...(voice ? voiceOverBed(voice, preset, samples, limitAndMeasure) : [`[bed]atrim=end_sample=${samples},${limitAndMeasure}`]),
   ].join(';\n');
   // Tens of kilobytes of music expressions: a script file keeps them off the command line.
   const script = join(options.scratchDir, 'mix.graph');
@@ -92,7 +101,11 @@ export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement
 
   const seconds = samples / SAMPLE_RATE;
   const { stderr } = await runFfmpeg(
-    ['-i', options.voicePath, '-filter_complex_script', script, '-map', '[mix]', '-c:a', 'pcm_s16le', '-y', options.outPath],
+    [
+      ...(voice ? ['-i', voice.path] : []),
+      ...('path' in music ? ['-i', music.path] : []),
+      '-filter_complex_script', script, '-map', '[mix]', '-c:a', 'pcm_s16le', '-y', options.outPath,
+    ],
     {
       signal: options.signal,
       logLevel: 'info',
@@ -100,6 +113,19 @@ export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement
     },
   );
   return parseLoudnessSummary(stderr);
+}
+
+/** The voice placed, its copy keying the sidechain that ducks the bed, and the two summed. */
+function voiceOverBed(voice: MixVoice, preset: EffectsPreset, samples: number, limitAndMeasure: string): string[] {
+  const voiceGain = VOICE_MIX_LUFS - (voice.lufs + DUAL_MONO_GAIN_DB);
+  const leadIn = Math.round(voice.leadInSeconds * SAMPLE_RATE);
+  const { threshold, ratio, attackMs, releaseMs } = preset.duck;
+  return [
+    `[0:a]volume=${db(voiceGain)},adelay=delays=${leadIn}S:all=1,apad=whole_len=${samples},` +
+      `atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0,asplit=2[voice][key]`,
+    `[bed][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
+    `[voice][ducked]amix=inputs=2:normalize=0:duration=first,${limitAndMeasure}`,
+  ];
 }
 
 /**

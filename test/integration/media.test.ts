@@ -319,7 +319,8 @@ describe('media engine: parts', () => {
       process.env.FFMPEG_BIN = '/opt/ff/bin/ffmpeg';
       delete process.env.FFPROBE_BIN;
       expect(ffmpegPath()).toBe('/opt/ff/bin/ffmpeg');
-      expect(ffprobePath()).toBe('ffprobe');
+      // No ffprobe beside that ffmpeg: the one @ffprobe-installer ships.
+      expect(ffprobePath()).toMatch(/@ffprobe-installer\/[a-z0-9-]+\/ffprobe(\.exe)?$/);
       process.env.FFPROBE_BIN = '/opt/ff/bin/ffprobe';
       expect(ffprobePath()).toBe('/opt/ff/bin/ffprobe');
     } finally {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractAudio, ffmpegPath, measureLoudness, renderStill, type AudioFormat, type EffectsPresetName } from '../../shared/media';
+import { dub, extractAudio, ffmpegPath, measureLoudness, renderStill, type AudioFormat, type EffectsPresetName } from '../../shared/media';
 import { ffprobeJson, makeClip } from '../support/media-fixtures';
 
 let dir: string;
@@ -91,6 +91,19 @@ describe('still', () => {
     const video = probe.streams.find((s) => s.codec_type === 'video')!;
     expect(video).toMatchObject({ codec_name: 'h264', width: 1920, height: 1080, pix_fmt: 'yuv420p' });
     expect(Math.abs(Number(probe.format.duration) - 37.4)).toBeLessThanOrEqual(0.04);
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  it('puts music alone on the picture when there is no voice-over', async () => {
+    const picture = join(dir, 'still-for-music.mp4');
+    await renderStill({ imagePath: image, workDir: scratch(), outputPath: picture, durationSeconds: 10, resolution: '720p' });
+    const out = join(dir, 'still-music.mp4');
+    const work = scratch();
+    const r = await dub({ inputPath: picture, workDir: work, outputPath: out, voiceText: '', language: 'en', musicStyle: 'calm', effectsPreset: 'ambient', seed: 'still-seed' });
+    expect(r.videoCopied).toBe(true);
+    expect(Math.abs(r.loudness.integratedLufs - -18)).toBeLessThanOrEqual(0.5);
+    expect(r.loudness.truePeakDbtp).toBeLessThanOrEqual(-2);
+    expect(Math.abs(r.output.durationSeconds - 10)).toBeLessThanOrEqual(0.1);
     expect(readdirSync(work)).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import type { NoteEvent, Score, ScorePart } from './compose';
+import { musicFades } from './fades';
 
 /**
  * Each part is rendered from a little before its loop's start to a little after its end: the
@@ -17,9 +18,6 @@ export function renderScore(
   options: { sampleRate: number; samples: number; reverb?: string; gainDb: number; label: string },
 ): string {
   const { sampleRate, samples } = options;
-  const seconds = samples / sampleRate;
-  const fadeIn = Math.min(1.5, seconds / 4);
-  const fadeOut = Math.min(3, seconds / 3);
 
   const chains = score.parts.map((part, i) => {
     const [left, right] = constantPowerPan(part.pan);
@@ -45,8 +43,7 @@ export function renderScore(
     ...(options.reverb ? [`aecho=${options.reverb}`] : []),
     `atrim=end_sample=${samples}`,
     'asetpts=N/SR/TB',
-    `afade=t=in:d=${num(fadeIn)}`,
-    `afade=t=out:st=${num(seconds - fadeOut)}:d=${num(fadeOut)}`,
+    ...musicFades(samples, sampleRate),
     `volume=${num(options.gainDb)}dB[${options.label}]`,
   ].join(',');
   return [...chains, `${inputs}${tail}`].join(';\n');
