@@ -3,7 +3,7 @@
  * mid-job, and the sweeper, against the real database and real ffmpeg.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -61,6 +61,23 @@ it('runs a job once when its message is delivered twice at the same time', async
   await Promise.all([processJob(env.db, id), processJob(env.db, id)]);
   expect(await job(id)).toMatchObject({ status: 'COMPLETED', attempts: 1 });
   expect(await resultsFor(id)).toHaveLength(1);
+});
+
+it('leaves no temporary files behind, on success or failure', async () => {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'aiprod-scratch-'));
+  try {
+    const ok = await newJob();
+    const bad = await newJob(`${files.url}/missing.mp4`);
+    await processJob(env.db, ok);
+    await processJob(env.db, bad);
+    expect(await job(ok)).toMatchObject({ status: 'COMPLETED' });
+    expect(await job(bad)).toMatchObject({ status: 'FAILED', error_code: 'input_http_error' });
+    expect(readdirSync(process.env.TMPDIR)).toEqual([]);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 });
 
 it('acknowledges a redelivery of a finished job without running it again', async () => {
