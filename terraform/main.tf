@@ -33,6 +33,7 @@ locals {
     REDIS_URL             = module.cache.url
     REDIS_CA_CERT         = module.cache.server_ca_cert
     LOG_LEVEL             = var.log_level
+    AIPROD_VOICE_ENGINE   = var.voice_engine
   }
 }
 

@@ -16,6 +16,7 @@ locals {
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com",
     "storage.googleapis.com",
+    "texttospeech.googleapis.com",
     "vpcaccess.googleapis.com",
   ]
 }

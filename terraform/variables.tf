@@ -107,6 +107,17 @@ variable "log_level" {
   }
 }
 
+variable "voice_engine" {
+  description = "AIPROD_VOICE_ENGINE of every function: google (Cloud Text-to-Speech) or elevenlabs. The local flite engine needs an ffmpeg built with libflite, which the deployed ffmpeg-static is not; elevenlabs also needs elevenlabs-api-key among job-processor's secrets in the manifest."
+  type        = string
+  default     = "google"
+
+  validation {
+    condition     = contains(["google", "elevenlabs"], var.voice_engine)
+    error_message = "voice_engine must be google or elevenlabs."
+  }
+}
+
 # ----- Data stores ---------------------------------------------------------------------------
 
 variable "database_tier" {
