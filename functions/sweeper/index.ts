@@ -1,4 +1,4 @@
 import { cloudEvent } from '@google-cloud/functions-framework';
-import { onMaintenanceTick } from '../../shared/jobs/handlers';
+import { onMaintenanceTick } from '../../shared/jobs/sweep';
 
 cloudEvent('sweeper', onMaintenanceTick);

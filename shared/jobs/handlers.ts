@@ -1,11 +1,10 @@
-/** The event functions' handlers: decode the Pub/Sub delivery, then hand over to the job logic. */
+/** job-processor's handler: decode the Pub/Sub delivery, then hand over to the job logic. */
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { db } from '../db';
 import { decodePubSub, MalformedMessage } from '../events/cloud-event';
 import { logger } from '../log';
 import { processJob } from './process';
-import { sweep } from './sweep';
 
 const jobMessage = z.object({ job_id: z.string().uuid() });
 
@@ -22,8 +21,4 @@ export async function onPipelineJob(event: CloudEvent<unknown>): Promise<void> {
     throw err;
   }
   await processJob(db(), jobId);
-}
-
-export async function onMaintenanceTick(): Promise<void> {
-  await sweep(db());
 }

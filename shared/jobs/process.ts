@@ -9,42 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { config } from '../config';
-import { enqueue, publishOutbox } from '../events/outbox';
 import { logger } from '../log';
-import { objectStore, transport } from '../platform';
+import { objectStore } from '../platform';
 import { finalFailure } from './failures';
 import { fetchInput } from './input';
-import { claimJob, finishJob, Outcome, recordProgress, releaseLease, renewLease } from './lease';
+import { completeJob } from './complete';
+import { claimJob, recordProgress, releaseLease, renewLease } from './lease';
 import { inputUrl, JobRequest } from './request';
 import { runRecipe } from './recipes';
-import { JOB_RESULTS, JobResultMessage } from './topics';
 import type { JobRow, StoredResult } from './views';
 
 export const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, extension: string): string =>
   `jobs/${job.tenant_id}/${job.id}/output.${extension}`;
-
-/** Finishes a job and announces it on `job-results`; false when the job was no longer ours. */
-export async function completeJob(k: Knex, job: Pick<JobRow, 'id' | 'tenant_id'>, owner: string | null, outcome: Outcome): Promise<boolean> {
-  const outboxId = await k.transaction(async (trx) => {
-    if (!(await finishJob(trx, job.id, owner, outcome))) return null;
-    const message: JobResultMessage = {
-      type: outcome.status === 'COMPLETED' ? 'job.completed' : 'job.failed',
-      job_id: job.id,
-      tenant_id: job.tenant_id,
-      status: outcome.status,
-      ...(outcome.status === 'FAILED' ? { error: { code: outcome.code, message: outcome.message } } : {}),
-    };
-    return enqueue(trx, JOB_RESULTS, message, { tenant_id: job.tenant_id, type: message.type });
-  });
-  if (outboxId === null) return false;
-  if (outcome.status === 'FAILED') {
-    logger().warn('job failed', { event: 'job.failed', jobId: job.id, tenantId: job.tenant_id, code: outcome.code });
-  }
-  await publishOutbox(k, transport(), { ids: [outboxId] }).catch((err) =>
-    logger().warn('publish after commit failed; the sweeper will retry', { jobId: job.id, error: err }),
-  );
-  return true;
-}
 
 function progressWriter(k: Knex, jobId: string, owner: string): (percent: number) => void {
   let last = -1;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../media';
+import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../media/catalog';
 import type { FieldError } from '../http/problem';
 import { fieldErrors } from '../validation/zod-errors';
 

@@ -11,7 +11,7 @@ import { enqueue, publishOutbox } from '../events/outbox';
 import { HttpProblem, problems } from '../http/problem';
 import { logger } from '../log';
 import { transport } from '../platform';
-import { voiceEngine } from '../media';
+import { voiceEngines } from '../media/catalog';
 import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, spokenLanguage } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
 
@@ -37,7 +37,7 @@ function checkOwnObject(principal: Principal, request: JobRequest): void {
 /** Refused now, not at the end of the job: the configured engine must speak the language. */
 function checkLanguage(request: JobRequest): void {
   const language = spokenLanguage(request);
-  const engine = voiceEngine();
+  const engine = voiceEngines().find((e) => e.configured)!;
   if (language === undefined || engine.languages.includes(language)) return;
   throw new HttpProblem(
     422,

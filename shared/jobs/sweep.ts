@@ -3,11 +3,12 @@
  * set-based statement, safe to run twice at once.
  */
 import type { Knex } from 'knex';
+import { db } from '../db';
 import { enqueue, publishOutbox } from '../events/outbox';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { MAX_ATTEMPTS } from './lease';
-import { completeJob } from './process';
+import { completeJob } from './complete';
 import { PIPELINE_JOBS } from './topics';
 
 /** How long past its lease a job may sit before the sweeper steps in (Pub/Sub usually wins first). */
@@ -59,4 +60,9 @@ export async function sweep(k: Knex): Promise<SweepReport> {
   const report = { requeued, abandoned, republished };
   if (requeued || abandoned || republished) logger().info('sweep', report);
   return report;
+}
+
+/** The sweeper function's handler: the tick's payload says nothing the sweep needs. */
+export async function onMaintenanceTick(): Promise<void> {
+  await sweep(db());
 }

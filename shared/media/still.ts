@@ -3,14 +3,7 @@ import { join } from 'node:path';
 import { MediaError } from './errors';
 import { inspect } from './probe';
 import { runFfmpeg } from './run-ffmpeg';
-
-export const STILL_RESOLUTIONS = {
-  '1080p': { width: 1920, height: 1080 },
-  '720p': { width: 1280, height: 720 },
-  square: { width: 1080, height: 1080 },
-  vertical: { width: 1080, height: 1920 },
-} as const;
-export type StillResolution = keyof typeof STILL_RESOLUTIONS;
+import { STILL_RESOLUTIONS, type StillResolution } from './still-resolutions';
 
 const FPS = 25;
 /** One encoded group of pictures, repeated: a still needs no more than one to be encoded. */

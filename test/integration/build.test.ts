@@ -32,3 +32,9 @@ it.each(manifest.map((f) => [f.name, f.kind]))('%s: the bundle registers the %s 
   const out = execFileSync(process.execPath, [probe], { env: { ...process.env, NODE_PATH: join(root, 'node_modules') }, encoding: 'utf8' });
   expect(out).toBe('function');
 });
+
+it('gives the ffmpeg binaries to the media function only', () => {
+  const deps = (name: string) => Object.keys(JSON.parse(readFileSync(join(root, 'dist/functions', name, 'package.json'), 'utf8')).dependencies);
+  expect(deps('job-processor')).toEqual(expect.arrayContaining(['ffmpeg-static', '@ffprobe-installer/ffprobe']));
+  for (const fn of manifest.filter((f) => f.name !== 'job-processor')) expect(deps(fn.name)).toEqual(['@google-cloud/functions-framework']);
+});

@@ -6,4 +6,5 @@ export { LANGUAGES, type Language, type VoiceEngine } from './engine';
 export { LOCAL_VOICE_LANGUAGES, localVoiceEngine } from './local';
 export { GOOGLE_VOICE_LANGUAGES, googleVoiceEngine, type GoogleVoiceOptions } from './google';
 export { elevenLabsLanguages, elevenLabsVoiceEngine, type ElevenLabsVoiceOptions } from './elevenlabs';
-export { resetVoiceEngine, voiceEngine, voiceEngines, type VoiceEngineInfo } from './select';
+export { resetVoiceEngine, voiceEngine } from './select';
+export { voiceEngines, type VoiceEngineInfo } from './catalog';

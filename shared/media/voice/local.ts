@@ -2,14 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MediaError } from '../errors';
 import { runFfmpeg } from '../run-ffmpeg';
-import type { Language, VoiceEngine } from './engine';
+import type { VoiceEngine } from './engine';
+import { LOCAL_VOICE_LANGUAGES } from './local-languages';
 
-/**
- * What the local engine accepts: the Latin-script languages, read with an English voice. Japanese
- * and Chinese are not listed: flite has nothing to read in them, so a request for them is refused
- * at submit instead of failing at the end.
- */
-export const LOCAL_VOICE_LANGUAGES = ['en', 'fr', 'es', 'de', 'it', 'pt'] as const satisfies readonly Language[];
+export { LOCAL_VOICE_LANGUAGES };
 
 /**
  * The voice of the embedded default: ffmpeg's flite filter, no network, no account.

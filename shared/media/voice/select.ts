@@ -1,16 +1,8 @@
 import { config, ConfigError, type Config } from '../../config';
 import type { VoiceEngine } from './engine';
-import { elevenLabsLanguages, elevenLabsVoiceEngine } from './elevenlabs';
-import { GOOGLE_VOICE_LANGUAGES, googleVoiceEngine } from './google';
-import { LOCAL_VOICE_LANGUAGES, localVoiceEngine } from './local';
-
-export interface VoiceEngineInfo {
-  /** The AIPROD_VOICE_ENGINE value that selects it. */
-  name: Config['AIPROD_VOICE_ENGINE'];
-  languages: readonly string[];
-  /** Whether this deployment speaks with it. */
-  configured: boolean;
-}
+import { elevenLabsVoiceEngine } from './elevenlabs';
+import { googleVoiceEngine } from './google';
+import { localVoiceEngine } from './local';
 
 let chosen: VoiceEngine | undefined;
 
@@ -23,17 +15,6 @@ export function voiceEngine(): VoiceEngine {
 /** Forget the engine (tests change the configuration between cases). */
 export function resetVoiceEngine(): void {
   chosen = undefined;
-}
-
-/** Every engine with the languages it speaks, and which one is in use: what /presets shows. */
-export function voiceEngines(): VoiceEngineInfo[] {
-  const c = config();
-  const engines: Omit<VoiceEngineInfo, 'configured'>[] = [
-    { name: 'local', languages: LOCAL_VOICE_LANGUAGES },
-    { name: 'google', languages: GOOGLE_VOICE_LANGUAGES },
-    { name: 'elevenlabs', languages: elevenLabsLanguages(c.ELEVENLABS_MODEL_ID) },
-  ];
-  return engines.map((engine) => ({ ...engine, configured: engine.name === c.AIPROD_VOICE_ENGINE }));
 }
 
 function build(c: Config): VoiceEngine {

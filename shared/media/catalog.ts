@@ -1,0 +1,11 @@
+/**
+ * The media engine's vocabulary (languages, styles, presets, formats, what each voice engine
+ * speaks) without the engine itself: the API's functions validate and document against it
+ * without loading ffmpeg, its binaries or any voice client.
+ */
+export { AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
+export { EFFECTS_PRESETS, type EffectsPresetName } from './presets';
+export { MUSIC_STYLES } from './music/styles';
+export { STILL_RESOLUTIONS, type StillResolution } from './still-resolutions';
+export { LANGUAGES } from './voice/engine';
+export { voiceEngines, type VoiceEngineInfo } from './voice/catalog';
