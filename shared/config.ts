@@ -21,7 +21,6 @@ const schema = z.object({
     .url()
     .refine((u) => /^postgres(ql)?:/.test(u), 'must be a postgres:// URL')
     .optional(),
-  DATABASE_REPLICA_URL: z.string().url().optional(),
   DATABASE_POOL_MAX: int(10, 1),
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),
   AIPROD_PUBLIC_URL: z.string().url().optional(),

@@ -7,7 +7,7 @@ import { submitJob } from '../jobs/submit';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** The functions-framework parsed JSON bodies already; anything else is the wrong media type. */
-export function jsonBody(req: Request): Record<string, unknown> {
+function jsonBody(req: Request): Record<string, unknown> {
   if (!req.is('application/json')) throw problems.unsupportedMediaType();
   if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body) || Buffer.isBuffer(req.body)) {
     throw problems.badRequest('invalid_json', 'The body must be a JSON object.');

@@ -1,7 +1,4 @@
-/**
- * knex over pg. One pool per process (a function instance), created on first use; reads may go to
- * a replica when DATABASE_REPLICA_URL is set.
- */
+/** knex over pg. One pool per process (a function instance), created on first use. */
 import knex, { Knex } from 'knex';
 import { config, ConfigError } from '../config';
 
@@ -12,7 +9,6 @@ function databaseUrl(): string {
 }
 
 let primary: Knex | undefined;
-let replica: Knex | undefined;
 
 export function connect(url: string, poolMax = 10): Knex {
   return knex({
@@ -28,16 +24,7 @@ export function db(): Knex {
   return primary;
 }
 
-/** For reads that tolerate replication lag (listings); falls back to the primary. */
-export function readDb(): Knex {
-  const url = config().DATABASE_REPLICA_URL;
-  if (!url) return db();
-  replica ??= connect(url, config().DATABASE_POOL_MAX);
-  return replica;
-}
-
 export async function closeDb(): Promise<void> {
-  await Promise.all([primary?.destroy(), replica?.destroy()]);
+  await primary?.destroy();
   primary = undefined;
-  replica = undefined;
 }

@@ -12,6 +12,7 @@ import { db } from '../db';
 import { logger, traceFields } from '../log';
 import { Principal, verifyApiKey } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
+import { expressPath, pathPattern } from './paths';
 import { rateLimiter } from './rate-limit';
 import { httpFunctions } from '../../functions/manifest';
 
@@ -24,9 +25,6 @@ declare module 'express-serve-static-core' {
 }
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
-
-/** `/pipeline/{id}/result` -> `/pipeline/:id/result` */
-export const expressPath = (p: string): string => p.replace(/\{([a-z_]+)\}/g, ':$1');
 
 function requestContext(): RequestHandler {
   return (req, res, next) => {
@@ -104,10 +102,10 @@ export function createApp(name: string, handler: Handler): express.Express {
   ];
   const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
   for (const path of route.paths) app[method](expressPath(path), chain);
+  const patterns = route.paths.map(pathPattern);
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    const allowed = route.paths.some((p) => new RegExp(`^${expressPath(p).replace(/:[a-z_]+/g, '[^/]+')}$`).test(req.path));
     next(
-      allowed
+      patterns.some((p) => p.test(req.path))
         ? new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `Use ${route.method}.`, undefined, { Allow: route.method })
         : problems.notFound('route'),
     );

@@ -14,7 +14,7 @@ import { HttpProblem } from './problem';
 export type RatePolicy = 'submit' | 'read';
 
 /** Requests per minute. */
-export const TIER_LIMITS: Record<Tier, Record<RatePolicy, number>> = {
+const TIER_LIMITS: Record<Tier, Record<RatePolicy, number>> = {
   free: { submit: 10, read: 120 },
   pro: { submit: 100, read: 1200 },
   enterprise: { submit: 1000, read: 12000 },

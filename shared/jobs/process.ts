@@ -19,7 +19,7 @@ import { inputUrl, JobRequest } from './request';
 import { runRecipe } from './recipes';
 import type { JobRow, StoredResult } from './views';
 
-export const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, extension: string): string =>
+const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, extension: string): string =>
   `jobs/${job.tenant_id}/${job.id}/output.${extension}`;
 
 function progressWriter(k: Knex, jobId: string, owner: string): (percent: number) => void {

@@ -59,7 +59,7 @@ const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFEC
 /** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
 const voiceOffset = z.number().min(0).max(600).default(0.5);
 
-export const dubSchema = z
+const dubSchema = z
   .object({
     recipe: z.literal('dub'),
     video_url: videoUrl,
@@ -71,7 +71,7 @@ export const dubSchema = z
   })
   .strict();
 
-export const extractAudioSchema = z
+const extractAudioSchema = z
   .object({
     recipe: z.literal('extract_audio'),
     video_url: videoUrl,
@@ -80,7 +80,7 @@ export const extractAudioSchema = z
   })
   .strict();
 
-export const stillSchema = z
+const stillSchema = z
   .object({
     recipe: z.literal('still'),
     image_url: mediaUrl('image_url', IMAGE_EXTENSION, '.png, .jpg, .jpeg or .webp'),

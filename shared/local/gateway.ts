@@ -12,11 +12,6 @@ export interface GatewayRoute {
   listener: RequestListener;
 }
 
-export function pathPattern(path: string): RegExp {
-  const escaped = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[a-z_]+\\?\}/g, '[^/]+');
-  return new RegExp(`^${escaped}/?$`);
-}
-
 /** The route for a request: the function whose path and method match, else one whose path does (it answers 405). */
 export function resolveRoute(routes: GatewayRoute[], method: string, path: string): GatewayRoute | undefined {
   const byPath = routes.filter((r) => r.pattern.test(path));

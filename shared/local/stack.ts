@@ -17,7 +17,8 @@ import { subscriptionOf } from '../events/local-transport';
 import { logger } from '../log';
 import { localStore, resetPlatform, transport } from '../platform';
 import { localStorageHandler } from '../storage';
-import { gatewayListener, GatewayRoute, pathPattern } from './gateway';
+import { pathPattern } from '../http/paths';
+import { gatewayListener, GatewayRoute } from './gateway';
 
 export interface StackOptions {
   port?: number;

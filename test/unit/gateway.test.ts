@@ -1,5 +1,6 @@
 import { httpFunctions } from '../../functions/manifest';
-import { GatewayRoute, pathPattern, resolveRoute } from '../../shared/local/gateway';
+import { pathPattern } from '../../shared/http/paths';
+import { GatewayRoute, resolveRoute } from '../../shared/local/gateway';
 
 const routes: GatewayRoute[] = httpFunctions().flatMap((fn) => fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener: () => undefined })));
 const route = (method: string, path: string) => resolveRoute(routes, method, path)?.fn.name;
