@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /*
  * Runs before `npm start`, `npm test` and the other entry points, so a fresh clone needs nothing
- * but Node.js, npm and ffmpeg: installs the dependencies when they are missing or stale. The
- * ffmpeg-static package downloads its binary at install time unless FFMPEG_BIN names one, so an
- * ffmpeg found on PATH is handed to it (and used at run time too).
+ * but Node.js, npm and ffmpeg: installs the dependencies with `npm ci` (exactly the lock file) when
+ * they are missing or older than the lock. The ffmpeg-static package downloads its binary at
+ * install time unless FFMPEG_BIN names one, so an ffmpeg found on PATH is handed to it (and used at
+ * run time too).
  */
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -27,13 +28,12 @@ const stale = !existsSync(installed) || (existsSync(lock) && statSync(lock).mtim
 if (stale) {
   const ffmpeg = findFfmpeg();
   if (!ffmpeg) {
-    console.warn('aiprod: ffmpeg is not on PATH; ffmpeg-static will try to download one. Install ffmpeg (e.g. apt-get install ffmpeg) if that fails.');
+    console.warn(
+      'aiprod: ffmpeg is not on PATH; ffmpeg-static will try to download one. Install ffmpeg (e.g. apt-get install ffmpeg) if that fails.',
+    );
   }
   const env = ffmpeg ? { ...process.env, FFMPEG_BIN: ffmpeg } : process.env;
-  // `npm install` rather than `npm ci`: it installs the locked versions too, and some npm releases
-  // write lock files without other platforms' optional packages, which `npm ci` then refuses.
-  const args = ['install', '--no-audit', '--no-fund'];
-  console.log('aiprod: installing dependencies (npm install)...');
-  const r = spawnSync('npm', args, { cwd: root, env, stdio: 'inherit' });
+  console.log('aiprod: installing dependencies (npm ci)...');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, env, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
