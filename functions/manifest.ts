@@ -153,10 +153,8 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
   },
 ]);
 
-export const httpFunctions = (): HttpFunction[] =>
-  manifest.filter((f): f is HttpFunction => f.kind === 'http');
-export const eventFunctions = (): EventFunction[] =>
-  manifest.filter((f): f is EventFunction => f.kind === 'event');
+export const httpFunctions = (): HttpFunction[] => manifest.filter((f): f is HttpFunction => f.kind === 'http');
+export const eventFunctions = (): EventFunction[] => manifest.filter((f): f is EventFunction => f.kind === 'event');
 
 export const MANIFEST_JSON = join(__dirname, 'manifest.json');
 export const renderManifestJson = (): string => `${JSON.stringify(manifest, null, 2)}\n`;

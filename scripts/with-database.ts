@@ -9,7 +9,9 @@ import { startLocalPostgres } from '../shared/db/embedded';
 import { migrateLatest } from '../shared/db/migrate';
 
 export async function withDatabase<T>(work: (k: Knex) => Promise<T>): Promise<T> {
-  const pg = process.env.DATABASE_URL ? undefined : await startLocalPostgres(resolve(process.env.AIPROD_DATA_DIR ?? '.aiprod'));
+  const pg = process.env.DATABASE_URL
+    ? undefined
+    : await startLocalPostgres(resolve(process.env.AIPROD_DATA_DIR ?? '.aiprod'));
   const k = connect(process.env.DATABASE_URL ?? pg!.url, 2);
   try {
     await migrateLatest(k);

@@ -25,8 +25,14 @@ const schema = z.object({
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),
   AIPROD_PUBLIC_URL: z.string().url().optional(),
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('local'),
-  AIPROD_UPLOADS_BUCKET: z.string().regex(/^[a-z0-9._-]{3,63}$/).default('aiprod-uploads'),
-  AIPROD_OUTPUTS_BUCKET: z.string().regex(/^[a-z0-9._-]{3,63}$/).default('aiprod-outputs'),
+  AIPROD_UPLOADS_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9._-]{3,63}$/)
+    .default('aiprod-uploads'),
+  AIPROD_OUTPUTS_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9._-]{3,63}$/)
+    .default('aiprod-outputs'),
   AIPROD_LOCAL_SIGNING_KEY: z.string().min(32).optional(),
   AIPROD_ALLOW_PRIVATE_URLS: bool,
   AIPROD_MAX_BODY_BYTES: int(256 * 1024, 1024),
@@ -46,7 +52,10 @@ const schema = z.object({
   ELEVENLABS_MODEL_ID: z.string().min(1).default('eleven_multilingual_v2'),
   ELEVENLABS_BASE_URL: z.string().url().default('https://api.elevenlabs.io'),
   /** Music library: `<prefix><style>/manifest.json` in this bucket; generated music when unset. */
-  AIPROD_MUSIC_BUCKET: z.string().regex(/^[a-z0-9._-]{3,63}$/).optional(),
+  AIPROD_MUSIC_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9._-]{3,63}$/)
+    .optional(),
   AIPROD_MUSIC_PREFIX: z.string().default('music/'),
   /** Longest input accepted, checked from ffprobe before the heavy work. */
   AIPROD_MAX_INPUT_SECONDS: int(3600, 1),

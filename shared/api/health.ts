@@ -18,5 +18,7 @@ export async function health(req: Request, res: Response): Promise<void> {
     return;
   }
   const database = await databaseOk();
-  res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'unavailable', checks: { database: database ? 'ok' : 'down' } });
+  res
+    .status(database ? 200 : 503)
+    .json({ status: database ? 'ok' : 'unavailable', checks: { database: database ? 'ok' : 'down' } });
 }

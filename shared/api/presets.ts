@@ -1,5 +1,12 @@
 import type { Request, Response } from 'express';
-import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS, voiceEngines } from '../media/catalog';
+import {
+  AUDIO_FORMATS,
+  EFFECTS_PRESETS,
+  LANGUAGES,
+  MUSIC_STYLES,
+  STILL_RESOLUTIONS,
+  voiceEngines,
+} from '../media/catalog';
 import { RECIPES } from '../jobs/request';
 
 export function presets(_req: Request, res: Response): void {

@@ -147,7 +147,9 @@ export class LocalPushBus {
     }
     if (row.attempts >= sub.maxDeliveryAttempts) {
       logger().error('message dead-lettered', { subscription: sub.name, messageId: `local-${row.id}`, error: failure });
-      await this.k('bus_messages').where({ id: row.id }).update({ dead_lettered_at: this.k.fn.now(), last_error: failure });
+      await this.k('bus_messages')
+        .where({ id: row.id })
+        .update({ dead_lettered_at: this.k.fn.now(), last_error: failure });
       return;
     }
     await this.k('bus_messages')

@@ -13,7 +13,9 @@ export async function enqueue(
   payload: unknown,
   attributes: Record<string, string> = {},
 ): Promise<number> {
-  const [row] = await trx('outbox').insert({ topic, payload: JSON.stringify(payload), attributes }).returning(['id']);
+  const [row] = await trx('outbox')
+    .insert({ topic, payload: JSON.stringify(payload), attributes })
+    .returning(['id']);
   return Number(row.id);
 }
 
@@ -28,7 +30,12 @@ export async function publishOutbox(
   opts: { ids?: number[]; olderThanSeconds?: number; limit?: number } = {},
 ): Promise<number> {
   return k.transaction(async (trx) => {
-    const q = trx('outbox').whereNull('published_at').orderBy('id').limit(opts.limit ?? 100).forUpdate().skipLocked();
+    const q = trx('outbox')
+      .whereNull('published_at')
+      .orderBy('id')
+      .limit(opts.limit ?? 100)
+      .forUpdate()
+      .skipLocked();
     if (opts.ids) q.whereIn('id', opts.ids);
     else q.where('created_at', '<', trx.raw(`now() - make_interval(secs => ?)`, [opts.olderThanSeconds ?? 0]));
     const rows: { id: string; topic: string; payload: unknown; attributes: Record<string, string> }[] = await q;
@@ -36,12 +43,16 @@ export async function publishOutbox(
     for (const row of rows) {
       try {
         await transport.publish(row.topic, row.payload, { ...row.attributes, outbox_id: String(row.id) });
-        await trx('outbox').where({ id: row.id }).update({ published_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
+        await trx('outbox')
+          .where({ id: row.id })
+          .update({ published_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
         published++;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         logger().warn('outbox publish failed', { outboxId: row.id, topic: row.topic, error: message });
-        await trx('outbox').where({ id: row.id }).update({ attempts: trx.raw('attempts + 1'), last_error: message.slice(0, 500) });
+        await trx('outbox')
+          .where({ id: row.id })
+          .update({ attempts: trx.raw('attempts + 1'), last_error: message.slice(0, 500) });
       }
     }
     return published;

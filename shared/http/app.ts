@@ -106,7 +106,9 @@ export function createApp(name: string, handler: Handler): express.Express {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(
       patterns.some((p) => p.test(req.path))
-        ? new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `Use ${route.method}.`, undefined, { Allow: route.method })
+        ? new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `Use ${route.method}.`, undefined, {
+            Allow: route.method,
+          })
         : problems.notFound('route'),
     );
   });

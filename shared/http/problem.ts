@@ -26,9 +26,16 @@ export class HttpProblem extends Error {
 export const problems = {
   badRequest: (code: string, detail: string) => new HttpProblem(400, code, 'Bad request', detail),
   unauthorized: () =>
-    new HttpProblem(401, 'unauthorized', 'Unauthorized', 'A valid API key is required: Authorization: Bearer sk_live_...', undefined, {
-      'WWW-Authenticate': 'Bearer realm="aiprod"',
-    }),
+    new HttpProblem(
+      401,
+      'unauthorized',
+      'Unauthorized',
+      'A valid API key is required: Authorization: Bearer sk_live_...',
+      undefined,
+      {
+        'WWW-Authenticate': 'Bearer realm="aiprod"',
+      },
+    ),
   notFound: (what = 'resource') => new HttpProblem(404, 'not_found', 'Not found', `No such ${what}.`),
   conflict: (code: string, detail: string) => new HttpProblem(409, code, 'Conflict', detail),
   tooLarge: (limit: number) =>

@@ -35,7 +35,8 @@ export function rateLimiter(policy: RatePolicy): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit: (req: Request) => (req.principal ? TIER_LIMITS[req.principal.tier][policy] : ANONYMOUS[policy]),
-    keyGenerator: (req: Request) => (req.principal ? `t:${req.principal.tenantId}` : `ip:${ipKeyGenerator(req.ip ?? '0.0.0.0')}`),
+    keyGenerator: (req: Request) =>
+      req.principal ? `t:${req.principal.tenantId}` : `ip:${ipKeyGenerator(req.ip ?? '0.0.0.0')}`,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: policy,
@@ -46,9 +47,16 @@ export function rateLimiter(policy: RatePolicy): RequestHandler {
       const reset = info?.resetTime?.getTime();
       const retryAfter = Math.max(1, Math.ceil(((reset ?? Date.now() + options.windowMs) - Date.now()) / 1000));
       next(
-        new HttpProblem(429, 'rate_limited', 'Too many requests', `Limit of ${info?.limit} requests per minute reached; retry in ${retryAfter} s.`, undefined, {
-          'Retry-After': String(retryAfter),
-        }),
+        new HttpProblem(
+          429,
+          'rate_limited',
+          'Too many requests',
+          `Limit of ${info?.limit} requests per minute reached; retry in ${retryAfter} s.`,
+          undefined,
+          {
+            'Retry-After': String(retryAfter),
+          },
+        ),
       );
     },
   });

@@ -11,7 +11,12 @@ import { JOB_RESULTS, JobResultMessage } from './topics';
 import type { JobRow } from './views';
 
 /** Finishes a job and announces it on `job-results`; false when the job was no longer ours. */
-export async function completeJob(k: Knex, job: Pick<JobRow, 'id' | 'tenant_id'>, owner: string | null, outcome: Outcome): Promise<boolean> {
+export async function completeJob(
+  k: Knex,
+  job: Pick<JobRow, 'id' | 'tenant_id'>,
+  owner: string | null,
+  outcome: Outcome,
+): Promise<boolean> {
   const outboxId = await k.transaction(async (trx) => {
     if (!(await finishJob(trx, job.id, owner, outcome))) return null;
     const message: JobResultMessage = {

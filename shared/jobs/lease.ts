@@ -34,7 +34,9 @@ export async function renewLease(k: Knex, jobId: string, owner: string, leaseSec
 
 /** Lets a redelivery take the job over at once, after an unexpected (retryable) failure. */
 export async function releaseLease(k: Knex, jobId: string, owner: string): Promise<void> {
-  await k('jobs').where({ id: jobId, lease_owner: owner, status: 'PROCESSING' }).update({ lease_expires_at: k.fn.now() });
+  await k('jobs')
+    .where({ id: jobId, lease_owner: owner, status: 'PROCESSING' })
+    .update({ lease_expires_at: k.fn.now() });
 }
 
 export async function recordProgress(k: Knex, jobId: string, owner: string, percent: number): Promise<void> {
@@ -44,14 +46,18 @@ export async function recordProgress(k: Knex, jobId: string, owner: string, perc
 }
 
 export type Outcome =
-  | { status: 'COMPLETED'; result: StoredResult }
-  | { status: 'FAILED'; code: string; message: string };
+  { status: 'COMPLETED'; result: StoredResult } | { status: 'FAILED'; code: string; message: string };
 
 /**
  * Writes the outcome, if `owner` (null: whoever, for the sweeper) still holds the job, in the
  * transaction `trx`; the caller adds its outbox row to the same transaction. False when lost.
  */
-export async function finishJob(trx: Knex.Transaction, jobId: string, owner: string | null, outcome: Outcome): Promise<boolean> {
+export async function finishJob(
+  trx: Knex.Transaction,
+  jobId: string,
+  owner: string | null,
+  outcome: Outcome,
+): Promise<boolean> {
   const q = trx('jobs').where({ id: jobId }).whereIn('status', ['PENDING', 'PROCESSING']);
   if (owner) q.where({ lease_owner: owner });
   const n = await q.update({

@@ -31,7 +31,9 @@ function progressWriter(k: Knex, jobId: string, owner: string): (percent: number
     if (percent - last < 1 || now - lastAt < 1000) return;
     last = percent;
     lastAt = now;
-    recordProgress(k, jobId, owner, percent).catch((err) => logger().warn('progress write failed', { jobId, error: err }));
+    recordProgress(k, jobId, owner, percent).catch((err) =>
+      logger().warn('progress write failed', { jobId, error: err }),
+    );
   };
 }
 
@@ -41,7 +43,13 @@ async function run(k: Knex, job: JobRow, owner: string, workDir: string, signal:
   const progress = progressWriter(k, job.id, owner);
   const inputPath = await fetchInput(inputUrl(request), workDir, signal);
   progress(10);
-  const out = await runRecipe(request, { inputPath, workDir, seed: job.id, onProgress: (p) => progress(10 + p * 0.85), signal });
+  const out = await runRecipe(request, {
+    inputPath,
+    workDir,
+    seed: job.id,
+    onProgress: (p) => progress(10 + p * 0.85),
+    signal,
+  });
   const bucket = config().AIPROD_OUTPUTS_BUCKET;
   const key = outputKey(job, out.extension);
   const { sizeBytes } = await objectStore().put(bucket, key, out.path, out.contentType);
@@ -53,10 +61,23 @@ async function run(k: Knex, job: JobRow, owner: string, workDir: string, signal:
     size_bytes: sizeBytes,
     duration_seconds: facts.durationSeconds,
     video: facts.video
-      ? { codec: facts.video.codec, width: facts.video.width, height: facts.video.height, fps: facts.video.fps, copied: out.videoCopied ?? false }
+      ? {
+          codec: facts.video.codec,
+          width: facts.video.width,
+          height: facts.video.height,
+          fps: facts.video.fps,
+          copied: out.videoCopied ?? false,
+        }
       : null,
-    audio: facts.audio ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels } : null,
-    loudness: { integrated_lufs: loudness.integratedLufs, true_peak_dbtp: loudness.truePeakDbtp, lra: loudness.lra, target_lufs: out.targetLufs },
+    audio: facts.audio
+      ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels }
+      : null,
+    loudness: {
+      integrated_lufs: loudness.integratedLufs,
+      true_peak_dbtp: loudness.truePeakDbtp,
+      lra: loudness.lra,
+      target_lufs: out.targetLufs,
+    },
   };
 }
 
@@ -75,13 +96,16 @@ export async function processJob(k: Knex, jobId: string): Promise<void> {
   const log = logger().child({ jobId, tenantId: job.tenant_id, attempt: job.attempts });
   log.info('job claimed');
   const abort = new AbortController();
-  const heartbeat = setInterval(() => {
-    renewLease(k, jobId, owner, leaseSeconds)
-      .then((held) => {
-        if (!held) abort.abort(new Error('lease lost'));
-      })
-      .catch((err) => log.warn('lease renewal failed', { error: err }));
-  }, (leaseSeconds * 1000) / 3);
+  const heartbeat = setInterval(
+    () => {
+      renewLease(k, jobId, owner, leaseSeconds)
+        .then((held) => {
+          if (!held) abort.abort(new Error('lease lost'));
+        })
+        .catch((err) => log.warn('lease renewal failed', { error: err }));
+    },
+    (leaseSeconds * 1000) / 3,
+  );
   const timeoutSeconds = config().AIPROD_PROCESSING_TIMEOUT_SECONDS;
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const workDir = await mkdtemp(join(tmpdir(), 'aiprod-job-'));

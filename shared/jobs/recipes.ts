@@ -37,7 +37,10 @@ export interface RecipeOutput {
 }
 
 /** The sound of a dub or a still: voice (if any), music from the library or generated, preset. */
-function soundOf(request: DubJobRequest | StillJobRequest, ctx: RecipeContext): Omit<DubRequest, 'inputPath' | 'outputPath' | 'onProgress'> {
+function soundOf(
+  request: DubJobRequest | StillJobRequest,
+  ctx: RecipeContext,
+): Omit<DubRequest, 'inputPath' | 'outputPath' | 'onProgress'> {
   return {
     workDir: ctx.workDir,
     voiceText: request.voice_text ?? '',
@@ -69,20 +72,56 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
         onProgress,
         signal,
       });
-      return { path, extension: request.format, contentType: AUDIO_OUTPUTS[request.format].contentType, facts: r.output, loudness: r.loudness, targetLufs, videoCopied: null };
+      return {
+        path,
+        extension: request.format,
+        contentType: AUDIO_OUTPUTS[request.format].contentType,
+        facts: r.output,
+        loudness: r.loudness,
+        targetLufs,
+        videoCopied: null,
+      };
     }
     case 'dub': {
       const path = join(workDir, 'output.mp4');
       const r = await dub({ ...soundOf(request, ctx), inputPath: ctx.inputPath, outputPath: path, onProgress });
-      return { path, extension: 'mp4', contentType: 'video/mp4', facts: r.output, loudness: r.loudness, targetLufs, videoCopied: r.videoCopied };
+      return {
+        path,
+        extension: 'mp4',
+        contentType: 'video/mp4',
+        facts: r.output,
+        loudness: r.loudness,
+        targetLufs,
+        videoCopied: r.videoCopied,
+      };
     }
     case 'still': {
       const picture = join(workDir, 'picture.mp4');
-      await renderStill({ imagePath: ctx.inputPath, workDir, outputPath: picture, durationSeconds: request.duration_seconds, resolution: request.resolution, signal });
+      await renderStill({
+        imagePath: ctx.inputPath,
+        workDir,
+        outputPath: picture,
+        durationSeconds: request.duration_seconds,
+        resolution: request.resolution,
+        signal,
+      });
       onProgress(20);
       const path = join(workDir, 'output.mp4');
-      const r = await dub({ ...soundOf(request, ctx), inputPath: picture, outputPath: path, onProgress: (p) => onProgress(20 + p * 0.8) });
-      return { path, extension: 'mp4', contentType: 'video/mp4', facts: r.output, loudness: r.loudness, targetLufs, videoCopied: null };
+      const r = await dub({
+        ...soundOf(request, ctx),
+        inputPath: picture,
+        outputPath: path,
+        onProgress: (p) => onProgress(20 + p * 0.8),
+      });
+      return {
+        path,
+        extension: 'mp4',
+        contentType: 'video/mp4',
+        facts: r.output,
+        loudness: r.loudness,
+        targetLufs,
+        videoCopied: null,
+      };
     }
   }
 }

@@ -36,9 +36,11 @@ function mediaUrl(what: string, extension: RegExp, extensions: string) {
       } catch {
         return custom(ctx, 'invalid_url', `${what} must be an absolute http(s) URL or a gs:// object of yours.`);
       }
-      if (!['http:', 'https:', 'gs:'].includes(url.protocol)) return custom(ctx, 'invalid_url', `${what} must use http, https or gs.`);
+      if (!['http:', 'https:', 'gs:'].includes(url.protocol))
+        return custom(ctx, 'invalid_url', `${what} must use http, https or gs.`);
       if (url.username || url.password) return custom(ctx, 'invalid_url', `${what} must not carry credentials.`);
-      if (!extension.test(decodeURIComponent(url.pathname))) custom(ctx, 'unsupported_extension', `${what} must name a ${extensions} file.`);
+      if (!extension.test(decodeURIComponent(url.pathname)))
+        custom(ctx, 'unsupported_extension', `${what} must name a ${extensions} file.`);
     });
 }
 
@@ -106,7 +108,10 @@ export type ParsedRequest = { ok: true; request: JobRequest } | { ok: false; err
 export function parseJobRequest(body: Record<string, unknown>): ParsedRequest {
   const recipe = body.recipe ?? 'dub';
   if (typeof recipe !== 'string' || !(RECIPES as readonly string[]).includes(recipe)) {
-    return { ok: false, errors: [{ field: 'recipe', code: 'unsupported_value', message: `recipe must be one of ${RECIPES.join(', ')}.` }] };
+    return {
+      ok: false,
+      errors: [{ field: 'recipe', code: 'unsupported_value', message: `recipe must be one of ${RECIPES.join(', ')}.` }],
+    };
   }
   const input = { ...body, recipe };
   const parsed = SCHEMAS[recipe as Recipe].safeParse(input);

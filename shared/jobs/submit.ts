@@ -44,7 +44,13 @@ function checkLanguage(request: JobRequest): void {
     'unsupported_language',
     'Unsupported language',
     `The ${engine.name} voice engine of this deployment speaks ${engine.languages.join(', ')}; see GET /presets.`,
-    [{ field: 'voice_language', code: 'unsupported_language', message: `"${language}" is not spoken by the ${engine.name} voice engine.` }],
+    [
+      {
+        field: 'voice_language',
+        code: 'unsupported_language',
+        message: `"${language}" is not spoken by the ${engine.name} voice engine.`,
+      },
+    ],
   );
 }
 
@@ -61,13 +67,25 @@ async function reserveKey(k: Knex, tenantId: string, key: string, print: string)
     .first('i.fingerprint', 'i.job_id', 'j.request', k.raw('extract(epoch from now() - i.created_at) AS age'));
   if (!existing) return reserveKey(k, tenantId, key, print); // removed between the two statements
   if (existing.fingerprint !== print) {
-    throw new HttpProblem(422, 'idempotency_key_reused', 'Idempotency key reused', 'This Idempotency-Key was used with another request body.');
+    throw new HttpProblem(
+      422,
+      'idempotency_key_reused',
+      'Idempotency key reused',
+      'This Idempotency-Key was used with another request body.',
+    );
   }
   if (existing.job_id) {
-    return { job_id: existing.job_id, status: 'PENDING', estimated_duration: estimateDurationSeconds(existing.request) };
+    return {
+      job_id: existing.job_id,
+      status: 'PENDING',
+      estimated_duration: estimateDurationSeconds(existing.request),
+    };
   }
   if (Number(existing.age) < IN_FLIGHT_STALE_SECONDS) {
-    throw problems.conflict('idempotency_key_in_flight', 'A request with this Idempotency-Key is still being processed; retry later.');
+    throw problems.conflict(
+      'idempotency_key_in_flight',
+      'A request with this Idempotency-Key is still being processed; retry later.',
+    );
   }
   await k('idempotency_keys').where({ tenant_id: tenantId, key, fingerprint: print }).whereNull('job_id').del();
   return reserveKey(k, tenantId, key, print);
@@ -90,16 +108,27 @@ export async function submitJob(
   let outboxId: number;
   try {
     outboxId = await k.transaction(async (trx) => {
-      await trx('jobs').insert({ id: jobId, tenant_id: principal.tenantId, status: 'PENDING', recipe: body.recipe, request: body });
+      await trx('jobs').insert({
+        id: jobId,
+        tenant_id: principal.tenantId,
+        status: 'PENDING',
+        recipe: body.recipe,
+        request: body,
+      });
       if (idempotencyKey) {
-        await trx('idempotency_keys').where({ tenant_id: principal.tenantId, key: idempotencyKey }).update({ job_id: jobId });
+        await trx('idempotency_keys')
+          .where({ tenant_id: principal.tenantId, key: idempotencyKey })
+          .update({ job_id: jobId });
       }
       const message: PipelineJobMessage = { job_id: jobId };
       return enqueue(trx, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
     });
   } catch (err) {
     if (idempotencyKey) {
-      await k('idempotency_keys').where({ tenant_id: principal.tenantId, key: idempotencyKey }).whereNull('job_id').del();
+      await k('idempotency_keys')
+        .where({ tenant_id: principal.tenantId, key: idempotencyKey })
+        .whereNull('job_id')
+        .del();
     }
     throw err;
   }

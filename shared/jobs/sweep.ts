@@ -34,7 +34,8 @@ export async function sweep(k: Knex): Promise<SweepReport> {
       )
     ).rows;
     const ids: number[] = [];
-    for (const row of rows) ids.push(await enqueue(trx, PIPELINE_JOBS, { job_id: row.id }, { tenant_id: row.tenant_id, requeued: 'true' }));
+    for (const row of rows)
+      ids.push(await enqueue(trx, PIPELINE_JOBS, { job_id: row.id }, { tenant_id: row.tenant_id, requeued: 'true' }));
     return ids;
   });
   const requeued = requeuedIds.length;
@@ -44,7 +45,7 @@ export async function sweep(k: Knex): Promise<SweepReport> {
   const exhausted: { id: string; tenant_id: string }[] = await k('jobs')
     .whereIn('status', ['PENDING', 'PROCESSING'])
     .where('attempts', '>=', MAX_ATTEMPTS)
-    .where((q) => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', k.raw('now()')))
+    .whereRaw('(lease_expires_at IS NULL OR lease_expires_at < now())')
     .select('id', 'tenant_id');
   let abandoned = 0;
   for (const job of exhausted) {

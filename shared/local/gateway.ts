@@ -20,7 +20,14 @@ export function resolveRoute(routes: GatewayRoute[], method: string, path: strin
 
 export function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'content-type': 'application/problem+json' });
-  res.end(JSON.stringify({ type: 'https://aiprod.dev/problems/not_found', title: 'Not found', status: 404, code: 'not_found' }));
+  res.end(
+    JSON.stringify({
+      type: 'https://aiprod.dev/problems/not_found',
+      title: 'Not found',
+      status: 404,
+      code: 'not_found',
+    }),
+  );
 }
 
 export function gatewayListener(

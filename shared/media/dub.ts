@@ -18,7 +18,12 @@ export const DEFAULT_LEAD_IN_SECONDS = 0.5;
 /** Longest input accepted: ten minutes is what a job can dub within its function's time limit. */
 export const MAX_INPUT_SECONDS = 600;
 /** Voice failures whose code already says what went wrong. */
-const PASSED_THROUGH = new Set<MediaErrorCode>(['processing_timeout', 'voice_synthesis_failed', 'voice_rejected', 'voice_provider_unavailable']);
+const PASSED_THROUGH = new Set<MediaErrorCode>([
+  'processing_timeout',
+  'voice_synthesis_failed',
+  'voice_rejected',
+  'voice_provider_unavailable',
+]);
 /** A picture this much shorter in the output than in the input lost frames on the way. */
 const LOST_PICTURE_SECONDS = 0.5;
 
@@ -133,7 +138,10 @@ export async function dub(req: DubRequest): Promise<DubResult> {
       onProgress: (fraction) => progress.update('mux', fraction),
     });
 
-    const [output, loudness] = await Promise.all([probe(req.outputPath, signal), measureLoudness(req.outputPath, signal)]);
+    const [output, loudness] = await Promise.all([
+      probe(req.outputPath, signal),
+      measureLoudness(req.outputPath, signal),
+    ]);
     const outputPicture = pictureSeconds(output);
     if (outputPicture < seconds - LOST_PICTURE_SECONDS) {
       throw new MediaError(
@@ -167,7 +175,13 @@ async function speak(
     );
   }
   const path = join(at.scratch, 'voice.wav');
-  const processed = await processVoice({ rawPath: rawVoice, rawLufs: spoken.lufs, outPath: path, preset: at.preset, signal: req.signal });
+  const processed = await processVoice({
+    rawPath: rawVoice,
+    rawLufs: spoken.lufs,
+    outPath: path,
+    preset: at.preset,
+    signal: req.signal,
+  });
   return { path, lufs: processed.integratedLufs, seconds: spoken.seconds, leadInSeconds: at.leadIn };
 }
 

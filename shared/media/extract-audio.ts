@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAMPLE_RATE } from './audio-format';
 import { MediaError } from './errors';
-import { limitForLinearGain, linearNormalization, LOUDNESS_METER, measureLoudness, parseLoudnessSummary, type LoudnessFacts } from './loudness';
+import {
+  limitForLinearGain,
+  linearNormalization,
+  LOUDNESS_METER,
+  measureLoudness,
+  parseLoudnessSummary,
+  type LoudnessFacts,
+} from './loudness';
 import { ENCODER_PEAK_MARGIN_DB } from './mux';
 import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
 import { inspect, type MediaFacts } from './probe';
@@ -40,9 +47,13 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
 
   const input = await inspect(req.inputPath, signal);
   if (!input.audio) throw new MediaError('no_audio', 'the file has no sound to extract');
-  if (!input.durationSeconds) throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
+  if (!input.durationSeconds)
+    throw new MediaError('corrupt_media', 'the file states no duration: it is damaged or not a finished recording');
   if (input.durationSeconds > req.maxInputSeconds) {
-    throw new MediaError('input_too_long', `the input lasts ${Math.round(input.durationSeconds)} s; the limit is ${req.maxInputSeconds} s`);
+    throw new MediaError(
+      'input_too_long',
+      `the input lasts ${Math.round(input.durationSeconds)} s; the limit is ${req.maxInputSeconds} s`,
+    );
   }
   const progress = progressTracker(req.onProgress, { decode: 45, encode: 45, verify: 10 });
   const target = {
@@ -56,11 +67,24 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
   try {
     const decoded = join(scratch, 'audio.wav');
     const { stderr } = await runFfmpeg(
-      ['-i', req.inputPath, '-map', '0:a:0', '-vn', '-af', `aresample=${SAMPLE_RATE},aformat=channel_layouts=stereo,${LOUDNESS_METER}`, '-c:a', 'pcm_f32le', '-y', decoded],
+      [
+        '-i',
+        req.inputPath,
+        '-map',
+        '0:a:0',
+        '-vn',
+        '-af',
+        `aresample=${SAMPLE_RATE},aformat=channel_layouts=stereo,${LOUDNESS_METER}`,
+        '-c:a',
+        'pcm_f32le',
+        '-y',
+        decoded,
+      ],
       { signal, logLevel: 'info', onProgress: (at) => progress.update('decode', at / input.durationSeconds) },
     );
     const measured = parseLoudnessSummary(stderr);
-    if (measured.integratedLufs <= -70) throw new MediaError('silent_audio', 'the sound is digital silence: there is nothing to normalize');
+    if (measured.integratedLufs <= -70)
+      throw new MediaError('silent_audio', 'the sound is digital silence: there is nothing to normalize');
 
     const master = await limitForLinearGain({
       path: decoded,
@@ -71,10 +95,23 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
     });
     outputWritten = true;
     await runFfmpeg(
-      ['-i', master.path, '-af', `${linearNormalization(master.measured, target)},aresample=${SAMPLE_RATE}`, '-ar', String(SAMPLE_RATE), ...out.args, '-y', req.outputPath],
+      [
+        '-i',
+        master.path,
+        '-af',
+        `${linearNormalization(master.measured, target)},aresample=${SAMPLE_RATE}`,
+        '-ar',
+        String(SAMPLE_RATE),
+        ...out.args,
+        '-y',
+        req.outputPath,
+      ],
       { signal, onProgress: (at) => progress.update('encode', at / input.durationSeconds) },
     );
-    const [output, loudness] = await Promise.all([inspect(req.outputPath, signal), measureLoudness(req.outputPath, signal)]);
+    const [output, loudness] = await Promise.all([
+      inspect(req.outputPath, signal),
+      measureLoudness(req.outputPath, signal),
+    ]);
     progress.finish();
     return { output, loudness };
   } catch (err) {

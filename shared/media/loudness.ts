@@ -68,7 +68,10 @@ export interface LoudnessTarget {
  * true peak over the target's ceiling.
  */
 function fitsLinearGain(measured: LoudnessMeasurement, target: LoudnessTarget): boolean {
-  return measured.integratedLufs > -70 && measured.truePeakDbtp + target.lufs - measured.integratedLufs <= target.truePeakDbtp;
+  return (
+    measured.integratedLufs > -70 &&
+    measured.truePeakDbtp + target.lufs - measured.integratedLufs <= target.truePeakDbtp
+  );
 }
 
 /**
@@ -93,9 +96,14 @@ export async function limitForLinearGain(options: {
     const gain = (target.lufs - measured.integratedLufs).toFixed(2);
     const { stderr } = await runFfmpeg(
       [
-        '-i', path,
-        '-af', `volume=${gain}dB,alimiter=limit=${ceiling}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}`,
-        '-c:a', 'pcm_s16le', '-y', out,
+        '-i',
+        path,
+        '-af',
+        `volume=${gain}dB,alimiter=limit=${ceiling}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}`,
+        '-c:a',
+        'pcm_s16le',
+        '-y',
+        out,
       ],
       { signal: options.signal, logLevel: 'info' },
     );

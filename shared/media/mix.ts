@@ -82,7 +82,8 @@ export interface MixOptions {
 export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement> {
   const { preset, samples, voice, music } = options;
   const bedGain = VOICE_MIX_LUFS + preset.musicBedDb - MUSIC_REFERENCE_LUFS;
-  const expectedGain = options.target.lufs - expectedLoudness(voice?.seconds ?? 0, samples / SAMPLE_RATE, preset.musicBedDb);
+  const expectedGain =
+    options.target.lufs - expectedLoudness(voice?.seconds ?? 0, samples / SAMPLE_RATE, preset.musicBedDb);
   const ceilingDb = Math.min(-1, options.target.truePeakDbtp - expectedGain - LIMITER_HEADROOM_DB);
   const limitAndMeasure = `alimiter=limit=${10 ** (ceilingDb / 20)}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}[mix]`;
   const generated = 'path' in music ? undefined : musicGraph(music.style, music.seed, samples, 'music');
@@ -93,7 +94,9 @@ export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement
     ...(generated ? [generated] : []),
     `[${generated ? 'music' : `${musicInput}:a`}]${[...preset.musicChain, `volume=${db(bedGain)}`].join(',')}[bed]`,
     // A preset's reverb or echo rings on past the end: the mix is cut to the picture's length.
-    ...(voice ? voiceOverBed(voice, preset, samples, limitAndMeasure) : [`[bed]atrim=end_sample=${samples},${limitAndMeasure}`]),
+    ...(voice
+      ? voiceOverBed(voice, preset, samples, limitAndMeasure)
+      : [`[bed]atrim=end_sample=${samples},${limitAndMeasure}`]),
   ].join(';\n');
   // Tens of kilobytes of music expressions: a script file keeps them off the command line.
   const script = join(options.scratchDir, 'mix.graph');
@@ -104,7 +107,14 @@ export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement
     [
       ...(voice ? ['-i', voice.path] : []),
       ...('path' in music ? ['-i', music.path] : []),
-      '-filter_complex_script', script, '-map', '[mix]', '-c:a', 'pcm_s16le', '-y', options.outPath,
+      '-filter_complex_script',
+      script,
+      '-map',
+      '[mix]',
+      '-c:a',
+      'pcm_s16le',
+      '-y',
+      options.outPath,
     ],
     {
       signal: options.signal,

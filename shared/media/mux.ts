@@ -38,7 +38,14 @@ export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }
   const videoArgs = videoCopied
     ? ['-c:v', 'copy', ...(video?.codec === 'hevc' ? ['-tag:v', 'hvc1'] : [])]
     : [
-        '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '20',
+        '-pix_fmt',
+        'yuv420p',
         // 4:2:0 needs even dimensions; an odd edge loses one pixel rather than failing the job.
         ...(video && (video.width % 2 || video.height % 2) ? ['-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2'] : []),
       ];
@@ -47,15 +54,32 @@ export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }
     [
       // Re-encoding: keep the rotation as metadata (as a copy would) rather than turning the pixels.
       ...(videoCopied ? [] : ['-noautorotate']),
-      '-i', options.inputPath,
-      '-i', options.audioPath,
+      '-i',
+      options.inputPath,
+      '-i',
+      options.audioPath,
       // V, not v: the first real picture, never a cover-art image stored as a video stream.
-      '-map', '0:V:0', '-map', '1:a:0',
+      '-map',
+      '0:V:0',
+      '-map',
+      '1:a:0',
       ...videoArgs,
-      '-af', options.audioFilter,
-      '-c:a', 'aac', '-b:a', '192k', '-ar', String(SAMPLE_RATE), '-ac', '2',
-      '-movflags', '+faststart',
-      '-f', 'mp4', '-y', options.outputPath,
+      '-af',
+      options.audioFilter,
+      '-c:a',
+      'aac',
+      '-b:a',
+      '192k',
+      '-ar',
+      String(SAMPLE_RATE),
+      '-ac',
+      '2',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      '-y',
+      options.outputPath,
     ],
     {
       signal: options.signal,

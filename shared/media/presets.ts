@@ -28,7 +28,8 @@ export type EffectsPresetName = 'standard' | 'cinematic' | 'podcast' | 'music' |
 
 export const EFFECTS_PRESETS: Record<EffectsPresetName, EffectsPreset> = {
   standard: {
-    description: 'Clear voice-over for online video: presence lift, gentle compression, de-essing; music ducked well under speech. -14 LUFS, -1 dBTP.',
+    description:
+      'Clear voice-over for online video: presence lift, gentle compression, de-essing; music ducked well under speech. -14 LUFS, -1 dBTP.',
     targetLufs: -14,
     truePeakDbtp: -1,
     lra: 11,
@@ -45,7 +46,8 @@ export const EFFECTS_PRESETS: Record<EffectsPresetName, EffectsPreset> = {
     duck: { threshold: 0.03, ratio: 8, attackMs: 20, releaseMs: 400 },
   },
   podcast: {
-    description: 'Close, dense spoken word: noise reduction, warmth, firm compression and de-essing; music low and band-limited. -16 LUFS, -1.5 dBTP.',
+    description:
+      'Close, dense spoken word: noise reduction, warmth, firm compression and de-essing; music low and band-limited. -16 LUFS, -1.5 dBTP.',
     targetLufs: -16,
     truePeakDbtp: -1.5,
     lra: 7,
@@ -63,7 +65,8 @@ export const EFFECTS_PRESETS: Record<EffectsPresetName, EffectsPreset> = {
     duck: { threshold: 0.02, ratio: 12, attackMs: 15, releaseMs: 500 },
   },
   cinematic: {
-    description: 'Film-style dynamics: a warm voice in a small room, light compression, music carried higher with weight in the low end. -23 LUFS, -2 dBTP.',
+    description:
+      'Film-style dynamics: a warm voice in a small room, light compression, music carried higher with weight in the low end. -23 LUFS, -2 dBTP.',
     targetLufs: -23,
     truePeakDbtp: -2,
     lra: 18,
@@ -80,7 +83,8 @@ export const EFFECTS_PRESETS: Record<EffectsPresetName, EffectsPreset> = {
     duck: { threshold: 0.04, ratio: 5, attackMs: 50, releaseMs: 700 },
   },
   music: {
-    description: 'Music-forward: a bright, compressed voice over a loud, wide music bed that ducks only lightly. -14 LUFS, -1 dBTP.',
+    description:
+      'Music-forward: a bright, compressed voice over a loud, wide music bed that ducks only lightly. -14 LUFS, -1 dBTP.',
     targetLufs: -14,
     truePeakDbtp: -1,
     lra: 9,
@@ -96,7 +100,8 @@ export const EFFECTS_PRESETS: Record<EffectsPresetName, EffectsPreset> = {
     duck: { threshold: 0.06, ratio: 3, attackMs: 40, releaseMs: 300 },
   },
   ambient: {
-    description: 'Soft and spacious: a mellow voice with a long reverb over a dark, reverberant bed. -18 LUFS, -2 dBTP.',
+    description:
+      'Soft and spacious: a mellow voice with a long reverb over a dark, reverberant bed. -18 LUFS, -2 dBTP.',
     targetLufs: -18,
     truePeakDbtp: -2,
     lra: 14,

@@ -103,7 +103,10 @@ export async function inspect(path: string, signal?: AbortSignal): Promise<Media
 export async function probe(path: string, signal?: AbortSignal): Promise<MediaFacts> {
   const facts = await inspect(path, signal);
   if (!facts.video || IMAGE_FORMAT.test(facts.container)) {
-    throw new MediaError('not_a_video', facts.audio ? 'the file has sound but no video' : 'the file has no video stream');
+    throw new MediaError(
+      'not_a_video',
+      facts.audio ? 'the file has sound but no video' : 'the file has no video stream',
+    );
   }
   if (!facts.video.codec || !facts.video.width || !facts.video.height) {
     throw new MediaError('unsupported_media', `unsupported video codec ${facts.video.codec || '(unknown)'}`);
@@ -153,6 +156,9 @@ function rotation(stream: ProbeStream): number {
 
 /** ffprobe's reason without the file's path, which is ours and not the partner's business. */
 function reason(detail: string, path: string): string {
-  const lines = detail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = detail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines[lines.length - 1] ?? 'unknown error').replace(`${path}: `, '');
 }

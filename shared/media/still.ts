@@ -27,7 +27,9 @@ export async function renderStill(options: {
 }): Promise<void> {
   const { signal } = options;
   const image = await inspect(options.imagePath, signal).catch((err: unknown) => {
-    throw err instanceof MediaError ? new MediaError('not_an_image', `the file is not a readable image: ${err.message}`, err.detail) : err;
+    throw err instanceof MediaError
+      ? new MediaError('not_an_image', `the file is not a readable image: ${err.message}`, err.detail)
+      : err;
   });
   if (!image.video || !IMAGE_CODECS.has(image.video.codec)) {
     throw new MediaError('not_an_image', 'the file is not a PNG, JPEG, WebP, BMP, TIFF or GIF image');
@@ -35,7 +37,10 @@ export async function renderStill(options: {
   const { width, height } = image.video;
   if (!width || !height) throw new MediaError('not_an_image', 'the file is not a readable image');
   if (Math.max(width, height) > MAX_IMAGE_SIDE || Math.min(width, height) < 16) {
-    throw new MediaError('absurd_dimensions', `the image is ${width}x${height}; sides from 16 to ${MAX_IMAGE_SIDE} pixels are supported`);
+    throw new MediaError(
+      'absurd_dimensions',
+      `the image is ${width}x${height}; sides from 16 to ${MAX_IMAGE_SIDE} pixels are supported`,
+    );
   }
   const frame = STILL_RESOLUTIONS[options.resolution];
   const scratch = await mkdtemp(join(options.workDir, 'still-'));
@@ -47,10 +52,32 @@ export async function renderStill(options: {
     // Decoded and scaled once, then repeated as frames by the loop filter.
     await runFfmpeg(
       [
-        '-i', options.imagePath, '-vf', `${fit},loop=loop=-1:size=1,fps=${FPS}`, '-frames:v', String(FPS * SEGMENT_SECONDS),
-        '-c:v', 'libx264', '-tune', 'stillimage', '-preset', 'veryfast', '-crf', '20', '-bf', '0',
-        '-g', String(FPS * SEGMENT_SECONDS), '-keyint_min', String(FPS * SEGMENT_SECONDS), '-sc_threshold', '0',
-        '-f', 'mpegts', '-y', segment,
+        '-i',
+        options.imagePath,
+        '-vf',
+        `${fit},loop=loop=-1:size=1,fps=${FPS}`,
+        '-frames:v',
+        String(FPS * SEGMENT_SECONDS),
+        '-c:v',
+        'libx264',
+        '-tune',
+        'stillimage',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '20',
+        '-bf',
+        '0',
+        '-g',
+        String(FPS * SEGMENT_SECONDS),
+        '-keyint_min',
+        String(FPS * SEGMENT_SECONDS),
+        '-sc_threshold',
+        '0',
+        '-f',
+        'mpegts',
+        '-y',
+        segment,
       ],
       { signal },
     );
@@ -59,7 +86,22 @@ export async function renderStill(options: {
     await writeFile(list, Array.from({ length: copies }, () => "file 'segment.ts'\n").join(''));
     await runFfmpeg(
       // Cut by frame count: a time cut lands a frame or two late on the segments' timestamps.
-      ['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-frames:v', String(Math.round(options.durationSeconds * FPS)), '-movflags', '+faststart', '-y', options.outputPath],
+      [
+        '-f',
+        'concat',
+        '-safe',
+        '0',
+        '-i',
+        list,
+        '-c',
+        'copy',
+        '-frames:v',
+        String(Math.round(options.durationSeconds * FPS)),
+        '-movflags',
+        '+faststart',
+        '-y',
+        options.outputPath,
+      ],
       { signal },
     );
   } finally {

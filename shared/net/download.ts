@@ -121,7 +121,8 @@ async function checkHop(url: URL, policy: HopPolicy, signal: AbortSignal): Promi
       policy.checkAddress(address);
     } catch (err) {
       // Name the host, not the address: a partner may read this, and internal addresses are nobody's business.
-      if (err instanceof FetchError) throw new FetchError(err.code, `${redactUrl(url)}: ${host} has a non-public address`);
+      if (err instanceof FetchError)
+        throw new FetchError(err.code, `${redactUrl(url)}: ${host} has a non-public address`);
       throw err;
     }
   }

@@ -15,7 +15,12 @@ const TITLES: Record<ProblemStatus, string> = {
   500: 'Internal server error',
 };
 
-function sendProblem(res: ServerResponse, status: ProblemStatus, code: string, headers: Record<string, string> = {}): void {
+function sendProblem(
+  res: ServerResponse,
+  status: ProblemStatus,
+  code: string,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify({ type: `https://aiprod.dev/problems/${code}`, title: TITLES[status], status, code });
   res.writeHead(status, {
     ...headers,
@@ -56,7 +61,8 @@ async function serve(store: LocalObjectStore, req: IncomingMessage, res: ServerR
   const { handle, size } = object;
   try {
     const range = parseRange(req.headers.range, size);
-    if (range === 'unsatisfiable') return sendProblem(res, 416, 'range_not_satisfiable', { 'Content-Range': `bytes */${size}` });
+    if (range === 'unsatisfiable')
+      return sendProblem(res, 416, 'range_not_satisfiable', { 'Content-Range': `bytes */${size}` });
 
     const headers: Record<string, string | number> = {
       'Content-Type': await store.contentTypeOf(access.bucket, access.key),

@@ -85,7 +85,9 @@ export function localObjectStore(opts: LocalObjectStoreOptions): LocalObjectStor
         sizeBytes = (await stat(tmp)).size;
         // The type goes in after the copy succeeded (a failed put changes nothing) and before the
         // bytes become visible (they never show with an older type).
-        await replaceAtomically(metaPath(bucket, key), (metaTmp) => writeFile(metaTmp, JSON.stringify({ contentType })));
+        await replaceAtomically(metaPath(bucket, key), (metaTmp) =>
+          writeFile(metaTmp, JSON.stringify({ contentType })),
+        );
       });
       return { sizeBytes };
     },

@@ -5,8 +5,7 @@ import { assertObjectName } from './keys';
 export const STORAGE_PATH_PREFIX = '/_storage/';
 
 export type SignedPathCheck =
-  | { ok: true; bucket: string; key: string }
-  | { ok: false; code: 'signature_invalid' | 'url_expired' };
+  { ok: true; bucket: string; key: string } | { ok: false; code: 'signature_invalid' | 'url_expired' };
 
 function signature(signingKey: Buffer, bucket: string, key: string, expires: string): Buffer {
   return createHmac('sha256', signingKey).update(`${bucket}\n${key}\n${expires}`).digest();

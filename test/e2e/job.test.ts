@@ -33,7 +33,10 @@ async function submit(videoPath: string, voiceText = 'Here is the news of the da
 async function waitForEnd(jobId: string, timeoutMs = 90_000): Promise<Record<string, any>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const status = (await (await fetch(`${stack.url}/pipeline/${jobId}`, { headers: headers() })).json()) as Record<string, any>;
+    const status = (await (await fetch(`${stack.url}/pipeline/${jobId}`, { headers: headers() })).json()) as Record<
+      string,
+      any
+    >;
     if (status.status === 'COMPLETED' || status.status === 'FAILED') return status;
     if (Date.now() > until) throw new Error(`job ${jobId} still ${status.status}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -42,7 +45,12 @@ async function waitForEnd(jobId: string, timeoutMs = 90_000): Promise<Record<str
 
 beforeAll(async () => {
   env = await useTestEnv();
-  stack = await startStack({ port: 0, dataDir: env.dataDir, maintenanceSeconds: 0, subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 } });
+  stack = await startStack({
+    port: 0,
+    dataDir: env.dataDir,
+    maintenanceSeconds: 0,
+    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
+  });
   inputDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-in-'));
   makeClip(join(inputDir, 'clip.mp4'), { seconds: 6 });
   writeFileSync(join(inputDir, 'notes.mp4'), 'this is a text file, not a video\n'.repeat(50));
@@ -123,12 +131,24 @@ it('extract_audio: the input sound as MP3, normalized to the preset', async () =
   const res = await fetch(`${stack.url}/pipeline/run`, {
     method: 'POST',
     headers: headers(),
-    body: JSON.stringify({ recipe: 'extract_audio', video_url: `${files.url}/clip.mp4`, format: 'mp3', effects_preset: 'podcast' }),
+    body: JSON.stringify({
+      recipe: 'extract_audio',
+      video_url: `${files.url}/clip.mp4`,
+      format: 'mp3',
+      effects_preset: 'podcast',
+    }),
   });
   const { job_id } = (await res.json()) as { job_id: string };
   expect(await waitForEnd(job_id)).toMatchObject({ status: 'COMPLETED' });
-  const result = (await (await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() })).json()) as Record<string, any>;
-  expect(result).toMatchObject({ content_type: 'audio/mpeg', video: null, audio: { codec: 'mp3', sample_rate: 48000 }, loudness: { target_lufs: -16 } });
+  const result = (await (
+    await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() })
+  ).json()) as Record<string, any>;
+  expect(result).toMatchObject({
+    content_type: 'audio/mpeg',
+    video: null,
+    audio: { codec: 'mp3', sample_rate: 48000 },
+    loudness: { target_lufs: -16 },
+  });
   expect(Math.abs(result.loudness.integrated_lufs - -16)).toBeLessThanOrEqual(0.5);
   const output = join(inputDir, `${job_id}.mp3`);
   writeFileSync(output, Buffer.from(await (await fetch(result.url)).arrayBuffer()));
@@ -139,12 +159,24 @@ it('still: an image and a voice to an H.264 video of the asked duration', async 
   const res = await fetch(`${stack.url}/pipeline/run`, {
     method: 'POST',
     headers: headers(),
-    body: JSON.stringify({ recipe: 'still', image_url: `${files.url}/cover.png`, duration_seconds: 8, resolution: '720p', voice_text: 'Now playing on our channel.' }),
+    body: JSON.stringify({
+      recipe: 'still',
+      image_url: `${files.url}/cover.png`,
+      duration_seconds: 8,
+      resolution: '720p',
+      voice_text: 'Now playing on our channel.',
+    }),
   });
   const { job_id } = (await res.json()) as { job_id: string };
   expect(await waitForEnd(job_id)).toMatchObject({ status: 'COMPLETED' });
-  const result = (await (await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() })).json()) as Record<string, any>;
-  expect(result).toMatchObject({ content_type: 'video/mp4', video: { codec: 'h264', width: 1280, height: 720 }, audio: { codec: 'aac' } });
+  const result = (await (
+    await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() })
+  ).json()) as Record<string, any>;
+  expect(result).toMatchObject({
+    content_type: 'video/mp4',
+    video: { codec: 'h264', width: 1280, height: 720 },
+    audio: { codec: 'aac' },
+  });
   expect(Math.abs(result.duration_seconds - 8)).toBeLessThanOrEqual(0.1);
   expect(Math.abs(result.loudness.integrated_lufs - -14)).toBeLessThanOrEqual(1);
 });

@@ -9,7 +9,8 @@ const run = promisify(execFile);
 const root = join(__dirname, '../..');
 let env: TestEnv;
 
-const apiKey = (...args: string[]) => run('npm', ['run', '--silent', 'api-key', '--', ...args], { cwd: root, env: process.env });
+const apiKey = (...args: string[]) =>
+  run('npm', ['run', '--silent', 'api-key', '--', ...args], { cwd: root, env: process.env });
 
 beforeAll(async () => {
   env = await useTestEnv();

@@ -10,9 +10,16 @@ let env: TestEnv;
 let stack: Stack;
 let key: string;
 
-const body = { video_url: 'https://videos.example.com/in/clip.mp4', voice_text: 'Welcome to the launch of our new product.' };
+const body = {
+  video_url: 'https://videos.example.com/in/clip.mp4',
+  voice_text: 'Welcome to the launch of our new product.',
+};
 
-async function call(method: string, path: string, opts: { key?: string | null; json?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+async function call(
+  method: string,
+  path: string,
+  opts: { key?: string | null; json?: unknown; raw?: string; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...opts.headers };
   const k = opts.key === undefined ? key : opts.key;
   if (k) headers.authorization = `Bearer ${k}`;
@@ -73,23 +80,33 @@ describe('POST /pipeline/run', () => {
   it('accepts a job: 202, job id, PENDING, estimate, and an outbox row published to pipeline-jobs', async () => {
     const r = await call('POST', '/pipeline/run', { json: body });
     expect(r.status).toBe(202);
-    expect(r.body).toEqual({ job_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'PENDING', estimated_duration: expect.any(Number) });
+    expect(r.body).toEqual({
+      job_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      status: 'PENDING',
+      estimated_duration: expect.any(Number),
+    });
     expect(r.headers.get('location')).toBe(`/pipeline/${r.body.job_id}`);
     const outbox = await env.db('outbox').whereRaw("payload->>'job_id' = ?", [r.body.job_id]).first();
     expect(outbox).toMatchObject({ topic: 'pipeline-jobs' });
     expect(outbox.published_at).not.toBeNull();
-    const delivery = await env.db('bus_messages').where({ subscription: 'job-processor-push' }).whereRaw(
-      "convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ?",
-      [r.body.job_id],
-    );
+    const delivery = await env
+      .db('bus_messages')
+      .where({ subscription: 'job-processor-push' })
+      .whereRaw("convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ?", [r.body.job_id]);
     expect(delivery).toHaveLength(1);
   });
 
   it('answers 422 with one error per bad field and a stable code', async () => {
-    const r = await call('POST', '/pipeline/run', { json: { video_url: 'ftp://x/y.mp4', voice_text: 'Hi', voice_language: 'xx' } });
+    const r = await call('POST', '/pipeline/run', {
+      json: { video_url: 'ftp://x/y.mp4', voice_text: 'Hi', voice_language: 'xx' },
+    });
     expect(r.status).toBe(422);
     expect(r.body.code).toBe('validation_failed');
-    expect(r.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['video_url', 'voice_language', 'voice_text']);
+    expect(r.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'video_url',
+      'voice_language',
+      'voice_text',
+    ]);
   });
 
   it('answers 400 for malformed JSON', async () => {
@@ -117,19 +134,27 @@ describe('POST /pipeline/run', () => {
   });
 
   it('accepts the other recipes, each with its own fields', async () => {
-    const audio = await call('POST', '/pipeline/run', { json: { recipe: 'extract_audio', video_url: body.video_url, format: 'mp3' } });
+    const audio = await call('POST', '/pipeline/run', {
+      json: { recipe: 'extract_audio', video_url: body.video_url, format: 'mp3' },
+    });
     expect(audio.status).toBe(202);
-    const still = await call('POST', '/pipeline/run', { json: { recipe: 'still', image_url: 'https://img.example.com/cover.jpg', duration_seconds: 20 } });
+    const still = await call('POST', '/pipeline/run', {
+      json: { recipe: 'still', image_url: 'https://img.example.com/cover.jpg', duration_seconds: 20 },
+    });
     expect(still.status).toBe(202);
     const row = await env.db('jobs').where({ id: still.body.job_id }).first();
     expect(row.recipe).toBe('still');
-    const wrong = await call('POST', '/pipeline/run', { json: { recipe: 'still', video_url: body.video_url, duration_seconds: 20 } });
+    const wrong = await call('POST', '/pipeline/run', {
+      json: { recipe: 'still', video_url: body.video_url, duration_seconds: 20 },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['image_url', 'video_url']);
   });
 
   it("refuses a gs:// input that is not the tenant's own upload", async () => {
-    const r = await call('POST', '/pipeline/run', { json: { ...body, video_url: 'gs://aiprod-uploads/someone-else/clip.mp4' } });
+    const r = await call('POST', '/pipeline/run', {
+      json: { ...body, video_url: 'gs://aiprod-uploads/someone-else/clip.mp4' },
+    });
     expect(r.status).toBe(422);
     expect(r.body.errors[0]).toMatchObject({ field: 'video_url', code: 'not_your_object' });
   });
@@ -139,7 +164,10 @@ describe('Idempotency-Key', () => {
   it('returns the same job for a retried request, without a second job', async () => {
     const headers = { 'idempotency-key': 'order-1234' };
     const a = await call('POST', '/pipeline/run', { json: body, headers });
-    const b = await call('POST', '/pipeline/run', { json: { voice_text: body.voice_text, video_url: body.video_url }, headers });
+    const b = await call('POST', '/pipeline/run', {
+      json: { voice_text: body.voice_text, video_url: body.video_url },
+      headers,
+    });
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(b.body.job_id).toBe(a.body.job_id);
@@ -182,7 +210,13 @@ describe('GET /pipeline/{id} and /result', () => {
   it('shows the status', async () => {
     const r = await call('GET', `/pipeline/${jobId}`);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ job_id: jobId, status: 'PENDING', created_at: expect.any(String), started_at: null, completed_at: null });
+    expect(r.body).toMatchObject({
+      job_id: jobId,
+      status: 'PENDING',
+      created_at: expect.any(String),
+      started_at: null,
+      completed_at: null,
+    });
     expect(r.body.error).toBeUndefined();
   });
 
@@ -207,7 +241,15 @@ describe('GET /pipeline/{id} and /result', () => {
   });
 
   it("answers with the job's failure code once it FAILED", async () => {
-    await env.db('jobs').where({ id: jobId }).update({ status: 'FAILED', error_code: 'not_a_video', error_message: 'The input has no video stream.', completed_at: env.db.fn.now() });
+    await env
+      .db('jobs')
+      .where({ id: jobId })
+      .update({
+        status: 'FAILED',
+        error_code: 'not_a_video',
+        error_message: 'The input has no video stream.',
+        completed_at: env.db.fn.now(),
+      });
     const status = await call('GET', `/pipeline/${jobId}`);
     expect(status.body).toMatchObject({ status: 'FAILED', error: { code: 'not_a_video' } });
     const r = await call('GET', `/pipeline/${jobId}/result`);
@@ -224,10 +266,14 @@ describe('public endpoints and the gateway', () => {
     // The embedded default speaks with flite, which has no Japanese or Chinese voice.
     expect(r.body.languages).toEqual(['en', 'fr', 'es', 'de', 'it', 'pt']);
     expect(r.body.voice_engine).toBe('local');
-    expect(r.body.voice_engines).toContainEqual(expect.objectContaining({ name: 'google', languages: expect.arrayContaining(['ja', 'zh']), configured: false }));
+    expect(r.body.voice_engines).toContainEqual(
+      expect.objectContaining({ name: 'google', languages: expect.arrayContaining(['ja', 'zh']), configured: false }),
+    );
     expect(r.body.recipes).toEqual(['dub', 'extract_audio', 'still']);
     expect(r.body.music_styles).toContain('orchestral');
-    expect(r.body.effects_presets).toContainEqual(expect.objectContaining({ name: 'standard', target_lufs: -14, true_peak_dbtp: -1 }));
+    expect(r.body.effects_presets).toContainEqual(
+      expect.objectContaining({ name: 'standard', target_lufs: -14, true_peak_dbtp: -1 }),
+    );
   });
 
   it.each(['/health', '/health/live', '/health/ready'])('GET %s answers 200', async (path) => {

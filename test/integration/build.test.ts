@@ -17,7 +17,8 @@ beforeAll(() => {
 it.each(manifest.map((f) => [f.name, f.kind]))('%s: the bundle registers the %s function', (name) => {
   const dir = mkdtempSync(join(tmpdir(), `aiprod-bundle-${name}-`));
   expect(statSync(join(root, 'dist/functions', `${name}.zip`)).size).toBeGreaterThan(0);
-  for (const file of ['index.js', 'package.json']) copyFileSync(join(root, 'dist/functions', name, file), join(dir, file));
+  for (const file of ['index.js', 'package.json'])
+    copyFileSync(join(root, 'dist/functions', name, file), join(dir, file));
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   expect(pkg.main).toBe('index.js');
   expect(Object.keys(pkg.dependencies)).toContain('@google-cloud/functions-framework');
@@ -29,12 +30,17 @@ it.each(manifest.map((f) => [f.name, f.kind]))('%s: the bundle registers the %s 
      const { getFunction } = require('@google-cloud/functions-framework/testing');
      process.stdout.write(typeof getFunction(${JSON.stringify(name)}));`,
   );
-  const out = execFileSync(process.execPath, [probe], { env: { ...process.env, NODE_PATH: join(root, 'node_modules') }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [probe], {
+    env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
+    encoding: 'utf8',
+  });
   expect(out).toBe('function');
 });
 
 it('gives the ffmpeg binaries to the media function only', () => {
-  const deps = (name: string) => Object.keys(JSON.parse(readFileSync(join(root, 'dist/functions', name, 'package.json'), 'utf8')).dependencies);
+  const deps = (name: string) =>
+    Object.keys(JSON.parse(readFileSync(join(root, 'dist/functions', name, 'package.json'), 'utf8')).dependencies);
   expect(deps('job-processor')).toEqual(expect.arrayContaining(['ffmpeg-static', '@ffprobe-installer/ffprobe']));
-  for (const fn of manifest.filter((f) => f.name !== 'job-processor')) expect(deps(fn.name)).toEqual(['@google-cloud/functions-framework']);
+  for (const fn of manifest.filter((f) => f.name !== 'job-processor'))
+    expect(deps(fn.name)).toEqual(['@google-cloud/functions-framework']);
 });

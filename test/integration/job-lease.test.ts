@@ -42,13 +42,20 @@ async function newJob(url = `${files.url}/clip.mp4`): Promise<string> {
     id,
     tenant_id: tenantId,
     status: 'PENDING',
-    request: { video_url: url, voice_text: 'Short words.', voice_language: 'en', music_style: 'calm', effects_preset: 'standard' },
+    request: {
+      video_url: url,
+      voice_text: 'Short words.',
+      voice_language: 'en',
+      music_style: 'calm',
+      effects_preset: 'standard',
+    },
   });
   return id;
 }
 
 const job = (id: string) => env.db('jobs').where({ id }).first();
-const resultsFor = (id: string) => env.db('outbox').where({ topic: 'job-results' }).whereRaw("payload->>'job_id' = ?", [id]);
+const resultsFor = (id: string) =>
+  env.db('outbox').where({ topic: 'job-results' }).whereRaw("payload->>'job_id' = ?", [id]);
 
 it('lets exactly one of two concurrent claims win', async () => {
   const id = await newJob();
@@ -121,17 +128,37 @@ it('takes over the job of a worker killed mid-job once its lease lapses, and fin
 describe('sweeper', () => {
   it('requeues a job whose worker died and republishes it', async () => {
     const id = await newJob();
-    await env.db('jobs').where({ id }).update({ status: 'PROCESSING', attempts: 1, lease_owner: 'dead', lease_expires_at: env.db.raw("now() - interval '5 minutes'") });
+    await env
+      .db('jobs')
+      .where({ id })
+      .update({
+        status: 'PROCESSING',
+        attempts: 1,
+        lease_owner: 'dead',
+        lease_expires_at: env.db.raw("now() - interval '5 minutes'"),
+      });
     const report = await sweep(env.db);
     expect(report.requeued).toBeGreaterThanOrEqual(1);
     expect(await job(id)).toMatchObject({ status: 'PENDING', lease_owner: null });
-    const message = await env.db('outbox').where({ topic: 'pipeline-jobs' }).whereRaw("payload->>'job_id' = ?", [id]).first();
+    const message = await env
+      .db('outbox')
+      .where({ topic: 'pipeline-jobs' })
+      .whereRaw("payload->>'job_id' = ?", [id])
+      .first();
     expect(message.published_at).not.toBeNull();
   });
 
   it('fails a job that ran out of attempts, with a reason', async () => {
     const id = await newJob();
-    await env.db('jobs').where({ id }).update({ status: 'PROCESSING', attempts: MAX_ATTEMPTS, lease_owner: 'dead', lease_expires_at: env.db.raw("now() - interval '1 minute'") });
+    await env
+      .db('jobs')
+      .where({ id })
+      .update({
+        status: 'PROCESSING',
+        attempts: MAX_ATTEMPTS,
+        lease_owner: 'dead',
+        lease_expires_at: env.db.raw("now() - interval '1 minute'"),
+      });
     await sweep(env.db);
     expect(await job(id)).toMatchObject({ status: 'FAILED', error_code: 'attempts_exhausted' });
     expect(await resultsFor(id)).toHaveLength(1);
@@ -139,14 +166,25 @@ describe('sweeper', () => {
 
   it('publishes outbox rows their writer never published', async () => {
     const outboxId = await enqueue(env.db, 'job-results', { type: 'job.completed', job_id: randomUUID() });
-    await env.db('outbox').where({ id: outboxId }).update({ created_at: env.db.raw("now() - interval '2 minutes'") });
+    await env
+      .db('outbox')
+      .where({ id: outboxId })
+      .update({ created_at: env.db.raw("now() - interval '2 minutes'") });
     await sweep(env.db);
     expect((await env.db('outbox').where({ id: outboxId }).first()).published_at).not.toBeNull();
   });
 
   it('leaves a job alone while its lease is valid', async () => {
     const id = await newJob();
-    await env.db('jobs').where({ id }).update({ status: 'PROCESSING', attempts: 1, lease_owner: 'alive', lease_expires_at: env.db.raw("now() + interval '1 minute'") });
+    await env
+      .db('jobs')
+      .where({ id })
+      .update({
+        status: 'PROCESSING',
+        attempts: 1,
+        lease_owner: 'alive',
+        lease_expires_at: env.db.raw("now() + interval '1 minute'"),
+      });
     await sweep(env.db);
     expect(await job(id)).toMatchObject({ status: 'PROCESSING', lease_owner: 'alive' });
   });

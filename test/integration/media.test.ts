@@ -41,8 +41,36 @@ beforeAll(async () => {
   const tone = ['-f', 'lavfi', '-i', 'sine=f=440:d=8:sample_rate=48000'];
   await Promise.all([
     // veryfast keeps B-frames, so the copy check sees reordered packets, as from a real camera.
-    ffmpeg(...picture, ...tone, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', fixture('clip.mp4')),
-    ffmpeg(...picture, ...tone, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-c:a', 'libopus', '-shortest', fixture('clip.webm')),
+    ffmpeg(
+      ...picture,
+      ...tone,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      fixture('clip.mp4'),
+    ),
+    ffmpeg(
+      ...picture,
+      ...tone,
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-b:v',
+      '400k',
+      '-c:a',
+      'libopus',
+      '-shortest',
+      fixture('clip.webm'),
+    ),
     ffmpeg(...picture, '-c:v', 'mpeg4', fixture('clip-mpeg4.mp4')),
     ffmpeg(...tone, '-c:a', 'aac', fixture('tone.m4a')),
     ffmpeg('-f', 'lavfi', '-i', 'color=c=navy:s=64x64', '-frames:v', '1', fixture('still.png')),
@@ -50,10 +78,21 @@ beforeAll(async () => {
   ]);
   // Rotation is set on a stream copy: ffmpeg 5.1 ignores the rotate tag when it encodes.
   await ffmpeg('-i', fixture('clip.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', fixture('rotated.mp4'));
-  await ffmpeg('-i', fixture('clip-mpeg4.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', fixture('rotated-mpeg4.mp4'));
+  await ffmpeg(
+    '-i',
+    fixture('clip-mpeg4.mp4'),
+    '-c',
+    'copy',
+    '-metadata:s:v:0',
+    'rotate=90',
+    fixture('rotated-mpeg4.mp4'),
+  );
   await ffmpeg('-i', fixture('clip.mp4'), '-c', 'copy', '-movflags', '+faststart', fixture('faststart.mp4'));
   // Cut in half: without faststart the index (at the end) is gone; with it, half the frames are.
-  for (const [from, to] of [['clip.mp4', 'truncated.mp4'], ['faststart.mp4', 'truncated-faststart.mp4']] as const) {
+  for (const [from, to] of [
+    ['clip.mp4', 'truncated.mp4'],
+    ['faststart.mp4', 'truncated-faststart.mp4'],
+  ] as const) {
     const bytes = await readFile(fixture(from));
     await writeFile(fixture(to), bytes.subarray(0, bytes.length >> 1));
   }
@@ -96,7 +135,19 @@ async function expectMediaError(promise: Promise<unknown>, code: MediaErrorCode)
  */
 async function loudnessOf(path: string, from?: number, to?: number): Promise<{ i: number; tp: number }> {
   const trim = from === undefined ? [] : ['-ss', String(from), '-to', String(to)];
-  const stderr = await ffmpeg('-nostats', ...trim, '-i', path, '-map', '0:a:0', '-af', 'ebur128=peak=true:framelog=verbose', '-f', 'null', '-');
+  const stderr = await ffmpeg(
+    '-nostats',
+    ...trim,
+    '-i',
+    path,
+    '-map',
+    '0:a:0',
+    '-af',
+    'ebur128=peak=true:framelog=verbose',
+    '-f',
+    'null',
+    '-',
+  );
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const i = /I:\s+(-?[\d.]+) LUFS/.exec(summary)?.[1];
   const tp = /Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1];
@@ -107,7 +158,7 @@ async function loudnessOf(path: string, from?: number, to?: number): Promise<{ i
 async function topLevelBoxes(path: string): Promise<string[]> {
   const bytes = await readFile(path);
   const boxes: string[] = [];
-  for (let at = 0; at + 8 <= bytes.length; ) {
+  for (let at = 0; at + 8 <= bytes.length;) {
     let size = bytes.readUInt32BE(at);
     if (size === 1) size = Number(bytes.readBigUInt64BE(at + 8));
     boxes.push(bytes.toString('latin1', at + 4, at + 8));
@@ -176,7 +227,13 @@ describe('media engine: dub', () => {
     expect(result.videoCopied).toBe(false);
     const output = ffprobeJson(req.outputPath);
     const video = output.streams.find((s) => s.codec_type === 'video');
-    expect(video).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 320, height: 240, r_frame_rate: '25/1' });
+    expect(video).toMatchObject({
+      codec_name: 'h264',
+      pix_fmt: 'yuv420p',
+      width: 320,
+      height: 240,
+      r_frame_rate: '25/1',
+    });
     expect(Math.abs(Number(output.format.duration) - 8)).toBeLessThan(0.1);
     expect(Math.abs(Number(video?.duration) - 8)).toBeLessThan(0.1);
     expect(await readdir(req.workDir)).toEqual([]);
@@ -193,13 +250,16 @@ describe('media engine: dub', () => {
     expect(result.output.video).toMatchObject({ codec: 'h264', width: 320, height: 240, rotation: 90 });
   });
 
-  test.each(['podcast', 'cinematic', 'music', 'ambient'] as const)('normalizes the %s preset to its own target', async (name: EffectsPresetName) => {
-    const req = await request({ effectsPreset: name, musicStyle: MUSIC_STYLES[name.length % MUSIC_STYLES.length] });
-    await dub(req);
-    const { i, tp } = await loudnessOf(req.outputPath);
-    expect(Math.abs(i - EFFECTS_PRESETS[name].targetLufs)).toBeLessThanOrEqual(0.5);
-    expect(tp).toBeLessThanOrEqual(EFFECTS_PRESETS[name].truePeakDbtp);
-  });
+  test.each(['podcast', 'cinematic', 'music', 'ambient'] as const)(
+    'normalizes the %s preset to its own target',
+    async (name: EffectsPresetName) => {
+      const req = await request({ effectsPreset: name, musicStyle: MUSIC_STYLES[name.length % MUSIC_STYLES.length] });
+      await dub(req);
+      const { i, tp } = await loudnessOf(req.outputPath);
+      expect(Math.abs(i - EFFECTS_PRESETS[name].targetLufs)).toBeLessThanOrEqual(0.5);
+      expect(tp).toBeLessThanOrEqual(EFFECTS_PRESETS[name].truePeakDbtp);
+    },
+  );
 
   test.each([
     ['an audio-only file', 'tone.m4a', 'not_a_video'],
@@ -249,7 +309,11 @@ describe('media engine: parts', () => {
       const { stdout } = await run(ffmpegPath(), ['-v', 'error', '-i', outputPath, '-f', 'md5', '-']);
       return stdout.trim();
     };
-    const [first, again, other] = await Promise.all([md5('job-a', 'a1.wav'), md5('job-a', 'a2.wav'), md5('job-b', 'b.wav')]);
+    const [first, again, other] = await Promise.all([
+      md5('job-a', 'a1.wav'),
+      md5('job-a', 'a2.wav'),
+      md5('job-b', 'b.wav'),
+    ]);
     expect(first).toBe(again);
     expect(other).not.toBe(first);
     const facts = await inspect(fixture('a1.wav'));
@@ -276,20 +340,45 @@ describe('media engine: parts', () => {
     // A quiet bed with full-scale bursts: 30 dB from loudness to peak, where -14/-1.5 allows 12.5.
     const peaky = fixture('peaky.wav');
     await ffmpeg(
-      '-f', 'lavfi', '-i', 'anoisesrc=a=0.03:d=6:seed=7',
-      '-f', 'lavfi', '-i', "aevalsrc=exprs='0.95*sin(2*PI*1000*t)*lt(mod(t,1),0.01)':s=48000:d=6",
-      '-filter_complex', '[0][1]amix=inputs=2:normalize=0', '-ar', '48000', '-c:a', 'pcm_s16le', peaky,
+      '-f',
+      'lavfi',
+      '-i',
+      'anoisesrc=a=0.03:d=6:seed=7',
+      '-f',
+      'lavfi',
+      '-i',
+      "aevalsrc=exprs='0.95*sin(2*PI*1000*t)*lt(mod(t,1),0.01)':s=48000:d=6",
+      '-filter_complex',
+      '[0][1]amix=inputs=2:normalize=0',
+      '-ar',
+      '48000',
+      '-c:a',
+      'pcm_s16le',
+      peaky,
     );
     const target = { lufs: -14, truePeakDbtp: -1.5, lra: 11 };
     const measured = await measureForNormalization(peaky);
     expect(measured.truePeakDbtp + target.lufs - measured.integratedLufs).toBeGreaterThan(target.truePeakDbtp);
 
-    const limited = await limitForLinearGain({ path: peaky, measured, target, scratchPath: (n) => fixture(`limited-${n}.wav`) });
+    const limited = await limitForLinearGain({
+      path: peaky,
+      measured,
+      target,
+      scratchPath: (n) => fixture(`limited-${n}.wav`),
+    });
     expect(limited.path).not.toBe(peaky);
-    expect(limited.measured.truePeakDbtp + target.lufs - limited.measured.integratedLufs).toBeLessThanOrEqual(target.truePeakDbtp);
+    expect(limited.measured.truePeakDbtp + target.lufs - limited.measured.integratedLufs).toBeLessThanOrEqual(
+      target.truePeakDbtp,
+    );
 
     const normalized = fixture('normalized.wav');
-    const stderr = await ffmpeg('-i', limited.path, '-af', `${linearNormalization(limited.measured, target)}:print_format=json`, normalized);
+    const stderr = await ffmpeg(
+      '-i',
+      limited.path,
+      '-af',
+      `${linearNormalization(limited.measured, target)}:print_format=json`,
+      normalized,
+    );
     expect(stderr).toContain('"normalization_type" : "linear"');
     const { i, tp } = await loudnessOf(normalized);
     expect(Math.abs(i - target.lufs)).toBeLessThanOrEqual(0.5);
@@ -324,7 +413,10 @@ describe('media engine: parts', () => {
       process.env.FFPROBE_BIN = '/opt/ff/bin/ffprobe';
       expect(ffprobePath()).toBe('/opt/ff/bin/ffprobe');
     } finally {
-      for (const [key, value] of [['FFMPEG_BIN', saved.ffmpeg], ['FFPROBE_BIN', saved.ffprobe]] as const) {
+      for (const [key, value] of [
+        ['FFMPEG_BIN', saved.ffmpeg],
+        ['FFPROBE_BIN', saved.ffprobe],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }

@@ -37,10 +37,36 @@ beforeAll(async () => {
     ffmpeg('-f', 'lavfi', '-i', 'sine=f=400:d=5:sample_rate=48000', '-ac', '2', fixture('low.flac')),
     ffmpeg('-f', 'lavfi', '-i', 'sine=f=1000:d=5:sample_rate=48000', '-ac', '2', fixture('pure-1k.wav')),
     ffmpeg(
-      '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=8', '-f', 'lavfi', '-i', 'sine=f=440:d=8:sample_rate=48000',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', fixture('clip.mp4'),
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x240:r=25:d=8',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=440:d=8:sample_rate=48000',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      fixture('clip.mp4'),
     ),
-    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=25:d=2', '-c:v', 'libx264', '-preset', 'ultrafast', fixture('picture.mp4')),
+    ffmpeg(
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=64x48:r=25:d=2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      fixture('picture.mp4'),
+    ),
   ]);
 });
 
@@ -49,8 +75,15 @@ afterAll(async () => {
 });
 
 /** A fresh store per test: manifests are cached per store, so tests never see each other's. */
-async function storeWith(manifests: Record<string, unknown>, files: Record<string, string> = {}): Promise<LocalObjectStore> {
-  const store = localObjectStore({ rootDir: await mkdtemp(join(dir, 'store-')), publicBaseUrl: 'http://localhost', signingKey: Buffer.alloc(32) });
+async function storeWith(
+  manifests: Record<string, unknown>,
+  files: Record<string, string> = {},
+): Promise<LocalObjectStore> {
+  const store = localObjectStore({
+    rootDir: await mkdtemp(join(dir, 'store-')),
+    publicBaseUrl: 'http://localhost',
+    signingKey: Buffer.alloc(32),
+  });
   for (const [style, manifest] of Object.entries(manifests)) {
     const path = join(dir, `manifest-${Math.random().toString(36).slice(2)}.json`);
     await writeFile(path, typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
@@ -100,7 +133,7 @@ function rms(samples: Float32Array, from: number, to: number): number {
 /** Pitch of a steady tone from its zero crossings. */
 function pitch(samples: Float32Array, from: number, to: number): number {
   let crossings = 0;
-  for (let i = from + 1; i < to; i++) if (((samples[i - 1] ?? 0) < 0) !== ((samples[i] ?? 0) < 0)) crossings++;
+  for (let i = from + 1; i < to; i++) if ((samples[i - 1] ?? 0) < 0 !== (samples[i] ?? 0) < 0) crossings++;
   return crossings / 2 / ((to - from) / RATE);
 }
 
@@ -113,11 +146,24 @@ function largestStep(samples: Float32Array, from: number, to: number): number {
 
 async function loudness(path: string, filter = 'anull', from?: number, to?: number): Promise<number> {
   const trim = from === undefined ? [] : ['-ss', String(from), '-to', String(to)];
-  const stderr = await ffmpeg('-nostats', ...trim, '-i', path, '-map', '0:a:0', '-af', `${filter},ebur128`, '-f', 'null', '-');
+  const stderr = await ffmpeg(
+    '-nostats',
+    ...trim,
+    '-i',
+    path,
+    '-map',
+    '0:a:0',
+    '-af',
+    `${filter},ebur128`,
+    '-f',
+    'null',
+    '-',
+  );
   return Number(/I:\s+(-?[\d.]+) LUFS/.exec(stderr.slice(stderr.lastIndexOf('Summary:')))?.[1]);
 }
 
-const trackIndex = (seed: string): number => Number(BigInt(`0x${createHash('sha256').update(seed).digest('hex')}`) % 2n);
+const trackIndex = (seed: string): number =>
+  Number(BigInt(`0x${createHash('sha256').update(seed).digest('hex')}`) % 2n);
 
 describe('music library', () => {
   test('chooses the track from sha256(seed), the same one every time', async () => {
@@ -132,7 +178,9 @@ describe('music library', () => {
     }
     const md5 = async (): Promise<string> => {
       const path = await lib.prepareTrack('calm', 'job-1', 4, await mkdtemp(join(dir, 'work-')));
-      return createHash('md5').update(await readFile(path!)).digest('hex');
+      return createHash('md5')
+        .update(await readFile(path!))
+        .digest('hex');
     };
     expect(await md5()).toBe(await md5());
   });
@@ -182,11 +230,17 @@ describe('music library', () => {
 
   test.each([
     ['not JSON', '{"tracks": [', /manifest aiprod-music\/library\/calm\/manifest\.json is not JSON/],
-    ['a track without a key', { tracks: [{ title: 'Untitled' }] }, /manifest aiprod-music\/library\/calm\/manifest\.json is invalid: tracks\.0\.key/],
+    [
+      'a track without a key',
+      { tracks: [{ title: 'Untitled' }] },
+      /manifest aiprod-music\/library\/calm\/manifest\.json is invalid: tracks\.0\.key/,
+    ],
     ['no track list', { track: [] }, /calm\/manifest\.json is invalid: tracks: /],
   ])('refuses a manifest that is %s, naming it', async (_what, manifest, message) => {
     const workDir = await mkdtemp(join(dir, 'work-'));
-    await expect(library(await storeWith({ calm: manifest })).prepareTrack('calm', 'job', 5, workDir)).rejects.toThrow(message);
+    await expect(library(await storeWith({ calm: manifest })).prepareTrack('calm', 'job', 5, workDir)).rejects.toThrow(
+      message,
+    );
     expect(await readdir(workDir)).toEqual([]);
   });
 
@@ -201,7 +255,9 @@ describe('music library', () => {
 
   test('refuses a listed track with no sound, naming it', async () => {
     const workDir = await mkdtemp(join(dir, 'work-'));
-    const lib = library(await storeWith({ calm: { tracks: [{ key: 'tracks/picture.mp4' }] } }, { 'tracks/picture.mp4': 'picture.mp4' }));
+    const lib = library(
+      await storeWith({ calm: { tracks: [{ key: 'tracks/picture.mp4' }] } }, { 'tracks/picture.mp4': 'picture.mp4' }),
+    );
     await expect(lib.prepareTrack('calm', 'job', 5, workDir)).rejects.toThrow(
       /track aiprod-music\/tracks\/picture\.mp4 cannot be used: the file has no audio stream/,
     );
@@ -227,9 +283,14 @@ describe('music library', () => {
       process.env.AIPROD_MUSIC_BUCKET = BUCKET;
       process.env.AIPROD_MUSIC_PREFIX = PREFIX;
       resetConfig();
-      expect(await configuredMusicLibrary(store)?.prepareTrack('calm', 'job', 2, await mkdtemp(join(dir, 'work-')))).not.toBeNull();
+      expect(
+        await configuredMusicLibrary(store)?.prepareTrack('calm', 'job', 2, await mkdtemp(join(dir, 'work-'))),
+      ).not.toBeNull();
     } finally {
-      for (const [key, value] of [['AIPROD_MUSIC_BUCKET', saved.bucket], ['AIPROD_MUSIC_PREFIX', saved.prefix]] as const) {
+      for (const [key, value] of [
+        ['AIPROD_MUSIC_BUCKET', saved.bucket],
+        ['AIPROD_MUSIC_PREFIX', saved.prefix],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
@@ -240,13 +301,21 @@ describe('music library', () => {
 
 describe('music library in dub()', () => {
   test('puts the library track under the voice instead of generated music', async () => {
-    const lib = library(await storeWith({ calm: { tracks: [{ key: 'tracks/pure-1k.wav' }] } }, { 'tracks/pure-1k.wav': 'pure-1k.wav' }));
+    const lib = library(
+      await storeWith({ calm: { tracks: [{ key: 'tracks/pure-1k.wav' }] } }, { 'tracks/pure-1k.wav': 'pure-1k.wav' }),
+    );
     const dubbed = async (musicLibrary: MusicLibrary | null): Promise<{ path: string; workDir: string }> => {
       const workDir = await mkdtemp(join(dir, 'work-'));
       const outputPath = join(dir, `out-${Math.random().toString(36).slice(2)}.mp4`);
       await dub({
-        inputPath: fixture('clip.mp4'), workDir, outputPath,
-        voiceText: 'Hello.', language: 'en', musicStyle: 'calm', effectsPreset: 'standard', seed: 'job-1',
+        inputPath: fixture('clip.mp4'),
+        workDir,
+        outputPath,
+        voiceText: 'Hello.',
+        language: 'en',
+        musicStyle: 'calm',
+        effectsPreset: 'standard',
+        seed: 'job-1',
         musicLibrary,
       });
       return { path: outputPath, workDir };

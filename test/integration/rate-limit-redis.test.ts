@@ -14,7 +14,12 @@ import { rateLimiter } from '../../shared/http/rate-limit';
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 async function reachable(): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => null });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 500,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -33,7 +38,9 @@ const servers: Server[] = [];
 beforeAll(async () => {
   available = await reachable();
   if (!available) {
-    console.warn(`Redis not reachable at ${url}: the shared-counter test is skipped (the in-memory fallback is covered by api.test.ts)`);
+    console.warn(
+      `Redis not reachable at ${url}: the shared-counter test is skipped (the in-memory fallback is covered by api.test.ts)`,
+    );
     return;
   }
   Object.assign(process.env, { REDIS_URL: url, DATABASE_URL: 'postgres://unused@127.0.0.1/unused' });
@@ -54,7 +61,10 @@ async function instance(tenantId: string): Promise<string> {
     next();
   });
   app.post('/x', rateLimiter('submit'), (_req, res) => void res.status(202).end());
-  app.use((err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(err.status ?? 500).end());
+  app.use(
+    (err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
+      void res.status(err.status ?? 500).end(),
+  );
   const server = createServer(app);
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -71,7 +71,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     case '/loop':
       return redirect(res, '/loop');
     case '/to-metadata':
-      return redirect(res, 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token?audience=secret-audience');
+      return redirect(
+        res,
+        'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token?audience=secret-audience',
+      );
     case '/to-other-loopback':
       return redirect(res, `http://127.0.0.2:${port}/video.mp4`);
     case '/to-ftp':
@@ -100,7 +103,9 @@ async function failure(promise: Promise<unknown>): Promise<FetchError> {
 /** Pretends 127.0.0.1 is a public address so redirects onward from it meet the real policy. */
 const loopbackIsPublic: HopPolicy = {
   resolve: async (hostname) =>
-    hostname === 'partner.test' ? [{ address: '127.0.0.1', family: 4 }] : [{ address: hostname, family: hostname.includes(':') ? 6 : 4 }],
+    hostname === 'partner.test'
+      ? [{ address: '127.0.0.1', family: 4 }]
+      : [{ address: hostname, family: hostname.includes(':') ? 6 : 4 }],
   checkAddress: (ip) => {
     if (ip !== '127.0.0.1') assertPublicAddress(ip);
   },
@@ -148,13 +153,19 @@ describe('downloadToFile with private addresses allowed (local file server)', ()
   });
 
   it('accepts a body of exactly maxBytes', async () => {
-    const result = await downloadToFile(`${base}/video.mp4`, join(dir, 'exact.mp4'), options({ maxBytes: VIDEO.length }));
+    const result = await downloadToFile(
+      `${base}/video.mp4`,
+      join(dir, 'exact.mp4'),
+      options({ maxBytes: VIDEO.length }),
+    );
     expect(result.bytes).toBe(VIDEO.length);
   });
 
   it('times out a server that never answers', async () => {
     const started = Date.now();
-    const err = await failure(downloadToFile(`${base}/hang-before-headers`, join(dir, 'slow.mp4'), options({ timeoutMs: 300 })));
+    const err = await failure(
+      downloadToFile(`${base}/hang-before-headers`, join(dir, 'slow.mp4'), options({ timeoutMs: 300 })),
+    );
     expect(err.code).toBe('input_timeout');
     expect(Date.now() - started).toBeLessThan(3000);
   });
@@ -206,7 +217,9 @@ describe('downloadToFile with private addresses allowed (local file server)', ()
 
   it('still checks the shape of every redirect target', async () => {
     expect((await failure(downloadToFile(`${base}/to-ftp`, join(dir, 'x'), options()))).code).toBe('url_forbidden');
-    expect((await failure(downloadToFile(`${base}/to-credentials`, join(dir, 'x'), options()))).code).toBe('url_forbidden');
+    expect((await failure(downloadToFile(`${base}/to-credentials`, join(dir, 'x'), options()))).code).toBe(
+      'url_forbidden',
+    );
   });
 
   it('reports a refused connection as unreachable', async () => {
@@ -252,7 +265,9 @@ describe('downloadToFile with the production address policy', () => {
 
 describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
   it('refuses a redirect from an allowed host to the metadata server', async () => {
-    const err = await failure(fetchToFile(`${base}/to-metadata`, join(dir, 'x'), options({ allowPrivate: false }), loopbackIsPublic));
+    const err = await failure(
+      fetchToFile(`${base}/to-metadata`, join(dir, 'x'), options({ allowPrivate: false }), loopbackIsPublic),
+    );
     expect(err.code).toBe('url_forbidden');
     expect(err.message).toContain('169.254.169.254');
     expect(err.message).not.toContain('secret-audience');
@@ -297,7 +312,9 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
       resolve: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })),
       checkAddress: assertPublicAddress,
     };
-    const err = await failure(fetchToFile('https://no-such-host.example/v.mp4?sig=x', join(dir, 'x'), options(), policy));
+    const err = await failure(
+      fetchToFile('https://no-such-host.example/v.mp4?sig=x', join(dir, 'x'), options(), policy),
+    );
     expect(err.code).toBe('input_unreachable');
     expect(err.message).toContain('ENOTFOUND');
     expect(err.message).not.toContain('sig=');
@@ -305,7 +322,9 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
 
   it('counts a slow resolver against the time cap', async () => {
     const policy: HopPolicy = { resolve: () => new Promise(() => undefined), checkAddress: assertPublicAddress };
-    const err = await failure(fetchToFile('https://slow-dns.example/v.mp4', join(dir, 'x'), options({ timeoutMs: 200 }), policy));
+    const err = await failure(
+      fetchToFile('https://slow-dns.example/v.mp4', join(dir, 'x'), options({ timeoutMs: 200 }), policy),
+    );
     expect(err.code).toBe('input_timeout');
   });
 });

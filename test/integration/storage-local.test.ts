@@ -72,7 +72,9 @@ afterAll(async () => {
 describe('localObjectStore', () => {
   it('stores objects as plain files under <root>/<bucket>/<key>', async () => {
     const from = await source('in.mp4', VIDEO);
-    await expect(store.put('results', 'jobs/1/out.mp4', from, 'video/mp4')).resolves.toEqual({ sizeBytes: VIDEO.length });
+    await expect(store.put('results', 'jobs/1/out.mp4', from, 'video/mp4')).resolves.toEqual({
+      sizeBytes: VIDEO.length,
+    });
     expect(store.filePath('results', 'jobs/1/out.mp4')).toBe(join(root, 'results', 'jobs', '1', 'out.mp4'));
     expect((await readFile(join(root, 'results', 'jobs', '1', 'out.mp4'))).equals(VIDEO)).toBe(true);
     await expect(store.contentTypeOf('results', 'jobs/1/out.mp4')).resolves.toBe('video/mp4');

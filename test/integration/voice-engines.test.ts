@@ -20,7 +20,9 @@ const paths: string[] = [];
 const saved = { engine: process.env.AIPROD_VOICE_ENGINE, endpoint: process.env.GOOGLE_TTS_API_ENDPOINT };
 
 const ffmpeg = (...args: string[]): Buffer =>
-  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 64 << 20 });
+  execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
+    maxBuffer: 64 << 20,
+  });
 
 /** 0.5 s of a 440 Hz tone as ElevenLabs' pcm_44100: 16-bit little-endian mono, no header. */
 let pcm: Buffer;
@@ -29,7 +31,17 @@ let wav: Buffer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'voice-engines-'));
-  pcm = ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=0.5', '-f', 's16le', '-ac', '1', '-');
+  pcm = ffmpeg(
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=44100:duration=0.5',
+    '-f',
+    's16le',
+    '-ac',
+    '1',
+    '-',
+  );
   const tone = 'sine=frequency=330:sample_rate=48000:duration=0.75';
   ffmpeg('-f', 'lavfi', '-i', tone, '-ac', '1', '-c:a', 'pcm_s16le', join(dir, 'g.wav'));
   wav = await readFile(join(dir, 'g.wav'));
@@ -41,7 +53,9 @@ beforeAll(async () => {
       if (req.url?.startsWith('/v1/text-to-speech/')) {
         res.writeHead(200, { 'content-type': 'audio/pcm' }).end(pcm);
       } else {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ audioContent: wav.toString('base64') }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ audioContent: wav.toString('base64') }));
       }
     });
   });

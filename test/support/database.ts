@@ -54,7 +54,10 @@ export async function closeTestEnv(): Promise<void> {
 
 let tenantSeq = 0;
 
-export async function newTenantKey(k: Knex, tier: Tier = 'pro'): Promise<{ key: string; tenantId: string; keyId: string }> {
+export async function newTenantKey(
+  k: Knex,
+  tier: Tier = 'pro',
+): Promise<{ key: string; tenantId: string; keyId: string }> {
   tenantSeq += 1;
   return createApiKey(k, { name: `tenant-${process.pid}-${tenantSeq}-${randomBytes(3).toString('hex')}`, tier });
 }

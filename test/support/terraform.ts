@@ -173,7 +173,13 @@ export function terraformEnv(): NodeJS.ProcessEnv {
     cliConfig = join(tmpdir(), 'aiprod-empty.terraformrc');
     writeFileSync(cliConfig, '');
   }
-  return { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_INPUT: '0' };
+  return {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    TF_INPUT: '0',
+  };
 }
 
 export interface TfRun {
@@ -219,7 +225,14 @@ export function evaluateScratch(build: (dir: string) => string): Record<string, 
     const init = runTerraform(dir, ['init', '-backend=false', '-input=false', '-no-color']);
     if (init.status !== 0) throw new Error(`terraform init failed:\n${init.stdout}\n${init.stderr}`);
     const state = join(dir, 'scratch.tfstate');
-    const apply = runTerraform(dir, ['apply', '-auto-approve', '-input=false', '-lock=false', '-no-color', `-state=${state}`]);
+    const apply = runTerraform(dir, [
+      'apply',
+      '-auto-approve',
+      '-input=false',
+      '-lock=false',
+      '-no-color',
+      `-state=${state}`,
+    ]);
     if (apply.status !== 0) throw new Error(`terraform apply failed:\n${apply.stdout}\n${apply.stderr}`);
     const out = runTerraform(dir, ['output', '-no-color', '-json', `-state=${state}`]);
     if (out.status !== 0) throw new Error(`terraform output failed:\n${out.stderr}`);
@@ -278,7 +291,15 @@ export class ManifestHarness {
   evaluate(manifestFile: string, access: unknown = {}): Block {
     const state = join(this.dir, `state-${Date.now()}-${Math.random().toString(36).slice(2)}.tfstate`);
     const args = this.varArgs(manifestFile, access);
-    const apply = runTerraform(this.dir, ['apply', '-auto-approve', '-input=false', '-lock=false', '-no-color', `-state=${state}`, ...args]);
+    const apply = runTerraform(this.dir, [
+      'apply',
+      '-auto-approve',
+      '-input=false',
+      '-lock=false',
+      '-no-color',
+      `-state=${state}`,
+      ...args,
+    ]);
     if (apply.status !== 0) throw new Error(`terraform apply failed:\n${apply.stdout}\n${apply.stderr}`);
     const out = runTerraform(this.dir, ['output', '-no-color', '-json', `-state=${state}`, 'manifest']);
     if (out.status !== 0) throw new Error(`terraform output failed:\n${out.stderr}`);
@@ -287,7 +308,13 @@ export class ManifestHarness {
 
   /** Plans the scratch configuration and returns the result (for manifests that must be refused). */
   plan(manifestFile: string, access: unknown = {}): TfRun {
-    return runTerraform(this.dir, ['plan', '-input=false', '-lock=false', '-no-color', ...this.varArgs(manifestFile, access)]);
+    return runTerraform(this.dir, [
+      'plan',
+      '-input=false',
+      '-lock=false',
+      '-no-color',
+      ...this.varArgs(manifestFile, access),
+    ]);
   }
 
   writeManifest(entries: unknown[]): string {

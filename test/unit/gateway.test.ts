@@ -2,7 +2,9 @@ import { httpFunctions } from '../../functions/manifest';
 import { pathPattern } from '../../shared/http/paths';
 import { GatewayRoute, resolveRoute } from '../../shared/local/gateway';
 
-const routes: GatewayRoute[] = httpFunctions().flatMap((fn) => fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener: () => undefined })));
+const routes: GatewayRoute[] = httpFunctions().flatMap((fn) =>
+  fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener: () => undefined })),
+);
 const route = (method: string, path: string) => resolveRoute(routes, method, path)?.fn.name;
 
 describe('local gateway routing (the load balancer stand-in)', () => {

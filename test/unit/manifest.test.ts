@@ -17,13 +17,16 @@ describe('function manifest', () => {
     for (const fn of manifest) expect(existsSync(join(FUNCTIONS_DIR, fn.name, 'index.ts'))).toBe(true);
   });
 
-  it.each(manifest.map((f) => [f.name, f.kind] as const))('%s registers its %s handler under its name', (name, kind) => {
-    require(join(FUNCTIONS_DIR, name));
-    const handler = getFunction(name);
-    expect(typeof handler).toBe('function');
-    // http handlers take (req, res); cloudEvent handlers take (event).
-    expect(kind === 'http' ? (handler as (...a: unknown[]) => unknown).length : 1).toBeGreaterThanOrEqual(1);
-  });
+  it.each(manifest.map((f) => [f.name, f.kind] as const))(
+    '%s registers its %s handler under its name',
+    (name, kind) => {
+      require(join(FUNCTIONS_DIR, name));
+      const handler = getFunction(name);
+      expect(typeof handler).toBe('function');
+      // http handlers take (req, res); cloudEvent handlers take (event).
+      expect(kind === 'http' ? (handler as (...a: unknown[]) => unknown).length : 1).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it('has unique names and no two functions on the same method and path', () => {
     expect(new Set(manifest.map((f) => f.name)).size).toBe(manifest.length);
@@ -32,6 +35,7 @@ describe('function manifest', () => {
   });
 
   it('gives every event function an ack deadline above its timeout, as Pub/Sub push needs', () => {
-    for (const fn of manifest) if (fn.kind === 'event') expect(fn.ackDeadlineSeconds).toBeGreaterThan(fn.timeoutSeconds);
+    for (const fn of manifest)
+      if (fn.kind === 'event') expect(fn.ackDeadlineSeconds).toBeGreaterThan(fn.timeoutSeconds);
   });
 });

@@ -40,7 +40,9 @@ describe('gcsObjectStore', () => {
     const { storage, bucket, store } = fakeStorage();
     const source = join(dir, 'small.mp4');
     await writeFile(source, Buffer.alloc(1234));
-    await expect(store.put('aiprod-results', 'jobs/1/out.mp4', source, 'video/mp4')).resolves.toEqual({ sizeBytes: 1234 });
+    await expect(store.put('aiprod-results', 'jobs/1/out.mp4', source, 'video/mp4')).resolves.toEqual({
+      sizeBytes: 1234,
+    });
     expect(storage.bucket).toHaveBeenCalledWith('aiprod-results');
     expect(bucket.upload).toHaveBeenCalledWith(source, {
       destination: 'jobs/1/out.mp4',
@@ -58,7 +60,10 @@ describe('gcsObjectStore', () => {
     await store.put('aiprod-results', 'a', atLimit, 'application/octet-stream');
     await store.put('aiprod-results', 'b', overLimit, 'application/octet-stream');
     expect(RESUMABLE_THRESHOLD_BYTES).toBe(8 * 1024 * 1024);
-    expect(bucket.upload.mock.calls.map(([, opts]) => (opts as { resumable: boolean }).resumable)).toEqual([false, true]);
+    expect(bucket.upload.mock.calls.map(([, opts]) => (opts as { resumable: boolean }).resumable)).toEqual([
+      false,
+      true,
+    ]);
   });
 
   it('downloads to the destination path', async () => {

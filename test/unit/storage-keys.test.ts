@@ -23,9 +23,12 @@ describe('assertBucketName', () => {
 });
 
 describe('assertObjectKey', () => {
-  it.each(['a', 'jobs/123/output.mp4', 'dir/sub dir/ünïcödé.wav', 'a..b/c', '...', 'x/.hidden'])('accepts %j', (key) => {
-    expect(() => assertObjectKey(key)).not.toThrow();
-  });
+  it.each(['a', 'jobs/123/output.mp4', 'dir/sub dir/ünïcödé.wav', 'a..b/c', '...', 'x/.hidden'])(
+    'accepts %j',
+    (key) => {
+      expect(() => assertObjectKey(key)).not.toThrow();
+    },
+  );
 
   it.each([
     ['', 'empty'],

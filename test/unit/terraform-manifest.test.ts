@@ -46,7 +46,14 @@ interface Fn {
   db_pool_max: number;
   secrets: string[];
   secret_env: Record<string, string>;
-  access: { publishes: string[]; uploads: string; outputs: string; kms: boolean; sign_urls: boolean; secret_writer: string[] };
+  access: {
+    publishes: string[];
+    uploads: string;
+    outputs: string;
+    kms: boolean;
+    sign_urls: boolean;
+    secret_writer: string[];
+  };
   method: string | null;
   topic: string | null;
   ack_deadline_seconds: number | null;
@@ -75,7 +82,8 @@ function routeOf(routes: Route[], path: string): string | undefined {
       const segments = path.split('/');
       if (pattern.length !== segments.length) continue;
       // {name=*} and * match exactly one non-empty segment.
-      if (pattern.every((p, i) => (/^\{[^}]+=\*\}$/.test(p) || p === '*' ? segments[i] !== '' : p === segments[i]))) return r.function;
+      if (pattern.every((p, i) => (/^\{[^}]+=\*\}$/.test(p) || p === '*' ? segments[i] !== '' : p === segments[i])))
+        return r.function;
     }
   }
   return undefined;
@@ -149,8 +157,18 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
   describe('functions/manifest.json as deployed', () => {
     it('deploys exactly the manifest functions', () => {
       expect(Object.keys(out.functions).sort()).toEqual(manifest.map((f) => f.name).sort());
-      expect(Object.keys(out.http_functions).sort()).toEqual(manifest.filter((f) => f.kind === 'http').map((f) => f.name).sort());
-      expect(Object.keys(out.event_functions).sort()).toEqual(manifest.filter((f) => f.kind === 'event').map((f) => f.name).sort());
+      expect(Object.keys(out.http_functions).sort()).toEqual(
+        manifest
+          .filter((f) => f.kind === 'http')
+          .map((f) => f.name)
+          .sort(),
+      );
+      expect(Object.keys(out.event_functions).sort()).toEqual(
+        manifest
+          .filter((f) => f.kind === 'event')
+          .map((f) => f.name)
+          .sort(),
+      );
     });
 
     it.each(readManifest().map((f) => [f.name, f] as const))('deploys %s with its own settings', (name, entry) => {
@@ -183,8 +201,14 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
 
     it('routes every declared path, and only declared paths, to the function that declares it', () => {
       const declared = manifest.flatMap((f) => (f.paths ?? []).map((path) => ({ fn: f.name, path })));
-      expect(out.routes.map((r) => `${r.path} -> ${r.function}`).sort()).toEqual(declared.map((d) => `${d.path} -> ${d.fn}`).sort());
-      for (const d of declared) expect({ path: d.path, routedTo: routeOf(out.routes, concrete(d.path)) }).toEqual({ path: d.path, routedTo: d.fn });
+      expect(out.routes.map((r) => `${r.path} -> ${r.function}`).sort()).toEqual(
+        declared.map((d) => `${d.path} -> ${d.fn}`).sort(),
+      );
+      for (const d of declared)
+        expect({ path: d.path, routedTo: routeOf(out.routes, concrete(d.path)) }).toEqual({
+          path: d.path,
+          routedTo: d.fn,
+        });
       expect(routeOf(out.routes, '/nope')).toBeUndefined();
       expect(routeOf(out.routes, '/pipeline/a/b/c/d')).toBeUndefined();
     });
@@ -207,7 +231,9 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
     });
 
     it('lists the methods, secrets and topics the other modules need', () => {
-      expect(out.http_methods).toEqual([...new Set(manifest.filter((f) => f.kind === 'http').map((f) => f.method!))].sort());
+      expect(out.http_methods).toEqual(
+        [...new Set(manifest.filter((f) => f.kind === 'http').map((f) => f.method!))].sort(),
+      );
       expect(out.secret_ids).toEqual([...new Set(manifest.flatMap((f) => f.secrets))].sort());
       expect(out.topics).toEqual([...TOPICS]);
     });
@@ -278,7 +304,8 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
         ['/health/ready', 'health'],
         ['/uploads', 'uploads'],
       ];
-      for (const [path, fn] of cases) expect({ path, routedTo: routeOf(g.routes, path) }).toEqual({ path, routedTo: fn });
+      for (const [path, fn] of cases)
+        expect({ path, routedTo: routeOf(g.routes, path) }).toEqual({ path, routedTo: fn });
       expect(routeOf(g.routes, '/pipeline/batch/b_1/unknown')).toBeUndefined();
       expect(routeOf(g.routes, '/webhooks')).toBeUndefined();
     });
@@ -286,13 +313,23 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
     it('allows DELETE once a DELETE function exists, and exposes new secret ids', () => {
       expect(g.http_methods).toEqual(['DELETE', 'GET', 'POST']);
       expect(g.secret_ids).toEqual(['database-url', 'slack-webhook-url', 'upload-signing-key']);
-      expect(g.functions.uploads!.secret_env).toEqual({ DATABASE_URL: 'database-url', UPLOAD_SIGNING_KEY: 'upload-signing-key' });
+      expect(g.functions.uploads!.secret_env).toEqual({
+        DATABASE_URL: 'database-url',
+        UPLOAD_SIGNING_KEY: 'upload-signing-key',
+      });
     });
 
     it('takes access from the manifest entry when it declares one', () => {
       const withAccess = [{ ...http('uploads', 'POST', ['/uploads']), access: { uploads: 'write', sign_urls: true } }];
-      const a = harness.evaluate(harness.writeManifest(withAccess), { uploads: { uploads: 'read' } }) as unknown as Evaluated;
-      expect(a.functions.uploads!.access).toMatchObject({ uploads: 'write', sign_urls: true, outputs: 'none', publishes: [] });
+      const a = harness.evaluate(harness.writeManifest(withAccess), {
+        uploads: { uploads: 'read' },
+      }) as unknown as Evaluated;
+      expect(a.functions.uploads!.access).toMatchObject({
+        uploads: 'write',
+        sign_urls: true,
+        outputs: 'none',
+        publishes: [],
+      });
     });
   });
 
@@ -304,11 +341,17 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
     };
 
     it('two functions on one path, since the load balancer cannot route on the method', () => {
-      refused([http('webhooks-get', 'GET', ['/webhooks/{id}']), http('webhooks-delete', 'DELETE', ['/webhooks/{webhookId}'])], /share a path/);
+      refused(
+        [http('webhooks-get', 'GET', ['/webhooks/{id}']), http('webhooks-delete', 'DELETE', ['/webhooks/{webhookId}'])],
+        /share a path/,
+      );
     });
 
     it('an ack deadline that does not outlast the function timeout', () => {
-      refused([event('slow', 'pipeline-jobs', { timeoutSeconds: 300, ackDeadlineSeconds: 300 })], /ackDeadlineSeconds greater than timeoutSeconds/);
+      refused(
+        [event('slow', 'pipeline-jobs', { timeoutSeconds: 300, ackDeadlineSeconds: 300 })],
+        /ackDeadlineSeconds greater than timeoutSeconds/,
+      );
     });
 
     it('an event function on a topic that does not exist', () => {
@@ -387,7 +430,11 @@ output "account_ids" { value = local.account_ids }
         .filter(([n]) => names.has(n))
         .flatMap(([n, a]) => ((block(a).publishes as string[] | undefined) ?? []).map((t) => `${n}|${t}`));
       expect((grants.publishes as string[]).sort()).toEqual(expectedPublishes.sort());
-      const role = { read: 'roles/storage.objectViewer', write: 'roles/storage.objectCreator', 'read-write': 'roles/storage.objectUser' } as Record<string, string>;
+      const role = {
+        read: 'roles/storage.objectViewer',
+        write: 'roles/storage.objectCreator',
+        'read-write': 'roles/storage.objectUser',
+      } as Record<string, string>;
       const expectedBuckets = Object.entries(declared)
         .filter(([n]) => names.has(n))
         .flatMap(([n, a]) =>
@@ -407,7 +454,11 @@ output "account_ids" { value = local.account_ids }
     });
 
     it('gives every function only logging, metrics and tracing at the project level', () => {
-      const expected = manifest.flatMap((f) => ['roles/logging.logWriter', 'roles/monitoring.metricWriter', 'roles/cloudtrace.agent'].map((r) => `${f.name}|${r}`));
+      const expected = manifest.flatMap((f) =>
+        ['roles/logging.logWriter', 'roles/monitoring.metricWriter', 'roles/cloudtrace.agent'].map(
+          (r) => `${f.name}|${r}`,
+        ),
+      );
       expect((grants.project_grants as string[]).sort()).toEqual(expected.sort());
     });
 

@@ -105,7 +105,10 @@ describe('layout (terraform-google-modules)', () => {
   it('types and describes every variable, everywhere', () => {
     for (const m of [root, ...Object.values(mods)]) {
       for (const [name, v] of Object.entries(m.variables)) {
-        expect({ where: `${m.dir}:${name}`, type: typeof v.type }).toEqual({ where: `${m.dir}:${name}`, type: 'string' });
+        expect({ where: `${m.dir}:${name}`, type: typeof v.type }).toEqual({
+          where: `${m.dir}:${name}`,
+          type: 'string',
+        });
         expect({ where: `${m.dir}:${name}`, description: String(v.description ?? '').length > 10 }).toEqual({
           where: `${m.dir}:${name}`,
           description: true,
@@ -117,7 +120,10 @@ describe('layout (terraform-google-modules)', () => {
   it('describes every output', () => {
     for (const m of [root, ...Object.values(mods)]) {
       for (const [name, o] of Object.entries(m.outputs)) {
-        expect({ where: `${m.dir}:${name}`, described: typeof o.description === 'string' }).toEqual({ where: `${m.dir}:${name}`, described: true });
+        expect({ where: `${m.dir}:${name}`, described: typeof o.description === 'string' }).toEqual({
+          where: `${m.dir}:${name}`,
+          described: true,
+        });
       }
     }
   });
@@ -190,7 +196,9 @@ describe('functions module', () => {
     expect(variableDefault(mod('functions'), 'runtime')).toBe('nodejs20');
     const source = block(block(build.source).storage_source);
     expect(source.bucket).toBe('${var.source_bucket}');
-    expect(source.object).toBe('functions/${each.key}/${lookup(var.source_versions, each.key, var.source_version)}.zip');
+    expect(source.object).toBe(
+      'functions/${each.key}/${lookup(var.source_versions, each.key, var.source_version)}.zip',
+    );
     expect(call('functions').source_version).toBe('${var.source_version}');
     expect(call('functions').source_bucket).toBe('${module.storage.sources_bucket}');
   });
@@ -221,7 +229,15 @@ describe('functions module', () => {
   it('sets the application environment from the real resources', () => {
     const env = block(root.locals.function_environment);
     expect(Object.keys(env)).toEqual(
-      expect.arrayContaining(['AIPROD_MODE', 'GOOGLE_CLOUD_PROJECT', 'AIPROD_UPLOADS_BUCKET', 'AIPROD_OUTPUTS_BUCKET', 'REDIS_URL', 'AIPROD_KMS_KEY', 'LOG_LEVEL']),
+      expect.arrayContaining([
+        'AIPROD_MODE',
+        'GOOGLE_CLOUD_PROJECT',
+        'AIPROD_UPLOADS_BUCKET',
+        'AIPROD_OUTPUTS_BUCKET',
+        'REDIS_URL',
+        'AIPROD_KMS_KEY',
+        'LOG_LEVEL',
+      ]),
     );
     expect(env.AIPROD_MODE).toBe('gcp');
     expect(env.GOOGLE_CLOUD_PROJECT).toBe('${var.project_id}');
@@ -233,7 +249,9 @@ describe('functions module', () => {
     const perFunction = String(service.environment_variables);
     expect(perFunction).toContain('merge(var.environment');
     expect(perFunction).toContain('DATABASE_POOL_MAX = tostring(each.value.db_pool_max)');
-    expect(String(resource(mod('cache'), 'google_redis_instance', 'this').transit_encryption_mode)).toBe('SERVER_AUTHENTICATION');
+    expect(String(resource(mod('cache'), 'google_redis_instance', 'this').transit_encryption_mode)).toBe(
+      'SERVER_AUTHENTICATION',
+    );
     expect(String(mod('cache').outputs.url?.value)).toMatch(/^rediss:\/\//);
     expect(call('functions').environment).toBe('${local.function_environment}');
   });
@@ -246,7 +264,9 @@ describe('functions module', () => {
 
   it('keeps http functions behind the load balancer and event functions internal', () => {
     expect(service.ingress_settings).toBe('${each.value.ingress}');
-    expect(String(mod('manifest').locals.functions)).toContain('ingress = f.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"');
+    expect(String(mod('manifest').locals.functions)).toContain(
+      'ingress = f.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"',
+    );
   });
 
   it('grants invokers: allUsers behind the load balancer for http, the push invoker for event', () => {
@@ -285,10 +305,15 @@ describe('edge module', () => {
   });
 
   it('attaches the Cloud Armor policy to every backend service of the estate', () => {
-    const all = [root, ...Object.values(mods)].flatMap((m) => Object.entries(m.resources.google_compute_backend_service ?? {}));
+    const all = [root, ...Object.values(mods)].flatMap((m) =>
+      Object.entries(m.resources.google_compute_backend_service ?? {}),
+    );
     expect(all.length).toBeGreaterThan(0);
     for (const [name, b] of all) {
-      expect({ backend: name, policy: b.security_policy }).toEqual({ backend: name, policy: '${google_compute_security_policy.api.id}' });
+      expect({ backend: name, policy: b.security_policy }).toEqual({
+        backend: name,
+        policy: '${google_compute_security_policy.api.id}',
+      });
     }
   });
 
@@ -310,19 +335,24 @@ describe('edge module', () => {
   });
 
   it('serves HTTPS with a managed certificate and redirects HTTP to HTTPS', () => {
-    expect(block(resource(edge, 'google_compute_managed_ssl_certificate', 'api').managed).domains).toBe('${var.domains}');
+    expect(block(resource(edge, 'google_compute_managed_ssl_certificate', 'api').managed).domains).toBe(
+      '${var.domains}',
+    );
     const redirect = block(resource(edge, 'google_compute_url_map', 'https_redirect').default_url_redirect);
     expect(redirect.https_redirect).toBe(true);
     expect(resource(edge, 'google_compute_global_forwarding_rule', 'https').port_range).toBe('443');
     expect(resource(edge, 'google_compute_global_forwarding_rule', 'http').port_range).toBe('80');
-    expect(resource(edge, 'google_compute_global_forwarding_rule', 'http').target).toBe('${google_compute_target_http_proxy.redirect.id}');
+    expect(resource(edge, 'google_compute_global_forwarding_rule', 'http').target).toBe(
+      '${google_compute_target_http_proxy.redirect.id}',
+    );
     expect(resource(edge, 'google_compute_ssl_policy', 'api').min_tls_version).toBe('TLS_1_2');
   });
 
   describe('Cloud Armor policy', () => {
     let policy: Block;
     let rules: Block[];
-    const expressions = (): string[] => rules.flatMap((r) => blocks(r.match).flatMap((m) => blocks(m.expr).map((e) => String(e.expression))));
+    const expressions = (): string[] =>
+      rules.flatMap((r) => blocks(r.match).flatMap((m) => blocks(m.expr).map((e) => String(e.expression))));
     beforeAll(() => {
       policy = resource(edge, 'google_compute_security_policy', 'api');
       rules = allBlocks(policy, 'rule');
@@ -331,11 +361,13 @@ describe('edge module', () => {
     it('enables the preconfigured WAF rule sets', () => {
       const waf = Object.values(block(edge.locals.waf_rules));
       for (const set of ['sqli', 'xss', 'lfi', 'rce', 'scannerdetection']) expect(waf).toContain(`${set}-v33-stable`);
-      expect(expressions()).toContain("evaluatePreconfiguredWaf('${rule.value}', {'sensitivity': ${var.waf_sensitivity}})");
+      expect(expressions()).toContain(
+        "evaluatePreconfiguredWaf('${rule.value}', {'sensitivity': ${var.waf_sensitivity}})",
+      );
     });
 
     it('allows only the manifest methods (plus HEAD and OPTIONS)', () => {
-      expect(expressions()).toContain("!request.method.matches('^(${join(\"|\", local.allowed_methods)})$')");
+      expect(expressions()).toContain('!request.method.matches(\'^(${join("|", local.allowed_methods)})$\')');
       expect(String(edge.locals.allowed_methods)).toContain('var.http_methods');
       expect(variableDefault(edge, 'extra_allowed_methods')).toEqual(['HEAD', 'OPTIONS']);
     });
@@ -346,7 +378,9 @@ describe('edge module', () => {
     });
 
     it('blocks the regions of a variable', () => {
-      expect(expressions().some((e) => e.includes('origin.region_code') && e.includes('var.geo_block_regions'))).toBe(true);
+      expect(expressions().some((e) => e.includes('origin.region_code') && e.includes('var.geo_block_regions'))).toBe(
+        true,
+      );
       expect(call('edge').geo_block_regions).toBe('${var.geo_block_regions}');
     });
 
@@ -379,7 +413,10 @@ describe('edge module', () => {
     it('puts every rule but the default under the preview variable', () => {
       for (const r of rules) {
         if (r.priority === 2147483647) continue;
-        expect({ rule: r.description, preview: r.preview }).toEqual({ rule: r.description, preview: '${var.armor_preview}' });
+        expect({ rule: r.description, preview: r.preview }).toEqual({
+          rule: r.description,
+          preview: '${var.armor_preview}',
+        });
       }
       expect(rules.some((r) => r.priority === 2147483647 && r.action === 'allow')).toBe(true);
       expect(call('edge').armor_preview).toBe('${var.armor_preview}');
@@ -409,7 +446,9 @@ describe('messaging module', () => {
     expect(push.for_each).toBe('${var.event_functions}');
     expect(push.topic).toBe('${google_pubsub_topic.this[each.value.topic].id}');
     const cfg = block(push.push_config);
-    expect(cfg.push_endpoint).toBe('${var.function_uris[each.key]}/projects/${var.project_id}/topics/${each.value.topic}');
+    expect(cfg.push_endpoint).toBe(
+      '${var.function_uris[each.key]}/projects/${var.project_id}/topics/${each.value.topic}',
+    );
     const oidc = block(cfg.oidc_token);
     expect(oidc.service_account_email).toBe('${var.invoker_service_account}');
     expect(call('messaging').invoker_service_account).toBe('${module.functions.push_invoker_email}');
@@ -425,7 +464,9 @@ describe('messaging module', () => {
     expect(dead.max_delivery_attempts).toBe('${each.value.max_delivery_attempts}');
     expect(push.ack_deadline_seconds).toBe('${each.value.ack_deadline_seconds}');
     const validations = blocks(messaging.variables.event_functions?.validation).map((v) => String(v.condition));
-    expect(validations).toContain('${alltrue([for f in var.event_functions : f.ack_deadline_seconds > f.timeout_seconds])}');
+    expect(validations).toContain(
+      '${alltrue([for f in var.event_functions : f.ack_deadline_seconds > f.timeout_seconds])}',
+    );
   });
 
   it('every event function of the manifest has an ack deadline above its timeout and Pub/Sub-valid settings', () => {
@@ -462,11 +503,17 @@ describe('kms module', () => {
   });
 
   it('has keys for the database, cache, storage, secrets and application envelope encryption', () => {
-    expect(Object.keys(block(mod('kms').locals.keys)).sort()).toEqual(['app', 'cache', 'database', 'secrets', 'storage']);
+    expect(Object.keys(block(mod('kms').locals.keys)).sort()).toEqual([
+      'app',
+      'cache',
+      'database',
+      'secrets',
+      'storage',
+    ]);
     expect(resource(mod('kms'), 'google_kms_crypto_key', 'this').for_each).toBe('${local.keys}');
   });
 
-  it("grants each service agent encrypter/decrypter on its own key", () => {
+  it('grants each service agent encrypter/decrypter on its own key', () => {
     const grant = resource(mod('kms'), 'google_kms_crypto_key_iam_member', 'service_agent');
     expect(grant.role).toBe('roles/cloudkms.cryptoKeyEncrypterDecrypter');
     expect(grant.crypto_key_id).toBe('${google_kms_crypto_key.this[each.key].id}');
@@ -579,7 +626,9 @@ describe('secrets module', () => {
     for (const id of ['database-password', 'webhook-master-key', 'slack-webhook-url']) {
       expect({ id, rotate: block(catalogue[id]).rotate }).toEqual({ id, rotate: true });
     }
-    expect(Object.keys(catalogue)).toEqual(expect.arrayContaining(['database-url', 'database-replica-url', 'redis-auth']));
+    expect(Object.keys(catalogue)).toEqual(
+      expect.arrayContaining(['database-url', 'database-replica-url', 'redis-auth']),
+    );
     expect(variableDefault(root, 'voice_provider_secret_ids')).toEqual(expect.arrayContaining(['elevenlabs-api-key']));
     expect(String(root.locals.voice_secrets)).toContain('rotate = true');
   });
@@ -641,7 +690,9 @@ describe('network module', () => {
     resource(net, 'google_compute_network', 'this');
     resource(net, 'google_compute_subnetwork', 'this');
     expect(resource(net, 'google_compute_global_address', 'private_service_access').purpose).toBe('VPC_PEERING');
-    expect(resource(net, 'google_service_networking_connection', 'private_service_access').service).toBe('servicenetworking.googleapis.com');
+    expect(resource(net, 'google_service_networking_connection', 'private_service_access').service).toBe(
+      'servicenetworking.googleapis.com',
+    );
     resource(net, 'google_vpc_access_connector', 'this');
   });
 });
@@ -661,7 +712,10 @@ describe('monitoring module', () => {
   it('sends every alert policy to the notification channels, which always include one', () => {
     expect(policies.length).toBeGreaterThanOrEqual(12);
     for (const [name, p] of policies) {
-      expect({ policy: name, channels: p.notification_channels }).toEqual({ policy: name, channels: '${local.channels}' });
+      expect({ policy: name, channels: p.notification_channels }).toEqual({
+        policy: name,
+        channels: '${local.channels}',
+      });
     }
     const channels = String(monitoring.locals.channels);
     expect(channels).toContain('google_monitoring_notification_channel.email');
@@ -680,43 +734,62 @@ describe('monitoring module', () => {
     for (const [name, p] of policies) {
       const runbook = runbookOf(p);
       expect({ policy: name, runbook: typeof runbook }).toEqual({ policy: name, runbook: 'string' });
-      expect({ policy: name, exists: existsSync(join(ROOT, 'docs', 'runbooks', runbook!)) }).toEqual({ policy: name, exists: true });
+      expect({ policy: name, exists: existsSync(join(ROOT, 'docs', 'runbooks', runbook!)) }).toEqual({
+        policy: name,
+        exists: true,
+      });
     }
   });
 
   it('has a runbook for every policy with symptoms, diagnosis, fixes and escalation', () => {
     for (const [, p] of policies) {
       const text = readFileSync(join(ROOT, 'docs', 'runbooks', runbookOf(p)!), 'utf8');
-      for (const section of [/^## Symptoms/m, /^## Diagnos/m, /^## (Fix|Fixes|Remediation)/m, /^## Escalation/m]) expect(text).toMatch(section);
+      for (const section of [/^## Symptoms/m, /^## Diagnos/m, /^## (Fix|Fixes|Remediation)/m, /^## Escalation/m])
+        expect(text).toMatch(section);
       expect(text).toMatch(/```bash/);
     }
   });
 
   it('alerts on the 5xx ratio over 1% for 5 minutes and on p95 latency over 1 s', () => {
-    const ratio = block(block(resource(monitoring, 'google_monitoring_alert_policy', 'api_5xx_ratio').conditions).condition_threshold);
+    const ratio = block(
+      block(resource(monitoring, 'google_monitoring_alert_policy', 'api_5xx_ratio').conditions).condition_threshold,
+    );
     expect(String(ratio.filter)).toContain('response_code_class=500');
     expect(String(ratio.denominator_filter)).toContain('https/request_count');
     expect(ratio.duration).toBe('300s');
     expect(ratio.threshold_value).toBe('${var.error_ratio_threshold}');
     expect(defaultNumber(monitoring, 'error_ratio_threshold')).toBe(0.01);
-    const latency = block(block(resource(monitoring, 'google_monitoring_alert_policy', 'api_latency_p95').conditions).condition_threshold);
+    const latency = block(
+      block(resource(monitoring, 'google_monitoring_alert_policy', 'api_latency_p95').conditions).condition_threshold,
+    );
     expect(block(latency.aggregations).cross_series_reducer).toBe('REDUCE_PERCENTILE_95');
     expect(defaultNumber(monitoring, 'latency_p95_threshold_ms')).toBe(1000);
   });
 
   it('alerts on Cloud SQL connections, CPU and memory', () => {
-    const metric = (name: string): string => String(block(block(resource(monitoring, 'google_monitoring_alert_policy', name).conditions).condition_threshold).filter);
+    const metric = (name: string): string =>
+      String(
+        block(block(resource(monitoring, 'google_monitoring_alert_policy', name).conditions).condition_threshold)
+          .filter,
+      );
     expect(metric('cloudsql_connections')).toContain('postgresql/num_backends');
     expect(metric('cloudsql_cpu')).toContain('cpu/utilization');
     expect(metric('cloudsql_memory')).toContain('memory/utilization');
   });
 
   it('alerts on dead letters and on the oldest unacked message over 5 minutes', () => {
-    const dl = block(block(resource(monitoring, 'google_monitoring_alert_policy', 'dead_letter').conditions).condition_threshold);
+    const dl = block(
+      block(resource(monitoring, 'google_monitoring_alert_policy', 'dead_letter').conditions).condition_threshold,
+    );
     expect(String(dl.filter)).toContain('num_undelivered_messages');
     expect(String(dl.filter)).toContain('var.dead_letter_subscriptions');
-    expect(call('monitoring').dead_letter_subscriptions).toBe('${values(module.messaging.dead_letter_subscription_names)}');
-    const backlog = dynamicBlocks(resource(monitoring, 'google_monitoring_alert_policy', 'pubsub_backlog'), 'conditions')[0];
+    expect(call('monitoring').dead_letter_subscriptions).toBe(
+      '${values(module.messaging.dead_letter_subscription_names)}',
+    );
+    const backlog = dynamicBlocks(
+      resource(monitoring, 'google_monitoring_alert_policy', 'pubsub_backlog'),
+      'conditions',
+    )[0];
     expect(String(block(block(backlog?.content).condition_threshold).filter)).toContain('oldest_unacked_message_age');
     expect(defaultNumber(monitoring, 'oldest_unacked_threshold_seconds')).toBe(300);
   });
@@ -729,7 +802,10 @@ describe('monitoring module', () => {
     expect(metrics).toContain('Memory limit of');
     expect(metrics).toContain('cloudsql.instances.automatedBackup');
     const uses = (policy: string, metric: string): void => {
-      const filter = String(block(block(resource(monitoring, 'google_monitoring_alert_policy', policy).conditions).condition_threshold).filter);
+      const filter = String(
+        block(block(resource(monitoring, 'google_monitoring_alert_policy', policy).conditions).condition_threshold)
+          .filter,
+      );
       expect(filter).toContain(`local.log_metric_types.${metric}`);
     };
     uses('function_crash', 'function_crash');
@@ -768,7 +844,10 @@ describe('least privilege', () => {
       for (const [type, byName] of Object.entries(m.resources)) {
         if (!type.endsWith('_iam_member')) continue;
         for (const [name, r] of Object.entries(byName)) {
-          expect({ resource: `${type}.${name}`, role: String(r.role).startsWith('roles/') || String(r.role).startsWith('${') }).toEqual({
+          expect({
+            resource: `${type}.${name}`,
+            role: String(r.role).startsWith('roles/') || String(r.role).startsWith('${'),
+          }).toEqual({
             resource: `${type}.${name}`,
             role: true,
           });
@@ -784,7 +863,10 @@ describe('least privilege', () => {
       .filter((f) => f.endsWith('.md'))
       .map((f) => join(ROOT, 'docs', f));
     for (const file of [...docs, join(ROOT, 'cloudbuild.yaml')]) {
-      expect({ file, primitive: /--role[= ]+"?roles\/(owner|editor|viewer)\b/.test(readFileSync(file, 'utf8')) }).toEqual({ file, primitive: false });
+      expect({
+        file,
+        primitive: /--role[= ]+"?roles\/(owner|editor|viewer)\b/.test(readFileSync(file, 'utf8')),
+      }).toEqual({ file, primitive: false });
     }
   });
 });
@@ -795,7 +877,7 @@ describe('Cloud Build', () => {
   it('installs with a system ffmpeg, lints, typechecks, tests and builds one bundle per function', () => {
     expect(yaml).toMatch(/apt-get install[^\n]*ffmpeg/);
     expect(yaml).toMatch(/FFMPEG_BIN=\/usr\/bin\/ffmpeg/);
-    expect(yaml).toMatch(/npm install --no-audit/);
+    expect(yaml).toMatch(/npm ci --no-audit/);
     expect(yaml).toMatch(/args: \[run, lint\]/);
     expect(yaml).toMatch(/args: \[run, typecheck\]/);
     expect(yaml).toMatch(/npx jest/);
@@ -813,7 +895,9 @@ describe('Cloud Build', () => {
     expect(yaml).toMatch(/args: \[validate\]/);
     expect(yaml).toMatch(/- plan\n/);
     expect(yaml).toMatch(/_APPLY: "false"/);
-    expect(yaml).toMatch(/if \[ "\$\{_APPLY\}" = "true" \]; then\n\s+terraform apply -input=false -lock-timeout=300s tfplan/);
+    expect(yaml).toMatch(
+      /if \[ "\$\{_APPLY\}" = "true" \]; then\n\s+terraform apply -input=false -lock-timeout=300s tfplan/,
+    );
   });
 });
 
@@ -821,7 +905,14 @@ describe('operations documentation', () => {
   const doc = (path: string): string => readFileSync(join(ROOT, 'docs', path), 'utf8');
 
   it('has bootstrap, rollout/rollback, disaster recovery, SLA, escalation and Cloud Build pages', () => {
-    for (const path of ['operations/bootstrap.md', 'operations/rollout-rollback.md', 'disaster-recovery.md', 'sla.md', 'escalation.md', 'cloud-build.md']) {
+    for (const path of [
+      'operations/bootstrap.md',
+      'operations/rollout-rollback.md',
+      'disaster-recovery.md',
+      'sla.md',
+      'escalation.md',
+      'cloud-build.md',
+    ]) {
       expect(existsSync(join(ROOT, 'docs', path))).toBe(true);
     }
     expect(existsSync(join(TF_DIR, 'README.md'))).toBe(true);
@@ -842,7 +933,15 @@ describe('operations documentation', () => {
     const all = readdirSync(runbooks)
       .map((f) => readFileSync(join(runbooks, f), 'utf8'))
       .join('\n');
-    for (const name of ['aiprod-postgres', 'aiprod-api', '-dead-letter-sub', 'aiprod-be-', 'aiprod-api-armor', 'aiprod-secret-rotation', 'aiprod-redis']) {
+    for (const name of [
+      'aiprod-postgres',
+      'aiprod-api',
+      '-dead-letter-sub',
+      'aiprod-be-',
+      'aiprod-api-armor',
+      'aiprod-secret-rotation',
+      'aiprod-redis',
+    ]) {
       expect(all).toContain(name);
     }
     expect(variableDefault(root, 'name_prefix')).toBe('aiprod');
@@ -872,7 +971,10 @@ describe('terraform fmt', () => {
   }
 
   maybe('leaves every file of terraform/ unchanged (terraform fmt -check -recursive)', () => {
-    const r = spawnSync('terraform', ['fmt', '-check', '-recursive', '-diff', TF_DIR], { encoding: 'utf8', env: terraformEnv() });
+    const r = spawnSync('terraform', ['fmt', '-check', '-recursive', '-diff', TF_DIR], {
+      encoding: 'utf8',
+      env: terraformEnv(),
+    });
     expect({ status: r.status, diff: r.stdout }).toEqual({ status: 0, diff: '' });
   });
 });

@@ -34,7 +34,8 @@ beforeAll(async () => {
       requests.push({ at: Date.now(), method: req.method, url: req.url ?? '', headers: req.headers, body });
       const reply = replies(requests.length);
       if (reply === 'hang') return void hanging.push(res);
-      const payload = Buffer.isBuffer(reply.body) || typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {});
+      const payload =
+        Buffer.isBuffer(reply.body) || typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {});
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(payload);
     });
   });
@@ -115,7 +116,9 @@ describe('ElevenLabs voice engine: requests', () => {
   test('splits a text over 5000 characters at sentence ends and joins the audio in order', async () => {
     replies = audio;
     const sentence = (i: number): string => `Sentence number ${i} ${'is rather long '.repeat(70).trim()}. `;
-    const text = Array.from({ length: 11 }, (_, i) => sentence(i)).join('').trim();
+    const text = Array.from({ length: 11 }, (_, i) => sentence(i))
+      .join('')
+      .trim();
     const out = join(dir, 'long.wav');
     await engine().synthesize(text, 'en', out);
 
@@ -160,7 +163,10 @@ describe('ElevenLabs voice engine: failures', () => {
   });
 
   test('a 503 that never ends is voice_provider_unavailable after every attempt', async () => {
-    replies = () => ({ status: 503, body: { detail: { status: 'system_busy', message: 'We are experiencing heavy traffic' } } });
+    replies = () => ({
+      status: 503,
+      body: { detail: { status: 'system_busy', message: 'We are experiencing heavy traffic' } },
+    });
     const err = await failure(engine({ retries: 3 }).synthesize('Hello.', 'en', join(dir, 'x.wav')));
     expect(err.code).toBe('voice_provider_unavailable');
     expect(err.message).toMatch(/4 attempts.*heavy traffic/);
@@ -176,10 +182,26 @@ describe('ElevenLabs voice engine: failures', () => {
   });
 
   test.each([
-    [400, { detail: { status: 'invalid_voice_settings', message: 'Voice settings are invalid' } }, /Voice settings are invalid/],
-    [401, { detail: { status: 'invalid_api_key', message: `Invalid API key: ${API_KEY}` } }, /Invalid API key: \[redacted\]/],
-    [403, { detail: { status: 'output_format_not_allowed', message: 'pcm_44100 needs a Pro plan' } }, /needs a Pro plan/],
-    [422, { detail: [{ loc: ['body', 'text'], msg: 'field required', type: 'value_error.missing' }] }, /field required/],
+    [
+      400,
+      { detail: { status: 'invalid_voice_settings', message: 'Voice settings are invalid' } },
+      /Voice settings are invalid/,
+    ],
+    [
+      401,
+      { detail: { status: 'invalid_api_key', message: `Invalid API key: ${API_KEY}` } },
+      /Invalid API key: \[redacted\]/,
+    ],
+    [
+      403,
+      { detail: { status: 'output_format_not_allowed', message: 'pcm_44100 needs a Pro plan' } },
+      /needs a Pro plan/,
+    ],
+    [
+      422,
+      { detail: [{ loc: ['body', 'text'], msg: 'field required', type: 'value_error.missing' }] },
+      /field required/,
+    ],
   ])('a %i is voice_rejected at once, with ElevenLabs’ reason and never the key', async (status, body, reason) => {
     replies = () => ({ status, body });
     const err = await failure(engine().synthesize('Hello.', 'en', join(dir, 'x.wav')));
@@ -202,7 +224,9 @@ describe('ElevenLabs voice engine: failures', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
-    const err = await failure(engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal));
+    const err = await failure(
+      engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal),
+    );
     expect(err.code).toBe('processing_timeout');
     expect(Date.now() - started).toBeLessThan(1000);
   });

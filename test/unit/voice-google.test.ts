@@ -196,7 +196,9 @@ describe('Google voice engine: failures', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
-    const err = await failure(engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal));
+    const err = await failure(
+      engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal),
+    );
     expect(err.code).toBe('processing_timeout');
     expect(Date.now() - started).toBeLessThan(1000);
     expect(requests).toHaveLength(1);

@@ -64,7 +64,11 @@ describe('voice engine selection', () => {
     ]);
     // Listing needs no key: it describes, it does not build.
     configure({ AIPROD_VOICE_ENGINE: 'elevenlabs' });
-    expect(voiceEngines().filter((e) => e.configured).map((e) => e.name)).toEqual(['elevenlabs']);
+    expect(
+      voiceEngines()
+        .filter((e) => e.configured)
+        .map((e) => e.name),
+    ).toEqual(['elevenlabs']);
   });
 
   test('no engine lists Japanese or Chinese unless it really speaks them', () => {

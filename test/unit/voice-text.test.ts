@@ -52,7 +52,10 @@ describe('wav', () => {
     expect(file.toString('ascii', 0, 4)).toBe('RIFF');
     expect(file.readUInt32LE(4)).toBe(36 + 6);
     expect(file.readUInt32LE(28)).toBe(88_200);
-    expect(readWav(file)).toEqual({ format: { sampleRate: 44_100, channels: 1 }, pcm: Buffer.from([1, 0, 2, 0, 3, 0]) });
+    expect(readWav(file)).toEqual({
+      format: { sampleRate: 44_100, channels: 1 },
+      pcm: Buffer.from([1, 0, 2, 0, 3, 0]),
+    });
   });
 
   test('drops a torn last sample so later pieces stay aligned', () => {

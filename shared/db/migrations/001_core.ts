@@ -26,9 +26,7 @@ export async function up(k: Knex): Promise<void> {
   await k.schema.createTable('jobs', (t) => {
     t.uuid('id').primary();
     t.uuid('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
-    t.text('status')
-      .notNullable()
-      .checkIn(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'], 'jobs_status_check');
+    t.text('status').notNullable().checkIn(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'], 'jobs_status_check');
     t.text('recipe').notNullable().defaultTo('dub');
     t.jsonb('request').notNullable();
     t.smallint('progress').notNullable().defaultTo(0);
@@ -49,9 +47,7 @@ export async function up(k: Knex): Promise<void> {
   // Keyset pagination of a tenant's jobs, newest first, with the id as tie-breaker.
   await k.raw('CREATE INDEX idx_jobs_tenant_created ON jobs (tenant_id, created_at DESC, id DESC)');
   // The sweeper looks only at running jobs whose lease may have lapsed.
-  await k.raw(
-    "CREATE INDEX idx_jobs_lease ON jobs (lease_expires_at) WHERE status = 'PROCESSING'",
-  );
+  await k.raw("CREATE INDEX idx_jobs_lease ON jobs (lease_expires_at) WHERE status = 'PROCESSING'");
 
   await k.schema.createTable('idempotency_keys', (t) => {
     t.uuid('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');

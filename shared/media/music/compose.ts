@@ -22,8 +22,7 @@ export interface NoteEvent {
 /** A part is written for as many bars as it has distinct content, and repeats: drums loop a bar
  * (four with a fill), harmony the progression, the melody its eight bars. */
 export type ScorePart = { gain: number; pan: number; seconds: number; events: NoteEvent[] } & (
-  | { instrument: Instrument }
-  | { drum: Drum }
+  { instrument: Instrument } | { drum: Drum }
 );
 
 export interface Score {
@@ -105,7 +104,14 @@ function write(part: PartSpec, harmony: Harmony, bars: number, random: Random): 
   }
 }
 
-function note(h: Harmony, bar: number, beat: number, beats: number, pitches: readonly number[], velocity: number): NoteEvent {
+function note(
+  h: Harmony,
+  bar: number,
+  beat: number,
+  beats: number,
+  pitches: readonly number[],
+  velocity: number,
+): NoteEvent {
   return { start: (bar * BEATS_PER_BAR + swung(beat, h.swing)) * h.beat, length: beats * h.beat, pitches, velocity };
 }
 
@@ -142,13 +148,34 @@ function voiceChord(tones: readonly number[], register: number): number[] {
   return tones.map((tone) => above(tone, register)).sort((a, b) => a - b);
 }
 
-const BASS_RHYTHMS: Record<Exclude<BassPattern, 'walking'>, readonly (readonly [beat: number, beats: number, fifth: boolean])[]> = {
+const BASS_RHYTHMS: Record<
+  Exclude<BassPattern, 'walking'>,
+  readonly (readonly [beat: number, beats: number, fifth: boolean])[]
+> = {
   whole: [[0, 4, false]],
-  half: [[0, 2, false], [2, 2, false]],
-  beats: [[0, 0.9, false], [1, 0.9, false], [2, 0.9, false], [3, 0.9, false]],
+  half: [
+    [0, 2, false],
+    [2, 2, false],
+  ],
+  beats: [
+    [0, 0.9, false],
+    [1, 0.9, false],
+    [2, 0.9, false],
+    [3, 0.9, false],
+  ],
   eighths: Array.from({ length: 8 }, (_, i) => [i / 2, 0.45, false] as const),
-  offbeats: [[0.5, 0.4, false], [1.5, 0.4, false], [2.5, 0.4, false], [3.5, 0.4, false]],
-  rootFifth: [[0, 1.5, false], [1.5, 0.5, false], [2, 1, true], [3, 1, false]],
+  offbeats: [
+    [0.5, 0.4, false],
+    [1.5, 0.4, false],
+    [2.5, 0.4, false],
+    [3.5, 0.4, false],
+  ],
+  rootFifth: [
+    [0, 1.5, false],
+    [1.5, 0.5, false],
+    [2, 1, true],
+    [3, 1, false],
+  ],
 };
 
 function bassLine(pattern: BassPattern, h: Harmony, bar: number, register: number, random: Random): NoteEvent[] {
@@ -167,12 +194,7 @@ function bassLine(pattern: BassPattern, h: Harmony, bar: number, register: numbe
   );
 }
 
-function arpeggio(
-  part: Extract<PartSpec, { role: 'arpeggio' }>,
-  h: Harmony,
-  bar: number,
-  random: Random,
-): NoteEvent[] {
+function arpeggio(part: Extract<PartSpec, { role: 'arpeggio' }>, h: Harmony, bar: number, random: Random): NoteEvent[] {
   // Chord tones in chord order (root, third, fifth...) from the register up, then an octave higher.
   const low = chordTones(h, bar).map((tone) => above(tone, part.register));
   const tones = [...low, ...low.map((tone) => tone + 12)].sort((a, b) => a - b);
@@ -204,7 +226,9 @@ function arpeggio(
     previous = index;
     const pitch = part.shape === 'alberti' ? low[index] : tones[index];
     const beat = step / part.stepsPerBeat;
-    events.push(note(h, bar, beat, 0.9 / part.stepsPerBeat, [pitch ?? h.tonic], step % part.stepsPerBeat === 0 ? 1 : 0.8));
+    events.push(
+      note(h, bar, beat, 0.9 / part.stepsPerBeat, [pitch ?? h.tonic], step % part.stepsPerBeat === 0 ? 1 : 0.8),
+    );
   }
   return events;
 }

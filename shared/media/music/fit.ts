@@ -29,12 +29,17 @@ export async function fitTrack(options: {
   const { samples, signal } = options;
   const track = await measureTrack(options.sourcePath, signal);
   if (track.samples < MIN_TRACK_SECONDS * SAMPLE_RATE) {
-    throw new Error(`the track lasts ${(track.samples / SAMPLE_RATE).toFixed(2)} s; a music track needs at least ${MIN_TRACK_SECONDS} s`);
+    throw new Error(
+      `the track lasts ${(track.samples / SAMPLE_RATE).toFixed(2)} s; a music track needs at least ${MIN_TRACK_SECONDS} s`,
+    );
   }
   // The meter's floor: nothing rose above its absolute gate, so no gain could make this a bed.
   if (track.lufs <= -70) throw new Error('the track is silent');
 
-  const finish = [...musicFades(samples, SAMPLE_RATE), `volume=${(MUSIC_REFERENCE_LUFS - track.lufs).toFixed(2)}dB`].join(',');
+  const finish = [
+    ...musicFades(samples, SAMPLE_RATE),
+    `volume=${(MUSIC_REFERENCE_LUFS - track.lufs).toFixed(2)}dB`,
+  ].join(',');
   const graph =
     track.samples >= samples
       ? `[0:a]${MIX_FORMAT},atrim=end_sample=${samples},${finish}[music]`
@@ -51,15 +56,22 @@ async function measureTrack(path: string, signal?: AbortSignal): Promise<{ sampl
   try {
     ({ stderr } = await runFfmpeg(
       [
-        '-i', path, '-map', '0:a:0',
-        '-af', `${MIX_FORMAT},${LOUDNESS_METER},astats=measure_perchannel=none:measure_overall=Number_of_samples`,
-        '-f', 'null', '-',
+        '-i',
+        path,
+        '-map',
+        '0:a:0',
+        '-af',
+        `${MIX_FORMAT},${LOUDNESS_METER},astats=measure_perchannel=none:measure_overall=Number_of_samples`,
+        '-f',
+        'null',
+        '-',
       ],
       { signal, logLevel: 'info' },
     ));
   } catch (err) {
     // ffmpeg's last line here would be advice about the -map option, not the reason.
-    if (err instanceof MediaError && err.detail?.includes('matches no streams')) throw new Error('the file has no audio stream');
+    if (err instanceof MediaError && err.detail?.includes('matches no streams'))
+      throw new Error('the file has no audio stream');
     throw err;
   }
   const samples = Number(/Number of samples:\s+(\d+)/.exec(stderr)?.[1]);

@@ -41,7 +41,20 @@ export async function generateMusic(options: {
   await writeFile(script, musicGraph(options.style, options.seed, samples, 'music'));
   try {
     await runFfmpeg(
-      ['-filter_complex_script', script, '-map', '[music]', '-c:a', 'pcm_s16le', '-fflags', '+bitexact', '-flags:a', '+bitexact', '-y', options.outputPath],
+      [
+        '-filter_complex_script',
+        script,
+        '-map',
+        '[music]',
+        '-c:a',
+        'pcm_s16le',
+        '-fflags',
+        '+bitexact',
+        '-flags:a',
+        '+bitexact',
+        '-y',
+        options.outputPath,
+      ],
       { signal: options.signal },
     );
   } finally {

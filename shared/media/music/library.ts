@@ -33,7 +33,13 @@ export interface MusicLibrary {
    * generated. A manifest that is there but unreadable, or names a track that is missing or no
    * music, is the library's fault, not the job's: that throws a plain Error naming the object.
    */
-  prepareTrack(style: MusicStyle, seed: string, durationSeconds: number, workDir: string, signal?: AbortSignal): Promise<string | null>;
+  prepareTrack(
+    style: MusicStyle,
+    seed: string,
+    durationSeconds: number,
+    workDir: string,
+    signal?: AbortSignal,
+  ): Promise<string | null>;
 }
 
 /** Parsed manifests by store, then by object: per process, whoever builds the library object. */
@@ -67,7 +73,14 @@ export function musicLibrary(opts: { store: ObjectStore; bucket: string; prefix:
       try {
         const tracks = await tracksOf(style, dir);
         if (tracks.length > 0) {
-          bed = await prepareBed(store, bucket, choose(tracks, seed), Math.round(durationSeconds * SAMPLE_RATE), dir, signal);
+          bed = await prepareBed(
+            store,
+            bucket,
+            choose(tracks, seed),
+            Math.round(durationSeconds * SAMPLE_RATE),
+            dir,
+            signal,
+          );
         }
         return bed;
       } finally {
@@ -125,7 +138,9 @@ async function prepareBed(
   } catch (err) {
     if (err instanceof MediaError && err.code === 'processing_timeout') throw err;
     const reason =
-      err instanceof ObjectNotFoundError ? "its style's manifest lists it, but the bucket does not hold it" : (err as Error).message;
+      err instanceof ObjectNotFoundError
+        ? "its style's manifest lists it, but the bucket does not hold it"
+        : (err as Error).message;
     throw new Error(`music library track ${bucket}/${track.key} cannot be used: ${reason}`, { cause: err });
   } finally {
     await rm(source, { force: true });

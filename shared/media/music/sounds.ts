@@ -21,12 +21,25 @@ export interface Instrument {
 }
 
 export const INSTRUMENTS = {
-  strings: { harmonics: [1, 0.45, 0.25], partials: [[1.004, 0.6]], attack: 0.35, decay: 0, release: 0.5, vibrato: 0.12 },
+  strings: {
+    harmonics: [1, 0.45, 0.25],
+    partials: [[1.004, 0.6]],
+    attack: 0.35,
+    decay: 0,
+    release: 0.5,
+    vibrato: 0.12,
+  },
   warmPad: { harmonics: [1, 0.25], partials: [[1.003, 0.8]], attack: 0.6, decay: 0, release: 0.9 },
   glassPad: { harmonics: [1, 0.18, 0.05], partials: [[1.002, 0.6]], attack: 1.4, decay: 0, release: 1.8 },
   brass: { harmonics: [1, 0.6, 0.4, 0.22, 0.12], attack: 0.08, decay: 0, release: 0.25, vibrato: 0.1 },
   flute: { harmonics: [1, 0.2, 0.05], attack: 0.07, decay: 0, release: 0.2, vibrato: 0.15 },
-  piano: { harmonics: [1], brightness: { harmonics: [0, 0.5, 0.25, 0.12], decay: 3 }, attack: 0.004, decay: 1.8, release: 0.15 },
+  piano: {
+    harmonics: [1],
+    brightness: { harmonics: [0, 0.5, 0.25, 0.12], decay: 3 },
+    attack: 0.004,
+    decay: 1.8,
+    release: 0.15,
+  },
   electricPiano: {
     harmonics: [1],
     brightness: { harmonics: [0, 0.2, 0, 0, 0, 0, 0.1], decay: 6 },
@@ -34,12 +47,47 @@ export const INSTRUMENTS = {
     decay: 1.2,
     release: 0.2,
   },
-  pluck: { harmonics: [1], brightness: { harmonics: [0, 0.25, 0.33, 0, 0.2], decay: 6 }, attack: 0.003, decay: 5, release: 0.05 },
-  bell: { harmonics: [1], partials: [[2.76, 0.35, 3], [5.4, 0.15, 6], [0.5, 0.1]], attack: 0.003, decay: 1.1, release: 0.3 },
+  pluck: {
+    harmonics: [1],
+    brightness: { harmonics: [0, 0.25, 0.33, 0, 0.2], decay: 6 },
+    attack: 0.003,
+    decay: 5,
+    release: 0.05,
+  },
+  bell: {
+    harmonics: [1],
+    partials: [
+      [2.76, 0.35, 3],
+      [5.4, 0.15, 6],
+      [0.5, 0.1],
+    ],
+    attack: 0.003,
+    decay: 1.1,
+    release: 0.3,
+  },
   subBass: { harmonics: [1, 0.15], attack: 0.01, decay: 0, release: 0.08 },
-  synthBass: { harmonics: [1], brightness: { harmonics: [0, 0.45, 0.25], decay: 4 }, attack: 0.006, decay: 2.5, release: 0.06 },
-  upright: { harmonics: [1], brightness: { harmonics: [0, 0.35, 0.12], decay: 5 }, attack: 0.008, decay: 2.2, release: 0.08 },
-  cello: { harmonics: [1, 0.5, 0.3, 0.15], partials: [[1.003, 0.4]], attack: 0.12, decay: 0, release: 0.25, vibrato: 0.12 },
+  synthBass: {
+    harmonics: [1],
+    brightness: { harmonics: [0, 0.45, 0.25], decay: 4 },
+    attack: 0.006,
+    decay: 2.5,
+    release: 0.06,
+  },
+  upright: {
+    harmonics: [1],
+    brightness: { harmonics: [0, 0.35, 0.12], decay: 5 },
+    attack: 0.008,
+    decay: 2.2,
+    release: 0.08,
+  },
+  cello: {
+    harmonics: [1, 0.5, 0.3, 0.15],
+    partials: [[1.003, 0.4]],
+    attack: 0.12,
+    decay: 0,
+    release: 0.25,
+    vibrato: 0.12,
+  },
   timpani: {
     harmonics: [1],
     brightness: { harmonics: [0, 0.2], decay: 5 },
@@ -83,7 +131,12 @@ export const DRUMS = {
     band: 20000,
     filter: 'highpass=f=4000',
   },
-  shaker: { expression: (u) => `${noise}*min(1,${u}/0.015)*exp(-35*${u})`, seconds: 0.2, band: 20000, filter: 'highpass=f=5000' },
+  shaker: {
+    expression: (u) => `${noise}*min(1,${u}/0.015)*exp(-35*${u})`,
+    seconds: 0.2,
+    band: 20000,
+    filter: 'highpass=f=5000',
+  },
 } as const satisfies Record<string, Drum>;
 
 export type DrumName = keyof typeof DRUMS;

@@ -38,7 +38,12 @@ interface Pitched extends Placement {
 export type PartSpec =
   | (Pitched & { role: 'chords'; hits?: Rhythm })
   | (Pitched & { role: 'bass'; pattern: BassPattern })
-  | (Pitched & { role: 'arpeggio'; stepsPerBeat: 2 | 4; shape: 'up' | 'updown' | 'alberti' | 'random'; density: number })
+  | (Pitched & {
+      role: 'arpeggio';
+      stepsPerBeat: 2 | 4;
+      shape: 'up' | 'updown' | 'alberti' | 'random';
+      density: number;
+    })
   | (Pitched & { role: 'melody'; rhythms: readonly Rhythm[] })
   | (Placement & { role: 'drum'; drum: DrumName; hits: readonly number[]; fill?: readonly number[] });
 
@@ -67,18 +72,61 @@ const HARMONIC_MINOR = [0, 2, 3, 5, 7, 8, 11];
 const LYDIAN = [0, 2, 4, 6, 7, 9, 11];
 
 const LYRICAL: readonly Rhythm[] = [
-  [[0, 2], [2, 2]],
-  [[0, 3], [3, 1]],
-  [[0, 1.5], [1.5, 0.5], [2, 2]],
+  [
+    [0, 2],
+    [2, 2],
+  ],
+  [
+    [0, 3],
+    [3, 1],
+  ],
+  [
+    [0, 1.5],
+    [1.5, 0.5],
+    [2, 2],
+  ],
   [[0, 4]],
-  [[1, 1], [2, 1], [3, 1]],
+  [
+    [1, 1],
+    [2, 1],
+    [3, 1],
+  ],
 ];
-const SPARSE: readonly Rhythm[] = [[[0, 3]], [[1, 2]], [[2, 2]], [], [[0, 1], [1.5, 2.5]]];
+const SPARSE: readonly Rhythm[] = [
+  [[0, 3]],
+  [[1, 2]],
+  [[2, 2]],
+  [],
+  [
+    [0, 1],
+    [1.5, 2.5],
+  ],
+];
 const LIVELY: readonly Rhythm[] = [
-  [[0, 0.5], [0.5, 0.5], [1, 1], [2, 0.5], [2.5, 1.5]],
-  [[0, 1], [1, 0.5], [1.5, 0.5], [2, 2]],
-  [[0.5, 0.5], [1, 0.5], [1.5, 1], [3, 1]],
-  [[0, 1.5], [1.5, 1.5], [3, 1]],
+  [
+    [0, 0.5],
+    [0.5, 0.5],
+    [1, 1],
+    [2, 0.5],
+    [2.5, 1.5],
+  ],
+  [
+    [0, 1],
+    [1, 0.5],
+    [1.5, 0.5],
+    [2, 2],
+  ],
+  [
+    [0.5, 0.5],
+    [1, 0.5],
+    [1.5, 1],
+    [3, 1],
+  ],
+  [
+    [0, 1.5],
+    [1.5, 1.5],
+    [3, 1],
+  ],
 ];
 
 export const STYLES: Record<MusicStyle, StyleSpec> = {
@@ -87,13 +135,26 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [2, 3, 7],
     scale: MAJOR,
-    progressions: [[0, 5, 3, 4], [0, 3, 4, 0], [0, 4, 5, 3]],
+    progressions: [
+      [0, 5, 3, 4],
+      [0, 3, 4, 0],
+      [0, 4, 5, 3],
+    ],
     sevenths: false,
     parts: [
       { role: 'chords', instrument: 'strings', register: 55, gain: 0.11, pan: 0 },
       { role: 'bass', instrument: 'cello', register: 38, pattern: 'half', gain: 0.24, pan: -0.2 },
       { role: 'melody', instrument: 'brass', register: 62, rhythms: LYRICAL, gain: 0.07, pan: 0.25 },
-      { role: 'arpeggio', instrument: 'flute', register: 67, stepsPerBeat: 2, shape: 'updown', density: 0.6, gain: 0.05, pan: 0.4 },
+      {
+        role: 'arpeggio',
+        instrument: 'flute',
+        register: 67,
+        stepsPerBeat: 2,
+        shape: 'updown',
+        density: 0.6,
+        gain: 0.05,
+        pan: 0.4,
+      },
       { role: 'bass', instrument: 'timpani', register: 38, pattern: 'whole', gain: 0.28, pan: 0 },
     ],
     reverb: '0.8:0.85:53|89|131:0.28|0.2|0.12',
@@ -104,14 +165,34 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [9, 6, 2],
     scale: MINOR,
-    progressions: [[0, 5, 2, 6], [0, 6, 5, 6], [0, 3, 5, 4]],
+    progressions: [
+      [0, 5, 2, 6],
+      [0, 6, 5, 6],
+      [0, 3, 5, 4],
+    ],
     sevenths: false,
     parts: [
       { role: 'chords', instrument: 'warmPad', register: 57, gain: 0.07, pan: 0 },
-      { role: 'arpeggio', instrument: 'pluck', register: 64, stepsPerBeat: 4, shape: 'updown', density: 0.85, gain: 0.08, pan: 0.3 },
+      {
+        role: 'arpeggio',
+        instrument: 'pluck',
+        register: 64,
+        stepsPerBeat: 4,
+        shape: 'updown',
+        density: 0.85,
+        gain: 0.08,
+        pan: 0.3,
+      },
       { role: 'bass', instrument: 'synthBass', register: 33, pattern: 'offbeats', gain: 0.3, pan: 0 },
       { role: 'drum', drum: 'kick', hits: [0, 1, 2, 3], gain: 0.45, pan: 0 },
-      { role: 'drum', drum: 'hat', hits: [0.5, 1.5, 2.5, 3.5], fill: [0.5, 1.5, 2.5, 3, 3.25, 3.5, 3.75], gain: 0.12, pan: 0.2 },
+      {
+        role: 'drum',
+        drum: 'hat',
+        hits: [0.5, 1.5, 2.5, 3.5],
+        fill: [0.5, 1.5, 2.5, 3, 3.25, 3.5, 3.75],
+        gain: 0.12,
+        pan: 0.2,
+      },
       { role: 'drum', drum: 'snare', hits: [1, 3], gain: 0.2, pan: -0.1 },
     ],
     reverb: '0.9:0.8:71|107:0.2|0.12',
@@ -122,7 +203,11 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [4, 1, 9],
     scale: LYDIAN,
-    progressions: [[0, 3, 0, 3], [0, 5, 3, 0], [0, 1, 0, 4]],
+    progressions: [
+      [0, 3, 0, 3],
+      [0, 5, 3, 0],
+      [0, 1, 0, 4],
+    ],
     sevenths: true,
     parts: [
       { role: 'chords', instrument: 'glassPad', register: 55, gain: 0.11, pan: 0 },
@@ -138,13 +223,43 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [0, 2, 5],
     scale: MINOR,
-    progressions: [[0, 5, 2, 6], [0, 5, 3, 4], [0, 3, 5, 6]],
+    progressions: [
+      [0, 5, 2, 6],
+      [0, 5, 3, 4],
+      [0, 3, 5, 6],
+    ],
     sevenths: false,
     parts: [
       { role: 'chords', instrument: 'strings', register: 50, gain: 0.1, pan: 0 },
       { role: 'bass', instrument: 'cello', register: 36, pattern: 'eighths', gain: 0.18, pan: 0 },
-      { role: 'melody', instrument: 'brass', register: 60, rhythms: [[[0, 4]], [[0, 2], [2, 2]], [[0, 3], [3, 1]]], gain: 0.07, pan: -0.2 },
-      { role: 'arpeggio', instrument: 'piano', register: 67, stepsPerBeat: 2, shape: 'up', density: 0.9, gain: 0.05, pan: 0.3 },
+      {
+        role: 'melody',
+        instrument: 'brass',
+        register: 60,
+        rhythms: [
+          [[0, 4]],
+          [
+            [0, 2],
+            [2, 2],
+          ],
+          [
+            [0, 3],
+            [3, 1],
+          ],
+        ],
+        gain: 0.07,
+        pan: -0.2,
+      },
+      {
+        role: 'arpeggio',
+        instrument: 'piano',
+        register: 67,
+        stepsPerBeat: 2,
+        shape: 'up',
+        density: 0.9,
+        gain: 0.05,
+        pan: 0.3,
+      },
       { role: 'bass', instrument: 'timpani', register: 36, pattern: 'half', gain: 0.25, pan: 0 },
       { role: 'drum', drum: 'kick', hits: [0, 2.5], gain: 0.3, pan: 0 },
     ],
@@ -156,11 +271,24 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [7, 0, 2],
     scale: MAJOR,
-    progressions: [[0, 4, 5, 3], [0, 3, 4, 3], [0, 5, 3, 4]],
+    progressions: [
+      [0, 4, 5, 3],
+      [0, 3, 4, 3],
+      [0, 5, 3, 4],
+    ],
     sevenths: false,
     parts: [
       { role: 'chords', instrument: 'warmPad', register: 55, gain: 0.05, pan: 0 },
-      { role: 'arpeggio', instrument: 'electricPiano', register: 60, stepsPerBeat: 2, shape: 'updown', density: 0.9, gain: 0.08, pan: -0.25 },
+      {
+        role: 'arpeggio',
+        instrument: 'electricPiano',
+        register: 60,
+        stepsPerBeat: 2,
+        shape: 'updown',
+        density: 0.9,
+        gain: 0.08,
+        pan: -0.25,
+      },
       { role: 'melody', instrument: 'pluck', register: 72, rhythms: LIVELY, gain: 0.07, pan: 0.25 },
       { role: 'bass', instrument: 'synthBass', register: 36, pattern: 'rootFifth', gain: 0.28, pan: 0 },
       { role: 'drum', drum: 'kick', hits: [0, 1.5, 2], gain: 0.4, pan: 0 },
@@ -174,11 +302,24 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [5, 2, 10],
     scale: MAJOR,
-    progressions: [[0, 2, 3, 0], [0, 5, 3, 4], [3, 4, 2, 5]],
+    progressions: [
+      [0, 2, 3, 0],
+      [0, 5, 3, 4],
+      [3, 4, 2, 5],
+    ],
     sevenths: true,
     parts: [
       { role: 'chords', instrument: 'warmPad', register: 53, gain: 0.06, pan: 0 },
-      { role: 'arpeggio', instrument: 'piano', register: 60, stepsPerBeat: 2, shape: 'up', density: 0.9, gain: 0.08, pan: -0.15 },
+      {
+        role: 'arpeggio',
+        instrument: 'piano',
+        register: 60,
+        stepsPerBeat: 2,
+        shape: 'up',
+        density: 0.9,
+        gain: 0.08,
+        pan: -0.15,
+      },
       { role: 'bass', instrument: 'subBass', register: 41, pattern: 'whole', gain: 0.16, pan: 0 },
       { role: 'melody', instrument: 'flute', register: 72, rhythms: SPARSE, gain: 0.05, pan: 0.3 },
     ],
@@ -190,10 +331,24 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [2, 4, 7],
     scale: HARMONIC_MINOR,
-    progressions: [[0, 3, 4, 0], [0, 5, 3, 4], [0, 3, 5, 4]],
+    progressions: [
+      [0, 3, 4, 0],
+      [0, 5, 3, 4],
+      [0, 3, 5, 4],
+    ],
     sevenths: false,
     parts: [
-      { role: 'chords', instrument: 'strings', register: 52, hits: [[0, 1.5], [1.5, 2.5]], gain: 0.1, pan: 0 },
+      {
+        role: 'chords',
+        instrument: 'strings',
+        register: 52,
+        hits: [
+          [0, 1.5],
+          [1.5, 2.5],
+        ],
+        gain: 0.1,
+        pan: 0,
+      },
       { role: 'bass', instrument: 'cello', register: 38, pattern: 'eighths', gain: 0.18, pan: -0.1 },
       { role: 'melody', instrument: 'brass', register: 62, rhythms: LYRICAL, gain: 0.08, pan: 0.2 },
       { role: 'bass', instrument: 'timpani', register: 38, pattern: 'half', gain: 0.3, pan: 0 },
@@ -207,10 +362,25 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.64,
     tonics: [5, 10, 3],
     scale: MAJOR,
-    progressions: [[1, 4, 0, 5], [1, 4, 0, 0], [0, 5, 1, 4]],
+    progressions: [
+      [1, 4, 0, 5],
+      [1, 4, 0, 0],
+      [0, 5, 1, 4],
+    ],
     sevenths: true,
     parts: [
-      { role: 'chords', instrument: 'electricPiano', register: 55, hits: [[0, 1], [1.5, 1], [3, 0.5]], gain: 0.07, pan: -0.2 },
+      {
+        role: 'chords',
+        instrument: 'electricPiano',
+        register: 55,
+        hits: [
+          [0, 1],
+          [1.5, 1],
+          [3, 0.5],
+        ],
+        gain: 0.07,
+        pan: -0.2,
+      },
       { role: 'bass', instrument: 'upright', register: 36, pattern: 'walking', gain: 0.3, pan: 0.1 },
       { role: 'melody', instrument: 'bell', register: 67, rhythms: LIVELY, gain: 0.05, pan: 0.3 },
       { role: 'drum', drum: 'ride', hits: [0, 1, 1.5, 2, 3, 3.5], gain: 0.07, pan: 0.35 },
@@ -224,10 +394,23 @@ export const STYLES: Record<MusicStyle, StyleSpec> = {
     swing: 0.5,
     tonics: [0, 7, 2],
     scale: MAJOR,
-    progressions: [[0, 3, 4, 0], [0, 5, 1, 4], [0, 4, 5, 3]],
+    progressions: [
+      [0, 3, 4, 0],
+      [0, 5, 1, 4],
+      [0, 4, 5, 3],
+    ],
     sevenths: false,
     parts: [
-      { role: 'arpeggio', instrument: 'piano', register: 48, stepsPerBeat: 2, shape: 'alberti', density: 1, gain: 0.11, pan: -0.15 },
+      {
+        role: 'arpeggio',
+        instrument: 'piano',
+        register: 48,
+        stepsPerBeat: 2,
+        shape: 'alberti',
+        density: 1,
+        gain: 0.11,
+        pan: -0.15,
+      },
       { role: 'melody', instrument: 'piano', register: 67, rhythms: LIVELY, gain: 0.11, pan: 0.15 },
       { role: 'chords', instrument: 'strings', register: 55, gain: 0.035, pan: 0 },
     ],

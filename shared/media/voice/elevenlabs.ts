@@ -73,12 +73,17 @@ export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine
     languages,
     async synthesize(text, language, outPath, signal) {
       if (!languages.includes(language)) {
-        throw new MediaError('voice_synthesis_failed', `the ${PROVIDER} model ${opts.modelId} does not speak "${language}"`);
+        throw new MediaError(
+          'voice_synthesis_failed',
+          `the ${PROVIDER} model ${opts.modelId} does not speak "${language}"`,
+        );
       }
       const pieces: Buffer[] = [];
       // One after the other: ElevenLabs caps concurrent requests per account, and jobs share it.
       for (const piece of splitText(text, language, MAX_CHARACTERS, (s) => s.length)) {
-        pieces.push(await withRetries(PROVIDER, policy, signal, (attemptSignal) => speak(piece, language, attemptSignal)));
+        pieces.push(
+          await withRetries(PROVIDER, policy, signal, (attemptSignal) => speak(piece, language, attemptSignal)),
+        );
       }
       if (!pieces.some((pcm) => pcm.length > 0)) {
         throw new MediaError('voice_synthesis_failed', `${PROVIDER} returned no audio`);

@@ -125,7 +125,11 @@ function classify(err: unknown): Error {
   const words = typeof details === 'string' && details ? details : String(message ?? err);
   // No status at all is a transport failure (connection refused or reset, a proxy's HTML page).
   if (typeof code !== 'number' || TRANSIENT_CODES.has(code)) return new TransientVoiceError(words);
-  return new MediaError('voice_rejected', `${PROVIDER} rejected the request (${CODE_NAMES[code] ?? code}): ${words}`, words);
+  return new MediaError(
+    'voice_rejected',
+    `${PROVIDER} rejected the request (${CODE_NAMES[code] ?? code}): ${words}`,
+    words,
+  );
 }
 
 /** LINEAR16 comes back as a WAV file, header included. */
@@ -154,7 +158,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 function createClient(apiEndpoint: string | undefined): TextToSpeechClient {
   // Loaded on first use: the API process imports the voice engines for their language lists and
   // should not load gRPC at cold start for it.
-  const { TextToSpeechClient } = require('@google-cloud/text-to-speech') as typeof import('@google-cloud/text-to-speech');
+  const { TextToSpeechClient } =
+    require('@google-cloud/text-to-speech') as typeof import('@google-cloud/text-to-speech');
   if (!apiEndpoint) return new TextToSpeechClient();
   const { host, port } = splitEndpoint(apiEndpoint);
   if (!isLoopback(host)) return new TextToSpeechClient({ apiEndpoint: host, port });

@@ -41,7 +41,7 @@ export function readWav(file: Buffer): { format: PcmFormat; pcm: Buffer } {
     throw new Error('not a RIFF/WAVE file');
   }
   let format: PcmFormat | undefined;
-  for (let at = 12; at + 8 <= file.length; ) {
+  for (let at = 12; at + 8 <= file.length;) {
     const id = file.toString('ascii', at, at + 4);
     const size = file.readUInt32LE(at + 4);
     const body = at + 8;
