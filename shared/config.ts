@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 
-const bool = z
-  .enum(['0', '1', 'true', 'false', ''])
-  .default('0')
-  .transform((v) => v === '1' || v === 'true');
+const flag = (def: '0' | '1') =>
+  z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default(def)
+    .transform((v) => v === '1' || v === 'true');
+const bool = flag('0');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const schema = z.object({
@@ -35,6 +37,11 @@ const schema = z.object({
     .default('aiprod-outputs'),
   AIPROD_LOCAL_SIGNING_KEY: z.string().min(32).optional(),
   AIPROD_ALLOW_PRIVATE_URLS: bool,
+  /**
+   * Local stack only: `0` runs the HTTP functions alone, without the push bus and the maintenance
+   * tick, as the submit function runs on its own instances in the cloud (jobs stay PENDING).
+   */
+  AIPROD_LOCAL_WORKERS: flag('1'),
   AIPROD_MAX_BODY_BYTES: int(256 * 1024, 1024),
   AIPROD_MAX_INPUT_BYTES: int(5 * 1024 ** 3, 1),
   AIPROD_FETCH_TIMEOUT_MS: int(10 * 60 * 1000, 100),

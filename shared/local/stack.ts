@@ -94,9 +94,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
   }
   const bus = new LocalPushBus(db(), subscriptions, config().GOOGLE_CLOUD_PROJECT);
-  bus.start();
+  const workers = config().AIPROD_LOCAL_WORKERS;
+  if (workers) bus.start();
 
-  const tickSeconds = opts.maintenanceSeconds ?? 60;
+  const tickSeconds = workers ? (opts.maintenanceSeconds ?? 60) : 0;
   const tick =
     tickSeconds > 0
       ? setInterval(() => {
