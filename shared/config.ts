@@ -24,6 +24,8 @@ const schema = z.object({
     .refine((u) => /^postgres(ql)?:/.test(u), 'must be a postgres:// URL')
     .optional(),
   DATABASE_POOL_MAX: int(10, 1),
+  /** How long a caller waits for a pooled connection before the request is refused with 503. */
+  DATABASE_ACQUIRE_TIMEOUT_MS: int(1000, 50),
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),
   AIPROD_PUBLIC_URL: z.string().url().optional(),
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('local'),

@@ -1,6 +1,7 @@
 /** knex over pg. One pool per process (a function instance), created on first use. */
-import knex, { Knex } from 'knex';
+import knex, { Knex, KnexTimeoutError } from 'knex';
 import { config, ConfigError } from '../config';
+import { logger } from '../log';
 
 function databaseUrl(): string {
   const url = config().DATABASE_URL;
@@ -10,19 +11,35 @@ function databaseUrl(): string {
 
 let primary: Knex | undefined;
 
-export function connect(url: string, poolMax = 10): Knex {
+/**
+ * A pool whose callers wait at most `acquireTimeoutMs` for a connection: past that the database
+ * is saturated, and refusing the request at once (503) beats queueing it until the client gives up.
+ */
+export function connect(url: string, poolMax = 10, acquireTimeoutMs = 10_000): Knex {
   return knex({
     client: 'pg',
     connection: { connectionString: url, application_name: process.env.K_SERVICE ?? 'aiprod' },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: acquireTimeoutMs,
+    // knex prints to the console by default, with a stack per failed acquire; under overload that
+    // is a flood. The request that failed is logged once where it is refused.
+    log: {
+      warn: (message: unknown) => logger().warn('knex', { detail: String(message) }),
+      error: (message: unknown) => logger().debug('knex', { detail: String(message) }),
+      deprecate: (method: string, alternative: string) => logger().warn('knex deprecation', { method, alternative }),
+      debug: (message: unknown) => logger().debug('knex', { detail: String(message) }),
+    },
   });
 }
 
 export function db(): Knex {
-  primary ??= connect(databaseUrl(), config().DATABASE_POOL_MAX);
+  const c = config();
+  primary ??= connect(databaseUrl(), c.DATABASE_POOL_MAX, c.DATABASE_ACQUIRE_TIMEOUT_MS);
   return primary;
 }
+
+/** No pooled connection came free in time (or a query ran past its own timeout). */
+export const isDatabaseBusy = (err: unknown): boolean => err instanceof KnexTimeoutError;
 
 export async function closeDb(): Promise<void> {
   await primary?.destroy();

@@ -4,9 +4,11 @@
  */
 import type { Knex } from 'knex';
 import * as m001 from './migrations/001_core';
+import * as m002 from './migrations/002_outbox_schedule';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
+  '002_outbox_schedule': m002,
 };
 
 const source: Knex.MigrationSource<string> = {

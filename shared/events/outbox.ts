@@ -1,60 +1,141 @@
 /**
- * Transactional outbox: a message is written in the same transaction as the state change it
- * announces, then published after commit. A row that fails to publish stays unpublished and the
- * sweeper publishes it later, so a crash between commit and publish loses nothing.
+ * Transactional outbox: a message is written in the same transaction (or the same statement) as
+ * the state change it announces, then published after commit. A row that fails to publish stays
+ * unpublished and the sweeper publishes it later, so a crash between commit and publish loses
+ * nothing.
+ *
+ * No publisher holds a connection or a row lock while it waits for the broker: a row's writer owns
+ * it for a grace period (its `next_attempt_at` lies that far ahead), and the sweeper claims due rows
+ * by moving that time forward in one statement, then publishes with no connection held. Two
+ * publishers may still both send a row (a writer slower than the grace period); delivery is
+ * at-least-once anyway and every consumer is idempotent.
  */
 import type { Knex } from 'knex';
 import { logger } from '../log';
 import type { Transport } from './transport';
 
+/** How long a row's writer has to publish it before the sweeper may. */
+export const WRITER_GRACE_SECONDS = 30;
+/** How long the sweeper owns the rows it claimed, and waits before retrying a failed one. */
+const CLAIM_SECONDS = 60;
+
+export interface OutboxMessage {
+  id: number;
+  topic: string;
+  payload: unknown;
+  attributes: Record<string, string>;
+}
+
+type Writer = Knex | Knex.Transaction;
+
+function outboxRow(k: Writer, topic: string, payload: unknown, attributes: Record<string, string>) {
+  return {
+    topic,
+    payload: JSON.stringify(payload),
+    attributes,
+    next_attempt_at: k.raw('now() + make_interval(secs => ?)', [WRITER_GRACE_SECONDS]),
+  };
+}
+
+const message = (id: unknown, topic: string, payload: unknown, attributes: Record<string, string>): OutboxMessage => ({
+  id: Number(id),
+  topic,
+  payload,
+  attributes,
+});
+
+/** Writes one message in the caller's transaction; publish it with `publishCommitted` after commit. */
 export async function enqueue(
-  trx: Knex | Knex.Transaction,
+  trx: Writer,
   topic: string,
   payload: unknown,
   attributes: Record<string, string> = {},
-): Promise<number> {
+): Promise<OutboxMessage> {
   const [row] = await trx('outbox')
-    .insert({ topic, payload: JSON.stringify(payload), attributes })
+    .insert(outboxRow(trx, topic, payload, attributes))
     .returning(['id']);
-  return Number(row.id);
+  return message(row.id, topic, payload, attributes);
 }
 
 /**
- * Publishes the given outbox rows (or, without ids, every row unpublished for `olderThanSeconds`).
- * Rows are locked while they are published, so two publishers never send the same row at once.
- * Returns how many rows were published.
+ * Writes the state change and its message in ONE statement (the change as data-modifying CTEs),
+ * atomic without a transaction and one round trip: the request path's cheapest durable write.
  */
-export async function publishOutbox(
+export async function enqueueWith(
   k: Knex,
-  transport: Transport,
-  opts: { ids?: number[]; olderThanSeconds?: number; limit?: number } = {},
-): Promise<number> {
-  return k.transaction(async (trx) => {
-    const q = trx('outbox')
-      .whereNull('published_at')
-      .orderBy('id')
-      .limit(opts.limit ?? 100)
-      .forUpdate()
-      .skipLocked();
-    if (opts.ids) q.whereIn('id', opts.ids);
-    else q.where('created_at', '<', trx.raw(`now() - make_interval(secs => ?)`, [opts.olderThanSeconds ?? 0]));
-    const rows: { id: string; topic: string; payload: unknown; attributes: Record<string, string> }[] = await q;
-    let published = 0;
-    for (const row of rows) {
-      try {
-        await transport.publish(row.topic, row.payload, { ...row.attributes, outbox_id: String(row.id) });
-        await trx('outbox')
-          .where({ id: row.id })
-          .update({ published_at: trx.fn.now(), attempts: trx.raw('attempts + 1') });
-        published++;
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        logger().warn('outbox publish failed', { outboxId: row.id, topic: row.topic, error: message });
-        await trx('outbox')
-          .where({ id: row.id })
-          .update({ attempts: trx.raw('attempts + 1'), last_error: message.slice(0, 500) });
-      }
+  changes: Record<string, Knex.QueryBuilder>,
+  topic: string,
+  payload: unknown,
+  attributes: Record<string, string> = {},
+): Promise<OutboxMessage> {
+  let q: Knex.QueryBuilder | Knex.QueryInterface = k.queryBuilder();
+  for (const [name, change] of Object.entries(changes)) q = q.with(name, change);
+  const [row] = (await (q as Knex.QueryBuilder)
+    .insert(outboxRow(k, topic, payload, attributes))
+    .into('outbox')
+    .returning(['id'])) as { id: string }[];
+  return message(row!.id, topic, payload, attributes);
+}
+
+async function publishEach(transport: Transport, messages: OutboxMessage[]) {
+  const sent: number[] = [];
+  const failed: { id: number; error: string }[] = [];
+  for (const m of messages) {
+    try {
+      await transport.publish(m.topic, m.payload, { ...m.attributes, outbox_id: String(m.id) });
+      sent.push(m.id);
+    } catch (err) {
+      const error = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+      logger().warn('outbox publish failed', { outboxId: m.id, topic: m.topic, error });
+      failed.push({ id: m.id, error });
     }
-    return published;
-  });
+  }
+  return { sent, failed };
+}
+
+async function record(k: Knex, sent: number[], failed: { id: number; error: string }[], retrySeconds: number) {
+  if (sent.length) {
+    await k('outbox')
+      .whereIn('id', sent)
+      .update({ published_at: k.fn.now(), last_error: null, attempts: k.raw('attempts + 1') });
+  }
+  for (const f of failed) {
+    await k('outbox')
+      .where({ id: f.id })
+      .update({
+        last_error: f.error,
+        attempts: k.raw('attempts + 1'),
+        next_attempt_at: k.raw('now() + make_interval(secs => ?)', [retrySeconds]),
+      });
+  }
+}
+
+/**
+ * Publishes messages whose transaction has committed, holding no connection while the broker
+ * answers. Never throws for a broker failure: the row stays due and the sweeper retries it.
+ */
+export async function publishCommitted(k: Knex, transport: Transport, messages: OutboxMessage[]): Promise<number> {
+  const { sent, failed } = await publishEach(transport, messages);
+  await record(k, sent, failed, WRITER_GRACE_SECONDS);
+  return sent.length;
+}
+
+/** The sweeper's share: claims up to `limit` due rows in one statement, publishes them, records the outcome. */
+export async function republishDue(k: Knex, transport: Transport, limit = 500): Promise<number> {
+  const rows: { id: string; topic: string; payload: unknown; attributes: Record<string, string> }[] = (
+    await k.raw(
+      `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => ?)
+       WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL AND next_attempt_at <= now()
+                    ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED)
+       RETURNING id, topic, payload, attributes`,
+      [CLAIM_SECONDS, limit],
+    )
+  ).rows;
+  if (rows.length === 0) return 0;
+  const { sent, failed } = await publishEach(
+    transport,
+    rows.map((r) => message(r.id, r.topic, r.payload, r.attributes)),
+  );
+  await record(k, sent, failed, CLAIM_SECONDS);
+  return sent.length;
 }

@@ -12,6 +12,7 @@ import { db } from '../db';
 import { logger, traceFields } from '../log';
 import { Principal, verifyApiKey } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
+import { toProblem } from './errors';
 import { expressPath, pathPattern } from './paths';
 import { rateLimiter } from './rate-limit';
 import { httpFunctions } from '../../functions/manifest';
@@ -71,7 +72,11 @@ function apiKeyAuth(): RequestHandler {
 
 function errorHandler() {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    if (err instanceof HttpProblem) return sendProblem(res, err, req.path);
+    const problem = toProblem(err);
+    if (problem) {
+      if (problem.status === 503) logger().warn('request shed', { requestId: req.id, code: problem.code });
+      return sendProblem(res, problem, req.path);
+    }
     logger().error('unhandled error', { requestId: req.id, error: err });
     sendProblem(
       res,

@@ -3,12 +3,7 @@
  * branch on and, for validation failures, one entry per bad field.
  */
 import type { Response } from 'express';
-
-export interface FieldError {
-  field: string;
-  code: string;
-  message: string;
-}
+import type { FieldError } from '../errors';
 
 export class HttpProblem extends Error {
   constructor(
@@ -45,6 +40,10 @@ export const problems = {
   validation: (errors: FieldError[]) =>
     new HttpProblem(422, 'validation_failed', 'Validation failed', 'One or more fields are invalid.', errors),
   unprocessable: (code: string, detail: string) => new HttpProblem(422, code, 'Unprocessable request', detail),
+  busy: (detail: string, retryAfterSeconds: number) =>
+    new HttpProblem(503, 'service_busy', 'Service busy', detail, undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    }),
 };
 
 export function sendProblem(res: Response, p: HttpProblem, instance?: string): void {

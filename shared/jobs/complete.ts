@@ -3,7 +3,7 @@
  * commit. Shared by the job-processor and the sweeper (which fails jobs out of attempts).
  */
 import type { Knex } from 'knex';
-import { enqueue, publishOutbox } from '../events/outbox';
+import { enqueue, publishCommitted } from '../events/outbox';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { finishJob, Outcome } from './lease';
@@ -17,7 +17,7 @@ export async function completeJob(
   owner: string | null,
   outcome: Outcome,
 ): Promise<boolean> {
-  const outboxId = await k.transaction(async (trx) => {
+  const queued = await k.transaction(async (trx) => {
     if (!(await finishJob(trx, job.id, owner, outcome))) return null;
     const message: JobResultMessage = {
       type: outcome.status === 'COMPLETED' ? 'job.completed' : 'job.failed',
@@ -28,11 +28,11 @@ export async function completeJob(
     };
     return enqueue(trx, JOB_RESULTS, message, { tenant_id: job.tenant_id, type: message.type });
   });
-  if (outboxId === null) return false;
+  if (queued === null) return false;
   if (outcome.status === 'FAILED') {
     logger().warn('job failed', { event: 'job.failed', jobId: job.id, tenantId: job.tenant_id, code: outcome.code });
   }
-  await publishOutbox(k, transport(), { ids: [outboxId] }).catch((err) =>
+  await publishCommitted(k, transport(), [queued]).catch((err) =>
     logger().warn('publish after commit failed; the sweeper will retry', { jobId: job.id, error: err }),
   );
   return true;

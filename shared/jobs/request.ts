@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../media/catalog';
-import type { FieldError } from '../http/problem';
+import type { FieldError } from '../errors';
 import { fieldErrors } from '../validation/zod-errors';
 
 export const RECIPES = ['dub', 'extract_audio', 'still'] as const;

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
-import { enqueue, publishOutbox } from '../events/outbox';
-import { HttpProblem, problems } from '../http/problem';
+import { enqueueWith, OutboxMessage, publishCommitted } from '../events/outbox';
+import { ConflictError, UnprocessableError, ValidationError } from '../errors';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
@@ -30,7 +30,7 @@ function checkOwnObject(principal: Principal, request: JobRequest): void {
   const { host, pathname } = new URL(url);
   if (host !== config().AIPROD_UPLOADS_BUCKET || !pathname.startsWith(`/${principal.tenantId}/`)) {
     const field = request.recipe === 'still' ? 'image_url' : 'video_url';
-    throw problems.validation([{ field, code: 'not_your_object', message: 'gs:// inputs must be your own uploads.' }]);
+    throw new ValidationError([{ field, code: 'not_your_object', message: 'gs:// inputs must be your own uploads.' }]);
   }
 }
 
@@ -39,11 +39,7 @@ function checkLanguage(request: JobRequest): void {
   const language = spokenLanguage(request);
   const engine = voiceEngines().find((e) => e.configured)!;
   if (language === undefined || engine.languages.includes(language)) return;
-  throw new HttpProblem(
-    422,
-    'unsupported_language',
-    'Unsupported language',
-    `The ${engine.name} voice engine of this deployment speaks ${engine.languages.join(', ')}; see GET /presets.`,
+  throw new ValidationError(
     [
       {
         field: 'voice_language',
@@ -51,6 +47,8 @@ function checkLanguage(request: JobRequest): void {
         message: `"${language}" is not spoken by the ${engine.name} voice engine.`,
       },
     ],
+    'unsupported_language',
+    `The ${engine.name} voice engine of this deployment speaks ${engine.languages.join(', ')}; see GET /presets.`,
   );
 }
 
@@ -67,12 +65,7 @@ async function reserveKey(k: Knex, tenantId: string, key: string, print: string)
     .first('i.fingerprint', 'i.job_id', 'j.request', k.raw('extract(epoch from now() - i.created_at) AS age'));
   if (!existing) return reserveKey(k, tenantId, key, print); // removed between the two statements
   if (existing.fingerprint !== print) {
-    throw new HttpProblem(
-      422,
-      'idempotency_key_reused',
-      'Idempotency key reused',
-      'This Idempotency-Key was used with another request body.',
-    );
+    throw new UnprocessableError('idempotency_key_reused', 'This Idempotency-Key was used with another request body.');
   }
   if (existing.job_id) {
     return {
@@ -82,7 +75,7 @@ async function reserveKey(k: Knex, tenantId: string, key: string, print: string)
     };
   }
   if (Number(existing.age) < IN_FLIGHT_STALE_SECONDS) {
-    throw problems.conflict(
+    throw new ConflictError(
       'idempotency_key_in_flight',
       'A request with this Idempotency-Key is still being processed; retry later.',
     );
@@ -105,35 +98,37 @@ export async function submitJob(
     if (replay) return replay;
   }
   const jobId = randomUUID();
-  let outboxId: number;
+  const changes: Record<string, Knex.QueryBuilder> = {
+    job: k('jobs').insert({
+      id: jobId,
+      tenant_id: principal.tenantId,
+      status: 'PENDING',
+      recipe: body.recipe,
+      request: body,
+    }),
+  };
+  if (idempotencyKey) {
+    changes.idempotency = k('idempotency_keys')
+      .where({ tenant_id: principal.tenantId, key: idempotencyKey })
+      .update({ job_id: jobId });
+  }
+  const message: PipelineJobMessage = { job_id: jobId };
+  let queued: OutboxMessage;
   try {
-    outboxId = await k.transaction(async (trx) => {
-      await trx('jobs').insert({
-        id: jobId,
-        tenant_id: principal.tenantId,
-        status: 'PENDING',
-        recipe: body.recipe,
-        request: body,
-      });
-      if (idempotencyKey) {
-        await trx('idempotency_keys')
-          .where({ tenant_id: principal.tenantId, key: idempotencyKey })
-          .update({ job_id: jobId });
-      }
-      const message: PipelineJobMessage = { job_id: jobId };
-      return enqueue(trx, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
-    });
+    queued = await enqueueWith(k, changes, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
   } catch (err) {
     if (idempotencyKey) {
+      // Best effort: a reservation left behind is reusable once it is stale.
       await k('idempotency_keys')
         .where({ tenant_id: principal.tenantId, key: idempotencyKey })
         .whereNull('job_id')
-        .del();
+        .del()
+        .catch(() => undefined);
     }
     throw err;
   }
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
-  await publishOutbox(k, transport(), { ids: [outboxId] }).catch((err) =>
+  await publishCommitted(k, transport(), [queued]).catch((err) =>
     logger().warn('publish after commit failed; the sweeper will retry', { jobId, error: err }),
   );
   return { job_id: jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(body) };

@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { db } from '../db';
-import { enqueue, publishOutbox } from '../events/outbox';
+import { publishCommitted, republishDue, WRITER_GRACE_SECONDS } from '../events/outbox';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { MAX_ATTEMPTS } from './lease';
@@ -13,8 +13,6 @@ import { PIPELINE_JOBS } from './topics';
 
 /** How long past its lease a job may sit before the sweeper steps in (Pub/Sub usually wins first). */
 const LEASE_GRACE_SECONDS = 30;
-/** Outbox rows younger than this are still being published by their writer. */
-const OUTBOX_GRACE_SECONDS = 30;
 
 export interface SweepReport {
   requeued: number;
@@ -23,23 +21,34 @@ export interface SweepReport {
 }
 
 export async function sweep(k: Knex): Promise<SweepReport> {
-  // A worker died holding the lease: put the job back and announce it again, in one transaction.
-  const requeuedIds = await k.transaction(async (trx) => {
-    const rows: { id: string; tenant_id: string }[] = (
-      await trx.raw(
-        `UPDATE jobs SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+  // A worker died holding the lease: put the job back and announce it again, in one statement.
+  const requeuedRows: { id: string; tenant_id: string; outbox_id: string }[] = (
+    await k.raw(
+      `WITH requeued AS (
+         UPDATE jobs SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
          WHERE status = 'PROCESSING' AND attempts < ? AND lease_expires_at < now() - make_interval(secs => ?)
-         RETURNING id, tenant_id`,
-        [MAX_ATTEMPTS, LEASE_GRACE_SECONDS],
-      )
-    ).rows;
-    const ids: number[] = [];
-    for (const row of rows)
-      ids.push(await enqueue(trx, PIPELINE_JOBS, { job_id: row.id }, { tenant_id: row.tenant_id, requeued: 'true' }));
-    return ids;
-  });
-  const requeued = requeuedIds.length;
-  if (requeued) await publishOutbox(k, transport(), { ids: requeuedIds });
+         RETURNING id, tenant_id)
+       INSERT INTO outbox (topic, payload, attributes, next_attempt_at)
+       SELECT ?, jsonb_build_object('job_id', id), jsonb_build_object('tenant_id', tenant_id, 'requeued', 'true'),
+              now() + make_interval(secs => ?)
+       FROM requeued
+       RETURNING id AS outbox_id, payload->>'job_id' AS id, attributes->>'tenant_id' AS tenant_id`,
+      [MAX_ATTEMPTS, LEASE_GRACE_SECONDS, PIPELINE_JOBS, WRITER_GRACE_SECONDS],
+    )
+  ).rows;
+  const requeued = requeuedRows.length;
+  if (requeued) {
+    await publishCommitted(
+      k,
+      transport(),
+      requeuedRows.map((r) => ({
+        id: Number(r.outbox_id),
+        topic: PIPELINE_JOBS,
+        payload: { job_id: r.id },
+        attributes: { tenant_id: r.tenant_id, requeued: 'true' },
+      })),
+    );
+  }
 
   // Out of attempts: the job ends FAILED with a reason rather than never.
   const exhausted: { id: string; tenant_id: string }[] = await k('jobs')
@@ -57,7 +66,7 @@ export async function sweep(k: Knex): Promise<SweepReport> {
     if (done) abandoned++;
   }
 
-  const republished = await publishOutbox(k, transport(), { olderThanSeconds: OUTBOX_GRACE_SECONDS, limit: 500 });
+  const republished = await republishDue(k, transport());
   const report = { requeued, abandoned, republished };
   if (requeued || abandoned || republished) logger().info('sweep', report);
   return report;

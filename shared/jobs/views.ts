@@ -1,6 +1,6 @@
 /** What a partner sees of a job. Another tenant's job is indistinguishable from a missing one. */
 import type { Knex } from 'knex';
-import { problems } from '../http/problem';
+import { NotFoundError } from '../errors';
 
 export type JobStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
@@ -34,9 +34,9 @@ export interface StoredResult {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function findJob(k: Knex, tenantId: string, id: string): Promise<JobRow> {
-  if (!UUID.test(id)) throw problems.notFound('job');
+  if (!UUID.test(id)) throw new NotFoundError('job');
   const row = await k<JobRow>('jobs').where({ id, tenant_id: tenantId }).first();
-  if (!row) throw problems.notFound('job');
+  if (!row) throw new NotFoundError('job');
   return row;
 }
 

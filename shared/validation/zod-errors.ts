@@ -1,6 +1,6 @@
 /** zod issues as RFC 9457 field errors with stable codes partners can branch on. */
 import type { z } from 'zod';
-import type { FieldError } from '../http/problem';
+import type { FieldError } from '../errors';
 
 const CODES: Record<string, string> = {
   invalid_type: 'invalid_type',

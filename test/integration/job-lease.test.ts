@@ -164,14 +164,16 @@ describe('sweeper', () => {
     expect(await resultsFor(id)).toHaveLength(1);
   });
 
-  it('publishes outbox rows their writer never published', async () => {
-    const outboxId = await enqueue(env.db, 'job-results', { type: 'job.completed', job_id: randomUUID() });
+  it('publishes outbox rows their writer never published, once their grace period is over', async () => {
+    const { id } = await enqueue(env.db, 'job-results', { type: 'job.completed', job_id: randomUUID() });
+    await sweep(env.db);
+    expect((await env.db('outbox').where({ id }).first()).published_at).toBeNull();
     await env
       .db('outbox')
-      .where({ id: outboxId })
-      .update({ created_at: env.db.raw("now() - interval '2 minutes'") });
+      .where({ id })
+      .update({ next_attempt_at: env.db.raw("now() - interval '1 second'") });
     await sweep(env.db);
-    expect((await env.db('outbox').where({ id: outboxId }).first()).published_at).not.toBeNull();
+    expect((await env.db('outbox').where({ id }).first()).published_at).not.toBeNull();
   });
 
   it('leaves a job alone while its lease is valid', async () => {

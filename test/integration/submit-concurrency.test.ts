@@ -1,0 +1,90 @@
+/**
+ * The submit path under concurrency far above its pool: 100 submits at once through the local
+ * gateway, with a pool of two connections. Every request must be answered (202, or 503 with
+ * Retry-After while shedding), and every accepted job must be durable and announced.
+ */
+import { startStack, Stack } from '../../shared/local/stack';
+import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+
+const CONCURRENT = 100;
+
+let env: TestEnv;
+let stack: Stack;
+let keys: string[];
+
+beforeAll(async () => {
+  env = await useTestEnv({ DATABASE_POOL_MAX: '2', AIPROD_LOCAL_WORKERS: '0' });
+  stack = await startStack({ port: 0, dataDir: env.dataDir });
+  // Enterprise tenants, several of them: the tier limits are not what this test is about.
+  keys = [];
+  for (let i = 0; i < 4; i++) keys.push((await newTenantKey(env.db, 'enterprise')).key);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await closeTestEnv();
+});
+
+it(`answers ${CONCURRENT} concurrent submits with a pool of 2: every one accepted or shed, none lost`, async () => {
+  // fetch opens a connection per request in flight (no per-origin cap), so all are concurrent.
+  const responses = await Promise.all(
+    Array.from({ length: CONCURRENT }, async (_, i) => {
+      const res = await fetch(`${stack.url}/pipeline/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys[i % keys.length]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          video_url: `https://cdn.example.com/in/clip-${i}.mp4`,
+          voice_text: `Take number ${i}.`,
+        }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
+    }),
+  );
+
+  for (const r of responses) expect([202, 503]).toContain(r.status);
+  const shed = responses.filter((r) => r.status === 503);
+  for (const r of shed) {
+    expect(r.body.code).toBe('service_busy');
+    expect(Number(r.retryAfter)).toBeGreaterThan(0);
+  }
+  const accepted = responses.filter((r) => r.status === 202).map((r) => r.body.job_id as string);
+  expect(accepted.length).toBeGreaterThan(0);
+
+  // Every accepted job is in the database, PENDING (no workers), and was published to the bus.
+  const jobs = await env.db('jobs').whereIn('id', accepted).select('id', 'status');
+  expect(jobs).toHaveLength(accepted.length);
+  expect(new Set(jobs.map((j) => j.status))).toEqual(new Set(['PENDING']));
+  const published = await env
+    .db('outbox')
+    .where({ topic: 'pipeline-jobs' })
+    .whereNotNull('published_at')
+    .whereRaw("payload->>'job_id' = ANY(?)", [accepted])
+    .count<{ count: string }[]>('* as count');
+  expect(Number(published[0]!.count)).toBe(accepted.length);
+  const bus = await env.db('bus_messages').where({ topic: 'pipeline-jobs' }).count<{ count: string }[]>('* as count');
+  expect(Number(bus[0]!.count)).toBe(accepted.length);
+});
+
+it('refuses a submit at once with 503 service_busy and Retry-After when no connection comes free', async () => {
+  // Hold every pooled connection, as a burst of slow queries would.
+  const held = [await env.db.client.acquireConnection(), await env.db.client.acquireConnection()];
+  try {
+    const res = await fetch(`${stack.url}/pipeline/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys[0]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ video_url: 'https://cdn.example.com/in/busy.mp4', voice_text: 'Nobody home today.' }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await res.json()) as any).code).toBe('service_busy');
+    const health = await fetch(`${stack.url}/health`, { signal: AbortSignal.timeout(15_000) });
+    expect(health.status).toBe(503);
+  } finally {
+    for (const c of held) await env.db.client.releaseConnection(c);
+  }
+  const after = await fetch(`${stack.url}/health`);
+  expect(after.status).toBe(200);
+});
