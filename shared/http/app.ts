@@ -2,7 +2,8 @@
  * The express app every HTTP function is built from: request id, trace-correlated request log,
  * security headers, body-size limit, API-key auth, and one error path that answers problem+json.
  * The functions-framework has already parsed the body (keeping req.rawBody) when the app runs,
- * on Google Cloud and in the local stack alike.
+ * on Google Cloud and in the local stack alike; what it could not parse (or otherwise would have
+ * answered itself) reaches the app as req.frameworkError and is answered here too (framework-errors.ts).
  */
 import { randomUUID } from 'node:crypto';
 import express, { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -12,6 +13,7 @@ import { db } from '../db';
 import { logger, traceFields } from '../log';
 import { Principal, verifyApiKey } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
+import { frameworkErrorProblem, routeFrameworkErrors } from './framework-errors';
 import { toProblem } from './errors';
 import { expressPath, pathPattern } from './paths';
 import { rateLimiter } from './rate-limit';
@@ -94,11 +96,13 @@ export function createApp(name: string, handler: Handler): express.Express {
   const route = httpFunctions().find((f) => f.name === name);
   if (!route) throw new Error(`${name} is not an HTTP function of the manifest`);
   const app = express();
+  routeFrameworkErrors(app);
   app.disable('x-powered-by');
   app.set('trust proxy', true);
   app.use(requestContext());
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"] } } }));
   app.use(bodyLimit());
+  app.use(frameworkErrorProblem());
   // express 5 passes a rejected promise on to the error handler.
   const chain: RequestHandler[] = [
     ...(route.auth === 'api_key' ? [apiKeyAuth()] : []),

@@ -35,8 +35,8 @@ export const problems = {
   conflict: (code: string, detail: string) => new HttpProblem(409, code, 'Conflict', detail),
   tooLarge: (limit: number) =>
     new HttpProblem(413, 'payload_too_large', 'Payload too large', `The request body exceeds ${limit} bytes.`),
-  unsupportedMediaType: () =>
-    new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as application/json.'),
+  unsupportedMediaType: (detail = 'Send the body as application/json.') =>
+    new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', detail),
   validation: (errors: FieldError[]) =>
     new HttpProblem(422, 'validation_failed', 'Validation failed', 'One or more fields are invalid.', errors),
   unprocessable: (code: string, detail: string) => new HttpProblem(422, code, 'Unprocessable request', detail),
