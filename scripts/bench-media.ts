@@ -84,6 +84,7 @@ async function main(): Promise<void> {
           musicStyle: STYLE,
           effectsPreset: 'standard',
           seed: SEED,
+          maxInputSeconds: 3600,
         });
         await rm(workDir, { recursive: true, force: true });
       },

@@ -15,8 +15,6 @@ import { localVoiceEngine } from './voice/local';
 
 /** Silence before the voice starts, so it does not begin on the very first frame. */
 export const DEFAULT_LEAD_IN_SECONDS = 0.5;
-/** Longest input accepted: ten minutes is what a job can dub within its function's time limit. */
-export const MAX_INPUT_SECONDS = 600;
 /** Voice failures whose code already says what went wrong. */
 const PASSED_THROUGH = new Set<MediaErrorCode>([
   'processing_timeout',
@@ -45,7 +43,8 @@ export interface DubRequest {
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
   leadInSeconds?: number;
-  maxInputSeconds?: number;
+  /** Longest input accepted (AIPROD_MAX_INPUT_SECONDS), checked from ffprobe before the heavy work. */
+  maxInputSeconds: number;
 }
 
 export interface DubResult {
@@ -74,9 +73,11 @@ export async function dub(req: DubRequest): Promise<DubResult> {
 
   const input = await probe(req.inputPath, signal);
   const seconds = pictureSeconds(input);
-  const maxSeconds = req.maxInputSeconds ?? MAX_INPUT_SECONDS;
-  if (seconds > maxSeconds) {
-    throw new MediaError('input_too_long', `the video lasts ${minutes(seconds)}; the limit is ${minutes(maxSeconds)}`);
+  if (seconds > req.maxInputSeconds) {
+    throw new MediaError(
+      'input_too_long',
+      `the video lasts ${minutes(seconds)}; the limit is ${minutes(req.maxInputSeconds)}`,
+    );
   }
   // Shares of the time as measured on two cores: copying the picture costs about what the mix does
   // (the AAC encoder dominates); re-encoding it grows with the pixel rate, to some 18 times the

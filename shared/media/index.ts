@@ -27,7 +27,7 @@ export { MUSIC_STYLES, type MusicStyle } from './music/styles';
 export { generateMusic, isMusicStyle } from './music/generate';
 export { configuredMusicLibrary, musicLibrary, type MusicLibrary } from './music/library';
 export { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset, type EffectsPresetName } from './presets';
-export { dub, DEFAULT_LEAD_IN_SECONDS, MAX_INPUT_SECONDS, type DubRequest, type DubResult } from './dub';
+export { dub, DEFAULT_LEAD_IN_SECONDS, type DubRequest, type DubResult } from './dub';
 export { extractAudio, type ExtractAudioRequest, type ExtractAudioResult } from './extract-audio';
 export { AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 export { renderStill } from './still';

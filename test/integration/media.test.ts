@@ -114,6 +114,7 @@ async function request(overrides: Partial<DubRequest> = {}): Promise<DubRequest>
     musicStyle: 'orchestral',
     effectsPreset: 'standard',
     seed: 'job-1234',
+    maxInputSeconds: 3600,
     ...overrides,
   };
 }

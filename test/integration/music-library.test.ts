@@ -316,6 +316,7 @@ describe('music library in dub()', () => {
         musicStyle: 'calm',
         effectsPreset: 'standard',
         seed: 'job-1',
+        maxInputSeconds: 3600,
         musicLibrary,
       });
       return { path: outputPath, workDir };

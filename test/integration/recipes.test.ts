@@ -193,6 +193,7 @@ describe('still', () => {
       language: 'en',
       musicStyle: 'calm',
       effectsPreset: 'ambient',
+      maxInputSeconds: 3600,
       seed: 'still-seed',
     });
     expect(r.videoCopied).toBe(true);
