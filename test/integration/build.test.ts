@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { manifest } from '../../functions/manifest';
+import { manifest } from '../../shared/platform/manifest';
 
 const root = join(__dirname, '../..');
 
@@ -28,7 +28,8 @@ it.each(manifest.map((f) => [f.name, f.kind]))('%s: the bundle registers the %s 
     probe,
     `require('./index.js');
      const { getFunction } = require('@google-cloud/functions-framework/testing');
-     process.stdout.write(typeof getFunction(${JSON.stringify(name)}));`,
+     process.stdout.write(typeof getFunction(${JSON.stringify(name)}));
+     process.exit(0); // a configured Redis client would otherwise keep the probe alive`,
   );
   const out = execFileSync(process.execPath, [probe], {
     env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
