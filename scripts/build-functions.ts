@@ -10,7 +10,7 @@ import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
-import { manifest } from '../functions/manifest';
+import { manifest } from '../shared/platform/manifest';
 
 const root = join(__dirname, '..');
 const out = join(root, 'dist', 'functions');

@@ -11,6 +11,7 @@ import { createApiKey } from '../shared/auth/api-keys';
 import { startLocalPostgres } from '../shared/db/embedded';
 import { connect } from '../shared/db';
 import { migrateLatest } from '../shared/db/migrate';
+import { loadFunction } from '../functions';
 import { startStack, Stack } from '../shared/local/stack';
 import { ffmpegPath, measureLoudness, probe } from '../shared/media';
 import { localStore } from '../shared/platform';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     process.env.PORT = String(port);
   } else {
     console.log('starting a local stack for the demo...');
-    stack = await startStack({ port: 0, dataDir });
+    stack = await startStack({ loadFunction, port: 0, dataDir });
     base = stack.url;
   }
   const k = connect(process.env.DATABASE_URL!, 2);

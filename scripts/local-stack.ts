@@ -1,9 +1,10 @@
 /** `npm start`: the whole system on this machine (see README "Local mode"). */
 import { startStack } from '../shared/local/stack';
-import { manifest } from '../functions/manifest';
+import { loadFunction } from '../functions';
+import { manifest } from '../shared/platform/manifest';
 
 async function main(): Promise<void> {
-  const stack = await startStack();
+  const stack = await startStack({ loadFunction });
   const port = new URL(stack.url).port;
   console.log(
     `AIPROD is ready on http://localhost:${port} (${manifest.length} functions; data in ${process.env.AIPROD_DATA_DIR})`,

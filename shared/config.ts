@@ -76,6 +76,9 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };
 
+/** Every environment variable the configuration reads. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 export class ConfigError extends Error {}
 
 let cached: Config | undefined;

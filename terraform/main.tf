@@ -9,26 +9,14 @@ locals {
     "managed-by" = "terraform"
   })
 
-  # Every Secret Manager secret. Manifest ids come first so that the platform definitions
-  # (rotation, descriptions) win for the ids they share.
-  platform_secrets = {
-    "database-password"    = { description = "Password of the application database user.", rotate = true }
-    "database-url"         = { description = "postgres:// URL of the Cloud SQL primary (DATABASE_URL).", rotate = false }
-    "database-replica-url" = { description = "postgres:// URL of a read replica, or of the primary without one (DATABASE_REPLICA_URL).", rotate = false }
-    "redis-auth"           = { description = "Memorystore AUTH string (REDIS_AUTH).", rotate = false }
-    "webhook-master-key"   = { description = "Master key of partner webhook signing secrets (WEBHOOK_MASTER_KEY).", rotate = true }
-    "slack-webhook-url"    = { description = "Slack incoming webhook of the alert-notifier (SLACK_WEBHOOK_URL).", rotate = true }
-  }
-  voice_secrets    = { for id in var.voice_provider_secret_ids : id => { description = "Voice provider API key.", rotate = true } }
-  manifest_secrets = { for id in module.manifest.secret_ids : id => { description = "Secret read by functions of the manifest.", rotate = false } }
-  secrets          = merge(local.manifest_secrets, local.voice_secrets, local.platform_secrets)
+  # Every Secret Manager secret, as the platform declaration lists them.
+  secrets = module.manifest.secrets
 
   function_environment = {
     AIPROD_MODE           = "gcp"
     GOOGLE_CLOUD_PROJECT  = var.project_id
     AIPROD_UPLOADS_BUCKET = module.storage.uploads_bucket
     AIPROD_OUTPUTS_BUCKET = module.storage.outputs_bucket
-    AIPROD_KMS_KEY        = module.kms.app_key_id
     AIPROD_PUBLIC_URL     = "https://${var.domains[0]}"
     REDIS_URL             = module.cache.url
     REDIS_CA_CERT         = module.cache.server_ca_cert
@@ -41,7 +29,6 @@ module "manifest" {
   source = "./modules/manifest"
 
   manifest = local.manifest
-  access   = var.function_access
 }
 
 module "kms" {
@@ -124,11 +111,6 @@ module "messaging" {
   labels                  = var.labels
 }
 
-resource "random_password" "webhook_master_key" {
-  length  = 64
-  special = false
-}
-
 module "secrets" {
   source = "./modules/secrets"
 
@@ -142,12 +124,9 @@ module "secrets" {
   secrets              = local.secrets
   labels               = var.labels
 
-  seeded_secret_ids = ["database-password", "database-url", "database-replica-url", "webhook-master-key"]
+  seeded_secret_ids = ["database-url"]
   seeded_values = {
-    "database-password"    = module.database.password
-    "database-url"         = module.database.database_url
-    "database-replica-url" = module.database.database_replica_url
-    "webhook-master-key"   = random_password.webhook_master_key.result
+    "database-url" = module.database.database_url
   }
 
   managed_secret_ids = ["redis-auth"]
@@ -174,13 +153,6 @@ module "functions" {
   outputs_bucket    = module.storage.outputs_bucket
   app_kms_key_id    = module.kms.app_key_id
   labels            = var.labels
-
-  platform_secret_env = {
-    REDIS_AUTH = "redis-auth"
-  }
-  secret_companions = {
-    "database-url" = { DATABASE_REPLICA_URL = "database-replica-url" }
-  }
 }
 
 module "edge" {

@@ -75,27 +75,6 @@ variable "source_versions" {
   default     = {}
 }
 
-variable "function_access" {
-  description = "Platform access of the functions, by name, for what the manifest does not declare itself (a manifest entry's `access` wins): topics it publishes to, uploads/outputs bucket access (none, read, write, read-write), use of the application KMS key, URL signing, secrets it rotates."
-  type = map(object({
-    publishes     = optional(list(string), [])
-    uploads       = optional(string, "none")
-    outputs       = optional(string, "none")
-    kms           = optional(bool, false)
-    sign_urls     = optional(bool, false)
-    secret_writer = optional(list(string), [])
-  }))
-  default = {
-    "pipeline-run"      = { publishes = ["pipeline-jobs"], uploads = "read" }
-    "pipeline-result"   = { outputs = "read", sign_urls = true }
-    "job-processor"     = { publishes = ["job-results"], uploads = "read", outputs = "read-write" }
-    "result-notifier"   = { publishes = ["job-notifications"] }
-    "webhook-deliverer" = { kms = true }
-    "secret-rotator"    = { kms = true, secret_writer = ["database-password", "database-url", "database-replica-url", "webhook-master-key"] }
-    "sweeper"           = { publishes = ["pipeline-jobs", "job-results", "job-notifications"], outputs = "read-write" }
-  }
-}
-
 variable "log_level" {
   description = "LOG_LEVEL of every function."
   type        = string
@@ -108,7 +87,7 @@ variable "log_level" {
 }
 
 variable "voice_engine" {
-  description = "AIPROD_VOICE_ENGINE of every function: google (Cloud Text-to-Speech) or elevenlabs. The local flite engine needs an ffmpeg built with libflite, which the deployed ffmpeg-static is not; elevenlabs also needs elevenlabs-api-key among job-processor's secrets in the manifest."
+  description = "AIPROD_VOICE_ENGINE of every function: google (Cloud Text-to-Speech) or elevenlabs. The local flite engine needs an ffmpeg built with libflite, which the deployed ffmpeg-static is not; elevenlabs also needs elevenlabs-api-key in job-processor's access.secrets in shared/platform/manifest.ts, and a version of that secret."
   type        = string
   default     = "google"
 
@@ -145,7 +124,7 @@ variable "database_max_connections" {
 }
 
 variable "read_replica_count" {
-  description = "Number of Cloud SQL read replicas."
+  description = "Number of Cloud SQL read replicas: disaster-recovery promotion targets (the application reads from the primary only)."
   type        = number
   default     = 1
 }
@@ -181,15 +160,9 @@ variable "kms_rotation_period" {
 }
 
 variable "secret_rotation_period" {
-  description = "Rotation period of the rotating secrets."
+  description = "Rotation period of the secrets the declaration marks rotate (today elevenlabs-api-key): Secret Manager sends a notice on the secret-rotation topic, which nothing consumes until the secret-rotator lands."
   type        = string
   default     = "7776000s"
-}
-
-variable "voice_provider_secret_ids" {
-  description = "Secret ids holding voice provider API keys (their values are added by ops)."
-  type        = list(string)
-  default     = ["elevenlabs-api-key"]
 }
 
 # ----- Edge ----------------------------------------------------------------------------------
@@ -220,7 +193,7 @@ variable "alert_emails" {
 }
 
 variable "slack_channel_name" {
-  description = "Slack channel of the native Cloud Monitoring Slack channel; empty to rely on the alert-notifier function only."
+  description = "Slack channel of the native Cloud Monitoring Slack channel; empty for no Slack notification (alerts still go to alert_emails and to the monitoring-alerts topic, which nothing reads until the alert-notifier lands)."
   type        = string
   default     = ""
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { eventFunctions } from '../../functions/manifest';
+import { eventFunctions } from '../platform/manifest';
 import type { Transport } from './transport';
 
 /** Subscription name of an event function, the same on Pub/Sub (Terraform) and on the local bus. */

@@ -17,7 +17,7 @@ import { frameworkErrorProblem, routeFrameworkErrors } from './framework-errors'
 import { toProblem } from './errors';
 import { expressPath, pathPattern } from './paths';
 import { rateLimiter } from './rate-limit';
-import { httpFunctions } from '../../functions/manifest';
+import { httpFunctions } from '../platform/manifest';
 
 declare module 'express-serve-static-core' {
   interface Request {

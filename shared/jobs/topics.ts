@@ -1,6 +1,8 @@
-/** Message shapes on the topics this module publishes to. */
-export const PIPELINE_JOBS = 'pipeline-jobs';
-export const JOB_RESULTS = 'job-results';
+/** Message shapes on the topics the job path publishes to (topics are declared in shared/platform/manifest.ts). */
+import type { Topic } from '../platform/manifest';
+
+export const PIPELINE_JOBS: Topic = 'pipeline-jobs';
+export const JOB_RESULTS: Topic = 'job-results';
 
 export interface PipelineJobMessage {
   job_id: string;

@@ -4,7 +4,7 @@
  * (body parsing, error handling), exactly as the deployed function would see it.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { HttpFunction } from '../../functions/manifest';
+import type { HttpFunction } from '../platform/manifest';
 
 export interface GatewayRoute {
   fn: HttpFunction;
@@ -18,17 +18,26 @@ export function resolveRoute(routes: GatewayRoute[], method: string, path: strin
   return byPath.find((r) => r.fn.method === method || (method === 'HEAD' && r.fn.method === 'GET')) ?? byPath[0];
 }
 
-export function notFound(res: ServerResponse): void {
-  res.writeHead(404, { 'content-type': 'application/problem+json' });
-  res.end(
-    JSON.stringify({
-      type: 'https://aiprod.dev/problems/not_found',
-      title: 'Not found',
-      status: 404,
-      code: 'not_found',
-    }),
-  );
+function answerProblem(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  title: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/problem+json' });
+  res.end(JSON.stringify({ type: `https://aiprod.dev/problems/${code}`, title, status, code }));
 }
+
+export function notFound(res: ServerResponse): void {
+  answerProblem(res, 404, 'not_found', 'Not found');
+}
+
+/** What the gateway answers while the stack is still starting: come back in a second. */
+export const starting: RequestListener = (req, res) => {
+  req.resume();
+  answerProblem(res, 503, 'starting', 'Starting up', { 'Retry-After': '1' });
+};
 
 export function gatewayListener(
   routes: GatewayRoute[],

@@ -3,11 +3,11 @@
  * every HTTP function of the manifest behind one gateway on PORT, every event function on its own
  * port fed by the local push bus, and the every-minute maintenance tick Cloud Scheduler sends in GCP.
  */
-import { createServer, Server } from 'node:http';
+import { createServer, RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { eventFunctions, httpFunctions, manifest } from '../../functions/manifest';
+import { eventFunctions, httpFunctions, manifest } from '../platform/manifest';
 import { config, resetConfig } from '../config';
 import { closeDb, db } from '../db';
 import { startLocalPostgres } from '../db/embedded';
@@ -18,9 +18,11 @@ import { logger } from '../log';
 import { localStore, resetPlatform, transport } from '../platform';
 import { localStorageHandler } from '../storage';
 import { pathPattern } from '../http/paths';
-import { gatewayListener, GatewayRoute } from './gateway';
+import { gatewayListener, GatewayRoute, starting } from './gateway';
 
 export interface StackOptions {
+  /** Registers one function of the manifest with the functions-framework (functions/index.ts). */
+  loadFunction: (name: string) => void | Promise<void>;
   port?: number;
   dataDir?: string;
   /** Seconds between maintenance ticks (Cloud Scheduler's is one minute); 0 turns the tick off. */
@@ -48,13 +50,16 @@ const close = (server: Server): Promise<void> =>
     server.closeAllConnections();
   });
 
-export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+export async function startStack(opts: StackOptions): Promise<Stack> {
   const dataDir = resolve(opts.dataDir ?? process.env.AIPROD_DATA_DIR ?? '.aiprod');
   process.env.AIPROD_DATA_DIR = dataDir;
   const pg = process.env.DATABASE_URL ? undefined : await startLocalPostgres(dataDir);
   if (pg) process.env.DATABASE_URL = pg.url;
 
-  const gateway = createServer();
+  // The port must be known before the functions are configured, so the gateway listens first;
+  // until they are mounted, it answers 503 with Retry-After instead of holding the connection.
+  let serve: RequestListener = starting;
+  const gateway = createServer((req, res) => serve(req, res));
   const port = await listen(gateway, opts.port ?? Number(process.env.PORT ?? 8080));
   process.env.PORT = String(port);
   process.env.AIPROD_PUBLIC_URL ??= `http://localhost:${port}`;
@@ -64,15 +69,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   await migrateLatest(db());
 
-  // Requiring a function's module registers it with the functions-framework, as on deploy.
-  for (const fn of manifest) require(`../../functions/${fn.name}`);
+  for (const fn of manifest) await opts.loadFunction(fn.name);
 
   const routes: GatewayRoute[] = httpFunctions().flatMap((fn) => {
     const listener = getTestServer(fn.name).listeners('request')[0] as GatewayRoute['listener'];
     return fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener }));
   });
   const store = localStore();
-  gateway.on('request', gatewayListener(routes, [{ prefix: '/_storage/', listener: localStorageHandler(store) }]));
+  serve = gatewayListener(routes, [{ prefix: '/_storage/', listener: localStorageHandler(store) }]);
 
   const eventServers: Server[] = [];
   const subscriptions: LocalSubscription[] = [];

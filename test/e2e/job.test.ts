@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadFunction } from '../../functions';
 import { startStack, Stack } from '../../shared/local/stack';
 import { measureLoudness } from '../../shared/media';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
@@ -46,6 +47,7 @@ async function waitForEnd(jobId: string, timeoutMs = 90_000): Promise<Record<str
 beforeAll(async () => {
   env = await useTestEnv();
   stack = await startStack({
+    loadFunction,
     port: 0,
     dataDir: env.dataDir,
     maintenanceSeconds: 0,

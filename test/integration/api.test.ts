@@ -3,6 +3,7 @@
  * function's functions-framework stack, against a real PostgreSQL.
  */
 import { revokeApiKey } from '../../shared/auth/api-keys';
+import { loadFunction } from '../../functions';
 import { startStack, Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
 
@@ -39,7 +40,7 @@ async function call(
 
 beforeAll(async () => {
   env = await useTestEnv();
-  stack = await startStack({ port: 0, dataDir: env.dataDir, maintenanceSeconds: 0 });
+  stack = await startStack({ loadFunction, port: 0, dataDir: env.dataDir, maintenanceSeconds: 0 });
   // The contract is about acceptance; keep the jobs queued rather than processed.
   await stack.bus.stop();
   key = (await newTenantKey(env.db)).key;
@@ -241,15 +242,12 @@ describe('GET /pipeline/{id} and /result', () => {
   });
 
   it("answers with the job's failure code once it FAILED", async () => {
-    await env
-      .db('jobs')
-      .where({ id: jobId })
-      .update({
-        status: 'FAILED',
-        error_code: 'not_a_video',
-        error_message: 'The input has no video stream.',
-        completed_at: env.db.fn.now(),
-      });
+    await env.db('jobs').where({ id: jobId }).update({
+      status: 'FAILED',
+      error_code: 'not_a_video',
+      error_message: 'The input has no video stream.',
+      completed_at: env.db.fn.now(),
+    });
     const status = await call('GET', `/pipeline/${jobId}`);
     expect(status.body).toMatchObject({ status: 'FAILED', error: { code: 'not_a_video' } });
     const r = await call('GET', `/pipeline/${jobId}/result`);

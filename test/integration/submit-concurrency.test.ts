@@ -3,6 +3,7 @@
  * gateway, with a pool of two connections. Every request must be answered (202, or 503 with
  * Retry-After while shedding), and every accepted job must be durable and announced.
  */
+import { loadFunction } from '../../functions';
 import { startStack, Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
 
@@ -14,7 +15,7 @@ let keys: string[];
 
 beforeAll(async () => {
   env = await useTestEnv({ DATABASE_POOL_MAX: '2', AIPROD_LOCAL_WORKERS: '0' });
-  stack = await startStack({ port: 0, dataDir: env.dataDir });
+  stack = await startStack({ loadFunction, port: 0, dataDir: env.dataDir });
   // Enterprise tenants, several of them: the tier limits are not what this test is about.
   keys = [];
   for (let i = 0; i < 4; i++) keys.push((await newTenantKey(env.db, 'enterprise')).key);

@@ -39,7 +39,14 @@ export interface ManifestEntry {
   timeoutSeconds: number;
   maxInstances: number;
   minInstances: number;
-  secrets: string[];
+  access: {
+    secrets: string[];
+    publishes: string[];
+    uploads: string;
+    outputs: string;
+    signUrls: boolean;
+    kms: boolean;
+  };
   method?: string;
   paths?: string[];
   topic?: string;
@@ -49,8 +56,19 @@ export interface ManifestEntry {
   maxBackoffSeconds?: number;
 }
 
+/** functions/manifest.json: the platform declaration as Terraform reads it. */
+export interface ManifestDocument {
+  topics: string[];
+  secrets: Record<string, { description: string; rotate: boolean; env: string }>;
+  functions: ManifestEntry[];
+}
+
+export function readManifestDocument(): ManifestDocument {
+  return JSON.parse(readFileSync(MANIFEST_JSON, 'utf8')) as ManifestDocument;
+}
+
 export function readManifest(): ManifestEntry[] {
-  return JSON.parse(readFileSync(MANIFEST_JSON, 'utf8')) as ManifestEntry[];
+  return readManifestDocument().functions;
 }
 
 export const isBlock = (v: unknown): v is Block => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -99,6 +117,18 @@ function mergeSingle(target: Record<string, Block>, source: unknown): void {
   for (const [name, value] of Object.entries(source)) target[name] = block(value);
 }
 
+/** One .tf file as hcl2json renders it. */
+export async function parseHcl(path: string, text: string): Promise<Block> {
+  return (await parse(path, text)) as Block;
+}
+
+/** Every .tf file under a directory, relative to it (no .terraform working directories). */
+export function tfFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.tf') && !f.split(/[\\/]/).includes('.terraform'))
+    .sort();
+}
+
 export async function loadModule(dir: string): Promise<TfModule> {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.tf'))
@@ -118,7 +148,7 @@ export async function loadModule(dir: string): Promise<TfModule> {
   for (const file of files) {
     const text = readFileSync(join(dir, file), 'utf8');
     mod.text += `${text}\n`;
-    const parsed = (await parse(join(dir, file), text)) as Block;
+    const parsed = await parseHcl(join(dir, file), text);
     mergeNamed(mod.resources, parsed.resource);
     mergeNamed(mod.data, parsed.data);
     mergeSingle(mod.variables, parsed.variable);
@@ -154,14 +184,67 @@ export function variableDefault(mod: TfModule, name: string): unknown {
 // The terraform binary
 // ---------------------------------------------------------------------------------------------
 
-let cachedBinary: string | null | undefined;
+interface BinaryLookup {
+  binary: string | null;
+  /** Why there is none, for the skip message. */
+  missing: string;
+}
+
+let lookup: BinaryLookup | undefined;
+
+function findBinary(): BinaryLookup {
+  if (!lookup) {
+    const r = spawnSync('terraform', ['version'], { encoding: 'utf8', env: terraformEnv() });
+    if (r.status === 0) lookup = { binary: 'terraform', missing: '' };
+    else if (r.error) lookup = { binary: null, missing: 'no terraform binary on the PATH' };
+    else lookup = { binary: null, missing: `\`terraform version\` failed: ${(r.stderr || r.stdout).trim()}` };
+  }
+  return lookup;
+}
 
 /** The terraform binary on the PATH, or null. */
 export function terraformBinary(): string | null {
-  if (cachedBinary !== undefined) return cachedBinary;
-  const r = spawnSync('terraform', ['version'], { encoding: 'utf8', env: terraformEnv() });
-  cachedBinary = r.status === 0 ? 'terraform' : null;
-  return cachedBinary;
+  return findBinary().binary;
+}
+
+/**
+ * Whether a missing binary fails the suite, and why: by default in CI (CI set), where these tests
+ * are the only evaluation of the manifest module and the only `terraform fmt` check before a
+ * merge. AIPROD_REQUIRE_TERRAFORM=1/0 decides instead, e.g. =0 on a CI machine that cannot have a
+ * binary (no package registry it reaches ships one).
+ */
+function requirement(): { required: boolean; why: string } {
+  const explicit = process.env.AIPROD_REQUIRE_TERRAFORM;
+  if (explicit)
+    return { required: explicit !== '0' && explicit !== 'false', why: `AIPROD_REQUIRE_TERRAFORM=${explicit}` };
+  return process.env.CI ? { required: true, why: 'CI is set' } : { required: false, why: 'CI is not set' };
+}
+
+/**
+ * `describe` for tests that run the terraform binary. Without one they never pass silently: the
+ * suite shows a skipped test whose title gives the reason and prints one line, or, when terraform
+ * is required (see requirement), a failing test with the same reason.
+ */
+export function describeWithTerraform(name: string, body: () => void): void {
+  const { binary, missing } = findBinary();
+  if (binary) {
+    describe(name, body);
+    return;
+  }
+  const { required, why } = requirement();
+  if (required) {
+    describe(name, () => {
+      it(`needs terraform: ${missing} (required: ${why})`, () => {
+        throw new Error(`${missing}. Put terraform >= 1.5 on the PATH, or set AIPROD_REQUIRE_TERRAFORM=0 to skip.`);
+      });
+    });
+    return;
+  }
+  // One plain line (console.* would add a code frame): visible in a run of many files too.
+  process.stderr.write(`${name}: skipped, ${missing} (not required: ${why})\n`);
+  describe(name, () => {
+    it.skip(`skipped: ${missing} (not required: ${why})`, () => {});
+  });
 }
 
 let cliConfig: string | undefined;
@@ -260,15 +343,9 @@ export class ManifestHarness {
         '  type = string',
         '}',
         '',
-        'variable "access" {',
-        '  type    = any',
-        '  default = {}',
-        '}',
-        '',
         'module "manifest" {',
         `  source   = "${source}"`,
         '  manifest = jsondecode(file(var.manifest_file))',
-        '  access   = var.access',
         '}',
         '',
         'output "manifest" {',
@@ -281,16 +358,16 @@ export class ManifestHarness {
     if (init.status !== 0) throw new Error(`terraform init failed:\n${init.stdout}\n${init.stderr}`);
   }
 
-  private varArgs(manifestFile: string, access: unknown): string[] {
+  private varArgs(manifestFile: string): string[] {
     const varFile = join(this.dir, `vars-${Date.now()}-${Math.random().toString(36).slice(2)}.tfvars.json`);
-    writeFileSync(varFile, JSON.stringify({ manifest_file: manifestFile, access }));
+    writeFileSync(varFile, JSON.stringify({ manifest_file: manifestFile }));
     return [`-var-file=${varFile}`];
   }
 
   /** Applies the scratch configuration and returns the manifest module's outputs. */
-  evaluate(manifestFile: string, access: unknown = {}): Block {
+  evaluate(manifestFile: string): Block {
     const state = join(this.dir, `state-${Date.now()}-${Math.random().toString(36).slice(2)}.tfstate`);
-    const args = this.varArgs(manifestFile, access);
+    const args = this.varArgs(manifestFile);
     const apply = runTerraform(this.dir, [
       'apply',
       '-auto-approve',
@@ -307,19 +384,18 @@ export class ManifestHarness {
   }
 
   /** Plans the scratch configuration and returns the result (for manifests that must be refused). */
-  plan(manifestFile: string, access: unknown = {}): TfRun {
-    return runTerraform(this.dir, [
-      'plan',
-      '-input=false',
-      '-lock=false',
-      '-no-color',
-      ...this.varArgs(manifestFile, access),
-    ]);
+  plan(manifestFile: string): TfRun {
+    return runTerraform(this.dir, ['plan', '-input=false', '-lock=false', '-no-color', ...this.varArgs(manifestFile)]);
   }
 
-  writeManifest(entries: unknown[]): string {
+  /** A manifest document with these functions, the real topics, and the real secrets plus `secrets`. */
+  writeManifest(entries: unknown[], secrets: ManifestDocument['secrets'] = {}): string {
     const file = join(this.dir, `manifest-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify(entries, null, 2));
+    const real = readManifestDocument();
+    writeFileSync(
+      file,
+      JSON.stringify({ ...real, secrets: { ...real.secrets, ...secrets }, functions: entries }, null, 2),
+    );
     return file;
   }
 

@@ -1,4 +1,4 @@
-import { httpFunctions } from '../../functions/manifest';
+import { httpFunctions } from '../../shared/platform/manifest';
 import { pathPattern } from '../../shared/http/paths';
 import { GatewayRoute, resolveRoute } from '../../shared/local/gateway';
 

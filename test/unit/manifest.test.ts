@@ -1,13 +1,28 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { getFunction } from '@google-cloud/functions-framework/testing';
-import { manifest, MANIFEST_JSON, manifestSchema, renderManifestJson } from '../../functions/manifest';
+import { CONFIG_VARIABLES } from '../../shared/config';
+import {
+  manifest,
+  manifestSchema,
+  renderManifestJson,
+  SECRETS,
+  secretEnv,
+  TOPICS,
+} from '../../shared/platform/manifest';
+import { MANIFEST_JSON } from '../support/terraform';
 
 const FUNCTIONS_DIR = join(__dirname, '../../functions');
+// The registry records each function's signature type; the package's exports map hides the module.
+const registry = require(
+  join(dirname(require.resolve('@google-cloud/functions-framework')), 'function_registry.js'),
+) as { getRegisteredFunction(name: string): { signatureType: string } | undefined };
 
-describe('function manifest', () => {
-  it('is valid and its JSON twin (read by Terraform) is up to date: run `npm run manifest`', () => {
-    expect(() => manifestSchema.parse(JSON.parse(readFileSync(MANIFEST_JSON, 'utf8')))).not.toThrow();
+describe('the platform declaration', () => {
+  it('is valid and functions/manifest.json (read by Terraform) is up to date: run `npm run manifest`', () => {
+    const json = JSON.parse(readFileSync(MANIFEST_JSON, 'utf8'));
+    expect(() => manifestSchema.parse(json.functions)).not.toThrow();
+    expect(json.topics).toEqual(Object.keys(TOPICS));
     expect(readFileSync(MANIFEST_JSON, 'utf8')).toBe(renderManifestJson());
   });
 
@@ -21,10 +36,8 @@ describe('function manifest', () => {
     '%s registers its %s handler under its name',
     (name, kind) => {
       require(join(FUNCTIONS_DIR, name));
-      const handler = getFunction(name);
-      expect(typeof handler).toBe('function');
-      // http handlers take (req, res); cloudEvent handlers take (event).
-      expect(kind === 'http' ? (handler as (...a: unknown[]) => unknown).length : 1).toBeGreaterThanOrEqual(1);
+      expect(typeof getFunction(name)).toBe('function');
+      expect(registry.getRegisteredFunction(name)?.signatureType).toBe(kind === 'http' ? 'http' : 'cloudevent');
     },
   );
 
@@ -35,7 +48,13 @@ describe('function manifest', () => {
   });
 
   it('gives every event function an ack deadline above its timeout, as Pub/Sub push needs', () => {
-    for (const fn of manifest)
+    for (const fn of manifest) {
       if (fn.kind === 'event') expect(fn.ackDeadlineSeconds).toBeGreaterThan(fn.timeoutSeconds);
+    }
+  });
+
+  it('declares only secrets the configuration reads, each as the variable named after it', () => {
+    for (const id of Object.keys(SECRETS)) expect(CONFIG_VARIABLES).toContain(secretEnv(id));
+    for (const fn of manifest) for (const id of fn.access.secrets) expect(Object.keys(SECRETS)).toContain(id);
   });
 });

@@ -2,25 +2,22 @@
  * Evaluates terraform/modules/manifest with the terraform binary (the module has no provider,
  * so this works offline) and checks what Terraform will actually deploy against
  * functions/manifest.json: every function, every route in the right order, every subscription.
- * Skipped, with a message, when no terraform binary is on the PATH.
+ * Without a terraform binary the suite says so: a skipped test naming the reason, or a failure
+ * in CI (describeWithTerraform in test/support/terraform.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOPICS } from '../../functions/manifest';
+import { TOPICS } from '../../shared/platform/manifest';
 import {
   MANIFEST_JSON,
   MODULES_DIR,
   ManifestHarness,
   TF_DIR,
-  block,
   evaluateScratch,
   hclBlockText,
   moduleSource,
-  loadModule,
   readManifest,
-  terraformBinary,
-  variableDefault,
-  type Block,
+  describeWithTerraform,
   type ManifestEntry,
 } from '../support/terraform';
 
@@ -52,7 +49,6 @@ interface Fn {
     outputs: string;
     kms: boolean;
     sign_urls: boolean;
-    secret_writer: string[];
   };
   method: string | null;
   topic: string | null;
@@ -94,6 +90,16 @@ const concrete = (path: string): string => path.replace(/\{[^}]+\}/g, 'job_01HZX
 
 const envName = (id: string): string => id.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 
+const access = (secrets: string[], more: Record<string, unknown> = {}) => ({
+  secrets,
+  publishes: [],
+  uploads: 'none',
+  outputs: 'none',
+  signUrls: false,
+  kms: false,
+  ...more,
+});
+
 const http = (name: string, method: string, paths: string[]): ManifestEntry & Record<string, unknown> => ({
   name,
   description: name,
@@ -103,7 +109,7 @@ const http = (name: string, method: string, paths: string[]): ManifestEntry & Re
   timeoutSeconds: 30,
   maxInstances: 10,
   minInstances: 0,
-  secrets: ['database-url'],
+  access: access(['database-url']),
   method,
   paths,
   auth: 'api_key',
@@ -119,7 +125,7 @@ const event = (name: string, topic: string, overrides: Record<string, unknown> =
   timeoutSeconds: 60,
   maxInstances: 5,
   minInstances: 0,
-  secrets: ['database-url'],
+  access: access(['database-url']),
   topic,
   ackDeadlineSeconds: 120,
   maxDeliveryAttempts: 5,
@@ -128,28 +134,14 @@ const event = (name: string, topic: string, overrides: Record<string, unknown> =
   ...overrides,
 });
 
-const binary = terraformBinary();
-const describeWithTerraform = binary ? describe : describe.skip;
-
-if (!binary) {
-  describe('manifest module evaluation', () => {
-    it('is skipped: no terraform binary on the PATH (Cloud Build provides one to the test step)', () => {
-      expect(binary).toBeNull();
-    });
-  });
-}
-
 describeWithTerraform('manifest module evaluated by terraform', () => {
   const manifest = readManifest();
   let harness: ManifestHarness;
   let out: Evaluated;
-  let defaultAccess: unknown;
 
-  beforeAll(async () => {
-    const root = await loadModule(TF_DIR);
-    defaultAccess = variableDefault(root, 'function_access');
+  beforeAll(() => {
     harness = new ManifestHarness();
-    out = harness.evaluate(MANIFEST_JSON, defaultAccess) as unknown as Evaluated;
+    out = harness.evaluate(MANIFEST_JSON) as unknown as Evaluated;
   });
 
   afterAll(() => harness?.dispose());
@@ -183,8 +175,8 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       expect(fn.ingress).toBe(entry.kind === 'http' ? 'ALLOW_INTERNAL_AND_GCLB' : 'ALLOW_INTERNAL_ONLY');
       expect(fn.concurrency).toBe(entry.kind === 'http' ? 40 : 1);
       expect(fn.db_pool_max).toBe(entry.kind === 'http' ? 5 : 2);
-      expect(fn.secret_env).toEqual(Object.fromEntries(entry.secrets.map((id) => [envName(id), id])));
-      if (entry.secrets.includes('database-url')) expect(fn.secret_env.DATABASE_URL).toBe('database-url');
+      expect(fn.secret_env).toEqual(Object.fromEntries(entry.access.secrets.map((id) => [envName(id), id])));
+      if (entry.access.secrets.includes('database-url')) expect(fn.secret_env.DATABASE_URL).toBe('database-url');
     });
 
     it('subscribes every event function with the manifest delivery settings', () => {
@@ -234,19 +226,24 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       expect(out.http_methods).toEqual(
         [...new Set(manifest.filter((f) => f.kind === 'http').map((f) => f.method!))].sort(),
       );
-      expect(out.secret_ids).toEqual([...new Set(manifest.flatMap((f) => f.secrets))].sort());
-      expect(out.topics).toEqual([...TOPICS]);
+      expect(out.secret_ids).toEqual([...new Set(manifest.flatMap((f) => f.access.secrets))].sort());
+      expect(out.topics).toEqual(Object.keys(TOPICS));
     });
 
-    it('gives functions the access the root module declares for them, and nothing to the others', () => {
-      const declared = block(defaultAccess);
-      for (const [name, fn] of Object.entries(out.functions)) {
-        const d = declared[name] as Block | undefined;
-        expect(fn.access.publishes).toEqual([...((d?.publishes as string[] | undefined) ?? [])].sort());
-        expect(fn.access.uploads).toBe((d?.uploads as string | undefined) ?? 'none');
-        expect(fn.access.outputs).toBe((d?.outputs as string | undefined) ?? 'none');
-        expect(fn.access.kms).toBe((d?.kms as boolean | undefined) ?? false);
-        for (const t of fn.access.publishes) expect(TOPICS).toContain(t);
+    it('gives every function exactly the access its manifest entry declares', () => {
+      for (const entry of manifest) {
+        const fn = out.functions[entry.name]!;
+        expect({ fn: entry.name, access: fn.access }).toEqual({
+          fn: entry.name,
+          access: {
+            publishes: [...entry.access.publishes].sort(),
+            uploads: entry.access.uploads,
+            outputs: entry.access.outputs,
+            kms: entry.access.kms,
+            sign_urls: entry.access.signUrls,
+          },
+        });
+        for (const t of fn.access.publishes) expect(Object.keys(TOPICS)).toContain(t);
       }
     });
   });
@@ -267,17 +264,23 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       http('webhooks-rotate-secret', 'POST', ['/webhooks/{id}/rotate-secret']),
       http('docs', 'GET', ['/openapi.json', '/docs']),
       http('health', 'GET', ['/health', '/health/live', '/health/ready']),
-      { ...http('uploads', 'POST', ['/uploads']), secrets: ['database-url', 'upload-signing-key'] },
+      { ...http('uploads', 'POST', ['/uploads']), access: access(['database-url', 'upload-signing-key']) },
       event('job-processor', 'pipeline-jobs', { timeoutSeconds: 540, ackDeadlineSeconds: 600 }),
       event('result-notifier', 'job-results'),
       event('webhook-deliverer', 'job-notifications', { maxDeliveryAttempts: 10 }),
       event('secret-rotator', 'secret-rotation'),
-      event('alert-notifier', 'monitoring-alerts', { secrets: ['slack-webhook-url'] }),
+      event('alert-notifier', 'monitoring-alerts', { access: access(['slack-webhook-url']) }),
       event('sweeper', 'maintenance'),
     ];
     let g: Evaluated;
     beforeAll(() => {
-      g = harness.evaluate(harness.writeManifest(grown)) as unknown as Evaluated;
+      const secret = (env: string) => ({ description: env, rotate: false, env });
+      g = harness.evaluate(
+        harness.writeManifest(grown, {
+          'upload-signing-key': secret('UPLOAD_SIGNING_KEY'),
+          'slack-webhook-url': secret('SLACK_WEBHOOK_URL'),
+        }),
+      ) as unknown as Evaluated;
     });
 
     it('deploys every new function without any Terraform change', () => {
@@ -319,16 +322,24 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       });
     });
 
-    it('takes access from the manifest entry when it declares one', () => {
-      const withAccess = [{ ...http('uploads', 'POST', ['/uploads']), access: { uploads: 'write', sign_urls: true } }];
-      const a = harness.evaluate(harness.writeManifest(withAccess), {
-        uploads: { uploads: 'read' },
-      }) as unknown as Evaluated;
-      expect(a.functions.uploads!.access).toMatchObject({
+    it('normalises a declared access for the modules: topics sorted, signUrls as sign_urls', () => {
+      const declared = [
+        {
+          ...http('uploads', 'POST', ['/uploads']),
+          access: access(['database-url'], {
+            uploads: 'write',
+            signUrls: true,
+            publishes: ['maintenance', 'job-results'],
+          }),
+        },
+      ];
+      const a = harness.evaluate(harness.writeManifest(declared)) as unknown as Evaluated;
+      expect(a.functions.uploads!.access).toEqual({
         uploads: 'write',
         sign_urls: true,
         outputs: 'none',
-        publishes: [],
+        kms: false,
+        publishes: ['job-results', 'maintenance'],
       });
     });
   });
@@ -355,7 +366,7 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
     });
 
     it('an event function on a topic that does not exist', () => {
-      refused([event('lost', 'no-such-topic')], /platform topics/);
+      refused([event('lost', 'no-such-topic')], /declared topics/);
     });
 
     it('duplicate function names', () => {
@@ -363,7 +374,17 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
     });
 
     it('a function that publishes to a topic that does not exist', () => {
-      refused([{ ...event('exporter', 'maintenance'), access: { publishes: ['nope'] } }], /topic that does not exist/);
+      refused(
+        [{ ...event('exporter', 'maintenance'), access: access(['database-url'], { publishes: ['nope'] }) }],
+        /undeclared secret or topic/,
+      );
+    });
+
+    it('a function that reads a secret the declaration does not list', () => {
+      refused(
+        [{ ...event('reader', 'maintenance'), access: access(['no-such-secret']) }],
+        /undeclared secret or topic/,
+      );
     });
   });
 
@@ -373,31 +394,23 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       // The grant maps are locals of modules/functions; evaluate that locals block, unchanged,
       // over the manifest module's output and the root module's real wiring.
       const locals = hclBlockText(readFileSync(join(MODULES_DIR, 'functions', 'main.tf'), 'utf8'), /^locals \{/m);
-      const rootMain = readFileSync(join(TF_DIR, 'main.tf'), 'utf8');
-      const functionsCall = hclBlockText(rootMain, /^module "functions" \{/m);
-      const platformSecretEnv = hclBlockText(functionsCall, /platform_secret_env = \{/);
-      const secretCompanions = hclBlockText(functionsCall, /secret_companions = \{/);
       grants = evaluateScratch(
         (dir) => `
 module "manifest" {
   source   = "${moduleSource(dir, 'manifest')}"
   manifest = jsondecode(file("${MANIFEST_JSON.split('\\').join('/')}"))
-  access   = ${JSON.stringify(defaultAccess)}
 }
 
 locals {
   functions      = module.manifest.functions
   uploads_bucket = "uploads-bucket"
   outputs_bucket = "outputs-bucket"
-  ${platformSecretEnv.replace(' = {', ' = {\n')}
-  ${secretCompanions.replace(' = {', ' = {\n')}
 }
 
-${locals.replace(/var\.(functions|uploads_bucket|outputs_bucket|platform_secret_env|secret_companions)\b/g, 'local.$1')}
+${locals.replace(/var\.(functions|uploads_bucket|outputs_bucket)\b/g, 'local.$1')}
 
 output "secret_env" { value = local.secret_env }
 output "secret_reads" { value = keys(local.secret_reads) }
-output "secret_writes" { value = keys(local.secret_writes) }
 output "publishes" { value = keys(local.publishes) }
 output "buckets" { value = keys(local.bucket_grants) }
 output "kms_users" { value = keys(local.kms_users) }
@@ -408,12 +421,10 @@ output "account_ids" { value = local.account_ids }
       );
     });
 
-    it('gives every function its manifest secrets, the Redis AUTH string, and nothing else', () => {
+    it('gives every function its declared secrets and nothing else', () => {
       const env = grants.secret_env as Record<string, Record<string, string>>;
       for (const entry of manifest) {
-        const expected: Record<string, string> = { REDIS_AUTH: 'redis-auth' };
-        for (const id of entry.secrets) expected[envName(id)] = id;
-        if (entry.secrets.includes('database-url')) expected.DATABASE_REPLICA_URL = 'database-replica-url';
+        const expected = Object.fromEntries(entry.access.secrets.map((id) => [envName(id), id]));
         expect({ fn: entry.name, env: env[entry.name] }).toEqual({ fn: entry.name, env: expected });
       }
       const reads = grants.secret_reads as string[];
@@ -424,33 +435,27 @@ output "account_ids" { value = local.account_ids }
     });
 
     it('grants Pub/Sub, bucket, KMS and signing access only as declared', () => {
-      const declared = block(defaultAccess);
-      const names = new Set(manifest.map((f) => f.name));
-      const expectedPublishes = Object.entries(declared)
-        .filter(([n]) => names.has(n))
-        .flatMap(([n, a]) => ((block(a).publishes as string[] | undefined) ?? []).map((t) => `${n}|${t}`));
+      const expectedPublishes = manifest.flatMap((f) => f.access.publishes.map((t) => `${f.name}|${t}`));
       expect((grants.publishes as string[]).sort()).toEqual(expectedPublishes.sort());
       const role = {
         read: 'roles/storage.objectViewer',
         write: 'roles/storage.objectCreator',
         'read-write': 'roles/storage.objectUser',
       } as Record<string, string>;
-      const expectedBuckets = Object.entries(declared)
-        .filter(([n]) => names.has(n))
-        .flatMap(([n, a]) =>
-          (['uploads', 'outputs'] as const).flatMap((b) => {
-            const level = block(a)[b] as string | undefined;
-            return level && level !== 'none' ? [`${n}|${b}|${role[level]}`] : [];
-          }),
-        );
+      const expectedBuckets = manifest.flatMap((f) =>
+        (['uploads', 'outputs'] as const).flatMap((b) =>
+          f.access[b] !== 'none' ? [`${f.name}|${b}|${role[f.access[b]]}`] : [],
+        ),
+      );
       expect((grants.buckets as string[]).sort()).toEqual(expectedBuckets.sort());
-      const flagged = (flag: string): string[] =>
-        Object.entries(declared)
-          .filter(([n, a]) => names.has(n) && block(a)[flag] === true)
-          .map(([n]) => n)
+      const flagged = (flag: 'kms' | 'signUrls'): string[] =>
+        manifest
+          .filter((f) => f.access[flag])
+          .map((f) => f.name)
           .sort();
       expect((grants.kms_users as string[]).sort()).toEqual(flagged('kms'));
-      expect((grants.url_owners as string[]).sort()).toEqual(flagged('sign_urls'));
+      expect((grants.url_owners as string[]).sort()).toEqual(flagged('signUrls'));
+      expect(flagged('signUrls')).toEqual(['pipeline-result']);
     });
 
     it('gives every function only logging, metrics and tracing at the project level', () => {

@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOPICS } from '../../functions/manifest';
+import { CONFIG_VARIABLES } from '../../shared/config';
+import { SECRETS, TOPICS } from '../../shared/platform/manifest';
 import {
   MODULES_DIR,
   ROOT,
@@ -14,14 +15,15 @@ import {
   allBlocks,
   block,
   blocks,
+  describeWithTerraform,
   dynamicBlocks,
   isBlock,
   loadModule,
   moduleNames,
   readManifest,
+  readManifestDocument,
   resource,
   strings,
-  terraformBinary,
   terraformEnv,
   variableDefault,
   type Block,
@@ -144,7 +146,7 @@ describe('manifest wiring', () => {
 
   it('keeps every manifest entry: no filter between manifest.json and the maps the modules deploy', () => {
     const locals = mod('manifest').locals;
-    expect(String(locals.entries)).toBe('${{ for f in var.manifest : f.name => f }}');
+    expect(String(locals.entries)).toBe('${{ for f in var.manifest.functions : f.name => f }}');
     expect(String(locals.functions)).toMatch(/^\$\{\{\s*for name, f in local\.entries : name => \{/);
     expect(String(locals.functions)).not.toMatch(/\bif\b/);
     expect(String(locals.http_functions)).toMatch(/if f\.kind == "http"/);
@@ -165,9 +167,11 @@ describe('manifest wiring', () => {
     expect(call('messaging').topics).toBe('${module.manifest.topics}');
   });
 
-  it('declares the same topics as the application (TOPICS in functions/manifest.ts)', () => {
-    expect(mod('manifest').locals.topics).toEqual([...TOPICS]);
-    expect(variableDefault(mod('messaging'), 'topics')).toEqual([...TOPICS]);
+  it('takes the topics from the platform declaration alone (TOPICS in shared/platform/manifest.ts)', () => {
+    expect(mod('manifest').locals.topics).toBe('${var.manifest.topics}');
+    expect(mod('messaging').variables.topics?.default).toBeUndefined();
+    expect(call('messaging').topics).toBe('${module.manifest.topics}');
+    expect(readManifestDocument().topics).toEqual(Object.keys(TOPICS));
   });
 
   it('has a manifest with both kinds of function to check against', () => {
@@ -235,7 +239,6 @@ describe('functions module', () => {
         'AIPROD_UPLOADS_BUCKET',
         'AIPROD_OUTPUTS_BUCKET',
         'REDIS_URL',
-        'AIPROD_KMS_KEY',
         'LOG_LEVEL',
       ]),
     );
@@ -243,7 +246,8 @@ describe('functions module', () => {
     expect(env.GOOGLE_CLOUD_PROJECT).toBe('${var.project_id}');
     expect(env.AIPROD_UPLOADS_BUCKET).toBe('${module.storage.uploads_bucket}');
     expect(env.AIPROD_OUTPUTS_BUCKET).toBe('${module.storage.outputs_bucket}');
-    expect(env.AIPROD_KMS_KEY).toBe('${module.kms.app_key_id}');
+    // Only what the configuration reads (shared/config.ts).
+    for (const name of Object.keys(env)) expect(CONFIG_VARIABLES).toContain(name);
     expect(env.REDIS_URL).toBe('${module.cache.url}');
     expect(env.LOG_LEVEL).toBe('${var.log_level}');
     const perFunction = String(service.environment_variables);
@@ -279,9 +283,9 @@ describe('functions module', () => {
     expect(push.member).toBe('serviceAccount:${google_service_account.push_invoker.email}');
   });
 
-  it('creates every secret a manifest function reads', () => {
-    expect(String(root.locals.manifest_secrets)).toContain('module.manifest.secret_ids');
-    expect(String(root.locals.secrets)).toContain('local.manifest_secrets');
+  it('creates exactly the secrets the platform declaration lists', () => {
+    expect(root.locals.secrets).toBe('${module.manifest.secrets}');
+    expect(Object.keys(readManifestDocument().secrets)).toEqual(Object.keys(SECRETS));
     expect(resource(mod('secrets'), 'google_secret_manager_secret', 'this').for_each).toBe('${var.secrets}');
     expect(call('functions').available_secrets).toBe('${module.secrets.secret_names}');
   });
@@ -472,7 +476,7 @@ describe('messaging module', () => {
   it('every event function of the manifest has an ack deadline above its timeout and Pub/Sub-valid settings', () => {
     for (const f of eventFns) {
       expect({ fn: f.name, ok: (f.ackDeadlineSeconds ?? 0) > f.timeoutSeconds }).toEqual({ fn: f.name, ok: true });
-      expect(TOPICS).toContain(f.topic);
+      expect(Object.keys(TOPICS)).toContain(f.topic);
       expect(f.maxDeliveryAttempts).toBeGreaterThanOrEqual(5);
     }
   });
@@ -573,11 +577,10 @@ describe('database module', () => {
     expect(defaultNumber(root, 'read_replica_count')).toBeGreaterThanOrEqual(1);
   });
 
-  it('stores the database URL and password in Secret Manager', () => {
+  it('stores the database URL (its password inside) in Secret Manager', () => {
     const seeded = call('secrets').seeded_values as Block;
     expect(seeded['database-url']).toBe('${module.database.database_url}');
-    expect(seeded['database-password']).toBe('${module.database.password}');
-    expect(call('secrets').seeded_secret_ids).toEqual(expect.arrayContaining(['database-password', 'database-url']));
+    expect(call('secrets').seeded_secret_ids).toEqual(['database-url']);
   });
 });
 
@@ -621,16 +624,17 @@ describe('secrets module', () => {
     expect(call('secrets').rotation_topic_id).toBe('${module.messaging.topic_ids["secret-rotation"]}');
   });
 
-  it('covers the platform secrets, with rotation where the policy asks for it', () => {
-    const catalogue = block(root.locals.platform_secrets);
-    for (const id of ['database-password', 'webhook-master-key', 'slack-webhook-url']) {
-      expect({ id, rotate: block(catalogue[id]).rotate }).toEqual({ id, rotate: true });
+  it('rotates third-party keys, and writes the first version of what Terraform generates', () => {
+    expect(SECRETS['elevenlabs-api-key'].rotate).toBe(true);
+    const secretsCall = call('secrets');
+    expect(secretsCall.seeded_secret_ids).toEqual(['database-url']);
+    expect(secretsCall.managed_secret_ids).toEqual(['redis-auth']);
+    for (const id of [
+      ...(secretsCall.seeded_secret_ids as string[]),
+      ...(secretsCall.managed_secret_ids as string[]),
+    ]) {
+      expect(Object.keys(SECRETS)).toContain(id);
     }
-    expect(Object.keys(catalogue)).toEqual(
-      expect.arrayContaining(['database-url', 'database-replica-url', 'redis-auth']),
-    );
-    expect(variableDefault(root, 'voice_provider_secret_ids')).toEqual(expect.arrayContaining(['elevenlabs-api-key']));
-    expect(String(root.locals.voice_secrets)).toContain('rotate = true');
   });
 
   it('orders a rotation run on the first day of every third month', () => {
@@ -698,25 +702,55 @@ describe('network module', () => {
 });
 
 describe('monitoring module', () => {
+  const POLICIES = [
+    'api_5xx_ratio',
+    'api_latency_p95',
+    'cloudsql_connections',
+    'cloudsql_cpu',
+    'cloudsql_memory',
+    'function_crash',
+    'function_oom',
+    'dead_letter',
+    'pubsub_backlog',
+    'backup_failure',
+    'job_failures',
+  ];
   let monitoring: TfModule;
-  let policies: [string, Block][];
-  const runbookOf = (p: Block): string | undefined => {
-    const content = String(block(p.documentation).content);
-    return /\$\{local\.runbooks\}\/([a-z0-9-]+\.md)/.exec(content)?.[1];
+  let policy: Block;
+  let specs: [string, Block][];
+  /** An entry of local.alert_policies. */
+  const spec = (key: string): Block => {
+    const found = specs.find(([k]) => k === key);
+    if (!found) throw new Error(`no alert policy ${key} in local.alert_policies`);
+    return found[1];
   };
+  /** The (only) condition of a policy whose conditions are written out. */
+  const condition = (key: string): Block => block(spec(key).conditions);
+  const runbookPath = (s: Block): string => join(ROOT, 'docs', 'runbooks', `${String(s.runbook)}.md`);
   beforeAll(() => {
     monitoring = mod('monitoring');
-    policies = Object.entries(monitoring.resources.google_monitoring_alert_policy ?? {});
+    policy = resource(monitoring, 'google_monitoring_alert_policy', 'this');
+    specs = Object.entries(block(monitoring.locals.alert_policies)).map(([k, v]) => [k, block(v)]);
+  });
+
+  it('creates every alert policy from one resource over local.alert_policies, keeping the old addresses', () => {
+    expect(Object.keys(monitoring.resources.google_monitoring_alert_policy ?? {})).toEqual(['this']);
+    expect(policy.for_each).toBe('${local.alert_policies}');
+    expect(specs.map(([k]) => k).sort()).toEqual([...POLICIES].sort());
+    expect(policy.display_name).toBe('${var.name_prefix}: ${each.value.title}');
+    for (const [key, s] of specs) {
+      expect({ policy: key, fields: Object.keys(s).sort() }).toEqual({
+        policy: key,
+        fields: ['auto_close', 'conditions', 'runbook', 'severity', 'subject', 'summary', 'title'],
+      });
+      expect(['CRITICAL', 'ERROR', 'WARNING']).toContain(s.severity);
+      // Moved from google_monitoring_alert_policy.<key>: an apply updates the policy in place.
+      expect(monitoring.text).toContain(`to   = google_monitoring_alert_policy.this["${key}"]`);
+    }
   });
 
   it('sends every alert policy to the notification channels, which always include one', () => {
-    expect(policies.length).toBeGreaterThanOrEqual(12);
-    for (const [name, p] of policies) {
-      expect({ policy: name, channels: p.notification_channels }).toEqual({
-        policy: name,
-        channels: '${local.channels}',
-      });
-    }
+    expect(policy.notification_channels).toBe('${local.channels}');
     const channels = String(monitoring.locals.channels);
     expect(channels).toContain('google_monitoring_notification_channel.email');
     expect(channels).toContain('google_monitoring_notification_channel.slack');
@@ -731,98 +765,145 @@ describe('monitoring module', () => {
 
   it('links every alert policy to a runbook that exists in docs/runbooks', () => {
     expect(String(monitoring.locals.runbooks)).toContain('docs/runbooks');
-    for (const [name, p] of policies) {
-      const runbook = runbookOf(p);
-      expect({ policy: name, runbook: typeof runbook }).toEqual({ policy: name, runbook: 'string' });
-      expect({ policy: name, exists: existsSync(join(ROOT, 'docs', 'runbooks', runbook!)) }).toEqual({
-        policy: name,
-        exists: true,
+    expect(block(policy.documentation).content).toBe(
+      '${each.value.summary}\n\nRunbook: ${local.runbooks}/${each.value.runbook}.md\n',
+    );
+    expect(String(policy.user_labels)).toContain('runbook = each.value.runbook');
+    for (const [key, s] of specs) {
+      expect({ policy: key, runbook: s.runbook }).toEqual({
+        policy: key,
+        runbook: expect.stringMatching(/^[a-z0-9-]+$/),
       });
+      expect({ policy: key, exists: existsSync(runbookPath(s)) }).toEqual({ policy: key, exists: true });
     }
   });
 
   it('has a runbook for every policy with symptoms, diagnosis, fixes and escalation', () => {
-    for (const [, p] of policies) {
-      const text = readFileSync(join(ROOT, 'docs', 'runbooks', runbookOf(p)!), 'utf8');
+    for (const [, s] of specs) {
+      const text = readFileSync(runbookPath(s), 'utf8');
       for (const section of [/^## Symptoms/m, /^## Diagnos/m, /^## (Fix|Fixes|Remediation)/m, /^## Escalation/m])
         expect(text).toMatch(section);
       expect(text).toMatch(/```bash/);
     }
   });
 
-  it('alerts on the 5xx ratio over 1% for 5 minutes and on p95 latency over 1 s', () => {
-    const ratio = block(
-      block(resource(monitoring, 'google_monitoring_alert_policy', 'api_5xx_ratio').conditions).condition_threshold,
+  it('turns every condition into a metric threshold, a ratio when it has a denominator', () => {
+    const content = block(dynamicBlocks(policy, 'conditions')[0]?.content);
+    expect(String(dynamicBlocks(policy, 'conditions')[0]?.for_each)).toContain('merge(local.condition_defaults, c)');
+    const threshold = block(content.condition_threshold);
+    expect(threshold.filter).toBe('${conditions.value.filter}');
+    expect(threshold.denominator_filter).toBe('${conditions.value.denominator_filter}');
+    expect(threshold.comparison).toBe('COMPARISON_GT');
+    expect(threshold.threshold_value).toBe('${conditions.value.threshold}');
+    expect(threshold.duration).toBe('${conditions.value.duration}');
+    expect(block(threshold.aggregations).cross_series_reducer).toBe('${conditions.value.reducer}');
+    expect(String(dynamicBlocks(threshold, 'denominator_aggregations')[0]?.for_each)).toContain(
+      'conditions.value.denominator_filter == null ? []',
     );
+    expect(block(threshold.trigger).count).toBe(1);
+    expect(block(monitoring.locals.condition_defaults)).toEqual({
+      denominator_filter: null,
+      reducer: null,
+      group_by: null,
+    });
+  });
+
+  it('alerts on the 5xx ratio over 1% for 5 minutes and on p95 latency over 1 s', () => {
+    const ratio = condition('api_5xx_ratio');
     expect(String(ratio.filter)).toContain('response_code_class=500');
     expect(String(ratio.denominator_filter)).toContain('https/request_count');
     expect(ratio.duration).toBe('300s');
-    expect(ratio.threshold_value).toBe('${var.error_ratio_threshold}');
+    expect(ratio.threshold).toBe('${var.error_ratio_threshold}');
     expect(defaultNumber(monitoring, 'error_ratio_threshold')).toBe(0.01);
-    const latency = block(
-      block(resource(monitoring, 'google_monitoring_alert_policy', 'api_latency_p95').conditions).condition_threshold,
-    );
-    expect(block(latency.aggregations).cross_series_reducer).toBe('REDUCE_PERCENTILE_95');
+    // 0.01 * 100 is 0.999... in Terraform's arithmetic: the display names print it rounded.
+    expect(monitoring.locals.error_ratio_percent).toBe('${format("%.4g", var.error_ratio_threshold * 100)}');
+    expect(monitoring.text).not.toMatch(/threshold \* 100\}%/);
+    const latency = condition('api_latency_p95');
+    expect(latency.reducer).toBe('REDUCE_PERCENTILE_95');
+    expect(latency.threshold).toBe('${var.latency_p95_threshold_ms}');
     expect(defaultNumber(monitoring, 'latency_p95_threshold_ms')).toBe(1000);
   });
 
   it('alerts on Cloud SQL connections, CPU and memory', () => {
-    const metric = (name: string): string =>
-      String(
-        block(block(resource(monitoring, 'google_monitoring_alert_policy', name).conditions).condition_threshold)
-          .filter,
-      );
-    expect(metric('cloudsql_connections')).toContain('postgresql/num_backends');
-    expect(metric('cloudsql_cpu')).toContain('cpu/utilization');
-    expect(metric('cloudsql_memory')).toContain('memory/utilization');
+    expect(String(condition('cloudsql_connections').filter)).toContain('postgresql/num_backends');
+    expect(String(condition('cloudsql_cpu').filter)).toContain('cpu/utilization');
+    expect(String(condition('cloudsql_memory').filter)).toContain('memory/utilization');
   });
 
   it('alerts on dead letters and on the oldest unacked message over 5 minutes', () => {
-    const dl = block(
-      block(resource(monitoring, 'google_monitoring_alert_policy', 'dead_letter').conditions).condition_threshold,
-    );
+    const dl = condition('dead_letter');
     expect(String(dl.filter)).toContain('num_undelivered_messages');
     expect(String(dl.filter)).toContain('var.dead_letter_subscriptions');
     expect(call('monitoring').dead_letter_subscriptions).toBe(
       '${values(module.messaging.dead_letter_subscription_names)}',
     );
-    const backlog = dynamicBlocks(
-      resource(monitoring, 'google_monitoring_alert_policy', 'pubsub_backlog'),
-      'conditions',
-    )[0];
-    expect(String(block(block(backlog?.content).condition_threshold).filter)).toContain('oldest_unacked_message_age');
+    // One condition per distinct threshold, at most the 6 a policy holds.
+    const backlog = String(spec('pubsub_backlog').conditions);
+    expect(backlog).toMatch(/^\$\{\[for threshold, subscriptions in local\.backlog_groups : \{/);
+    expect(backlog).toContain('oldest_unacked_message_age');
+    expect(block(block(policy.lifecycle).precondition).condition).toBe('${length(each.value.conditions) <= 6}');
     expect(defaultNumber(monitoring, 'oldest_unacked_threshold_seconds')).toBe(300);
   });
 
   it('builds log-based metrics on the events the code writes and on platform logs', () => {
     const metrics = strings(monitoring.locals.log_metrics).join('\n');
-    for (const event of ['function.crash', 'job.failed', 'webhook.auto_disabled', 'secret_rotation.failed']) {
-      expect(metrics).toContain(`jsonPayload.event="${event}"`);
-    }
+    expect(metrics).toContain('jsonPayload.event="job.failed"');
+    expect(metrics).toContain('Container called exit');
     expect(metrics).toContain('Memory limit of');
     expect(metrics).toContain('cloudsql.instances.automatedBackup');
-    const uses = (policy: string, metric: string): void => {
-      const filter = String(
-        block(block(resource(monitoring, 'google_monitoring_alert_policy', policy).conditions).condition_threshold)
-          .filter,
-      );
-      expect(filter).toContain(`local.log_metric_types.${metric}`);
+    const uses = (key: string, metric: string): void => {
+      expect({ policy: key, filter: String(condition(key).filter) }).toEqual({
+        policy: key,
+        filter: expect.stringContaining(`local.log_metric_types.${metric}`),
+      });
     };
     uses('function_crash', 'function_crash');
     uses('function_oom', 'function_oom');
     uses('backup_failure', 'backup_failed');
-    uses('secret_rotation_failure', 'secret_rotation_failed');
-    uses('webhook_auto_disabled', 'webhook_auto_disabled');
+    uses('job_failures', 'job_failed');
   });
 
-  it('ships the API, infrastructure, database and business dashboards as JSON', () => {
+  it('watches only application events the code writes, in Terraform, dashboards and runbooks', () => {
+    const tsFiles = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => join(ROOT, dir, f));
+    const written = new Set(
+      [...tsFiles('shared'), ...tsFiles('functions')].flatMap((f) =>
+        [...readFileSync(f, 'utf8').matchAll(/\bevent: ['"]([\w.-]+)['"]/g)].map((m) => m[1]!),
+      ),
+    );
+    expect(written).toContain('job.failed');
+    const dashboards = join(MODULES_DIR, 'monitoring', 'dashboards');
+    const runbooks = join(ROOT, 'docs', 'runbooks');
+    const watched = [
+      { where: 'terraform', text: [root, ...Object.values(mods)].map((m) => m.text).join('\n') },
+      ...readdirSync(dashboards).map((f) => ({ where: f, text: readFileSync(join(dashboards, f), 'utf8') })),
+      ...readdirSync(runbooks).map((f) => ({ where: f, text: readFileSync(join(runbooks, f), 'utf8') })),
+    ].flatMap(({ where, text }) =>
+      [...text.matchAll(/jsonPayload\.event\s*=\s*\\*"([\w.-]+)/g)].map((m) => ({ where, event: m[1]! })),
+    );
+    expect(watched.length).toBeGreaterThan(0);
+    for (const w of watched) expect({ ...w, written: written.has(w.event) }).toEqual({ ...w, written: true });
+  });
+
+  it('ships the API, infrastructure, database and business dashboards as JSON, charting only metrics that exist', () => {
     const dash = resource(monitoring, 'google_monitoring_dashboard', 'this');
     expect(String(dash.for_each)).toContain('"api", "infrastructure", "database", "business"');
+    const logMetrics = Object.values(block(monitoring.locals.log_metrics)).map((m) => String(block(m).name));
     for (const name of ['api', 'infrastructure', 'database', 'business']) {
       const file = join(MODULES_DIR, 'monitoring', 'dashboards', `${name}.json`);
-      const json = JSON.parse(readFileSync(file, 'utf8')) as Block;
+      const text = readFileSync(file, 'utf8');
+      const json = JSON.parse(text) as Block;
       expect(typeof json.displayName).toBe('string');
       expect(blocks(block(json.mosaicLayout).tiles).length).toBeGreaterThan(3);
+      for (const [, metric] of text.matchAll(/logging\.googleapis\.com\/user\/\$\{name_prefix\}-([\w-]+)/g)) {
+        expect({ dashboard: name, metric, exists: logMetrics.includes(`\${var.name_prefix}-${metric}`) }).toEqual({
+          dashboard: name,
+          metric,
+          exists: true,
+        });
+      }
     }
   });
 });
@@ -961,16 +1042,8 @@ describe('operations documentation', () => {
   });
 });
 
-describe('terraform fmt', () => {
-  const binary = terraformBinary();
-  const maybe = binary ? it : it.skip;
-  if (!binary) {
-    it('is skipped: no terraform binary on the PATH (Cloud Build runs `terraform fmt -check` itself)', () => {
-      expect(binary).toBeNull();
-    });
-  }
-
-  maybe('leaves every file of terraform/ unchanged (terraform fmt -check -recursive)', () => {
+describeWithTerraform('terraform fmt', () => {
+  it('leaves every file of terraform/ unchanged (terraform fmt -check -recursive)', () => {
     const r = spawnSync('terraform', ['fmt', '-check', '-recursive', '-diff', TF_DIR], {
       encoding: 'utf8',
       env: terraformEnv(),

@@ -133,8 +133,8 @@ resource "google_sql_user" "app" {
   instance = google_sql_database_instance.primary.name
   name     = var.user_name
   password = random_password.app.result
-  # The secret-rotator changes the password in PostgreSQL and Secret Manager; Terraform only
-  # sets the first one.
+  # Terraform only sets the first password; one changed later (by hand today, in PostgreSQL and
+  # in the database-url secret) is not reverted.
   deletion_policy = "ABANDON"
 
   lifecycle {

@@ -34,7 +34,7 @@ output "user_name" {
 }
 
 output "password" {
-  description = "Initial application password (stored in Secret Manager as database-password)."
+  description = "Initial application password. Not stored on its own: it is inside database_url (the database-url secret). Unused by the root module."
   value       = random_password.app.result
   sensitive   = true
 }
@@ -46,7 +46,7 @@ output "database_url" {
 }
 
 output "database_replica_url" {
-  description = "postgres:// URL of the first read replica, or of the primary when there is none (stored as database-replica-url)."
+  description = "postgres:// URL of the first read replica, or of the primary when there is none. Unused by the root module: no secret holds it and the application reads from the primary only."
   value       = format(local.url_template, google_sql_user.app.name, random_password.app.result, local.read_ip, google_sql_database.app.name)
   sensitive   = true
 }

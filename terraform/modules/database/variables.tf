@@ -63,7 +63,7 @@ variable "disk_size_gb" {
 }
 
 variable "read_replica_count" {
-  description = "Number of read replicas. Reads may go to a replica (DATABASE_REPLICA_URL); a replica is also the cross-zone promotion target of the disaster recovery plan."
+  description = "Number of read replicas: the cross-zone promotion targets of the disaster recovery plan. The application reads from the primary only."
   type        = number
   default     = 1
 

@@ -10,13 +10,7 @@ locals {
     )
   }
 
-  secret_env = {
-    for k, f in var.functions : k => merge(
-      var.platform_secret_env,
-      merge([for id in f.secrets : lookup(var.secret_companions, id, {})]...),
-      f.secret_env,
-    )
-  }
+  secret_env = { for k, f in var.functions : k => f.secret_env }
 
   runtime_project_roles = [
     "roles/logging.logWriter",
@@ -38,19 +32,13 @@ locals {
     }
   }
 
-  # Read access to exactly the secrets a function is given (plus the ones it rotates).
+  # Read access to exactly the secrets a function is given.
   secret_reads = merge([
     for k, f in var.functions : {
-      for id in distinct(concat(values(local.secret_env[k]), f.access.secret_writer)) : "${k}|${id}" => {
+      for id in values(local.secret_env[k]) : "${k}|${id}" => {
         function = k
         secret   = id
       }
-    }
-  ]...)
-
-  secret_writes = merge([
-    for k, f in var.functions : {
-      for id in f.access.secret_writer : "${k}|${id}" => { function = k, secret = id }
     }
   ]...)
 
@@ -127,17 +115,6 @@ resource "google_secret_manager_secret_iam_member" "runtime_read" {
   # Indexing available_secrets (not the bare id) orders this grant after the secret exists.
   secret_id = var.available_secrets[index(var.available_secrets, each.value.secret)]
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.runtime[each.value.function].email}"
-}
-
-# Adding, enabling and disabling versions: what a rotation needs, without the right to delete
-# the secret.
-resource "google_secret_manager_secret_iam_member" "runtime_rotate" {
-  for_each = local.secret_writes
-
-  project   = var.project_id
-  secret_id = var.available_secrets[index(var.available_secrets, each.value.secret)]
-  role      = "roles/secretmanager.secretVersionManager"
   member    = "serviceAccount:${google_service_account.runtime[each.value.function].email}"
 }
 

@@ -31,12 +31,11 @@ variable "functions" {
     secrets         = list(string)
     secret_env      = map(string)
     access = object({
-      publishes     = list(string)
-      uploads       = string
-      outputs       = string
-      kms           = bool
-      sign_urls     = bool
-      secret_writer = list(string)
+      publishes = list(string)
+      uploads   = string
+      outputs   = string
+      kms       = bool
+      sign_urls = bool
     })
   }))
 
@@ -94,7 +93,7 @@ variable "vpc_connector_id" {
 }
 
 variable "vpc_egress" {
-  description = "PRIVATE_RANGES_ONLY sends only RFC 1918 traffic through the connector (partner webhooks and provider APIs go straight out); ALL_TRAFFIC needs Cloud NAT on the VPC."
+  description = "PRIVATE_RANGES_ONLY sends only RFC 1918 traffic through the connector (partners' input URLs and provider APIs go straight out); ALL_TRAFFIC needs Cloud NAT on the VPC."
   type        = string
   default     = "PRIVATE_RANGES_ONLY"
 
@@ -105,20 +104,8 @@ variable "vpc_egress" {
 }
 
 variable "environment" {
-  description = "Plain environment variables every function receives (AIPROD_MODE, GOOGLE_CLOUD_PROJECT, buckets, REDIS_URL, AIPROD_KMS_KEY, LOG_LEVEL...). Never put a secret here."
+  description = "Plain environment variables every function receives (AIPROD_MODE, GOOGLE_CLOUD_PROJECT, buckets, REDIS_URL, REDIS_CA_CERT, LOG_LEVEL, AIPROD_VOICE_ENGINE...). Never put a secret here: secrets reach a function only through its access.secrets."
   type        = map(string)
-}
-
-variable "platform_secret_env" {
-  description = "Secret environment variables every function receives on top of its manifest secrets (ENV_VAR => secret id), e.g. REDIS_AUTH => redis-auth."
-  type        = map(string)
-  default     = {}
-}
-
-variable "secret_companions" {
-  description = "Secrets that come with another one: a function that reads the key secret also gets the listed ENV_VAR => secret id (e.g. database-url brings DATABASE_REPLICA_URL => database-replica-url)."
-  type        = map(map(string))
-  default     = {}
 }
 
 variable "available_secrets" {

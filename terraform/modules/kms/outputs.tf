@@ -30,7 +30,7 @@ output "secrets_key_id" {
 }
 
 output "app_key_id" {
-  description = "Key the application uses for envelope encryption (AIPROD_KMS_KEY)."
+  description = "Application envelope encryption key; the functions module grants it to functions whose access sets kms."
   value       = google_kms_crypto_key.this["app"].id
 }
 

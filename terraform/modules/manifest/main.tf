@@ -1,26 +1,5 @@
 locals {
-  entries = { for f in var.manifest : f.name => f }
-
-  no_access = {
-    publishes     = []
-    uploads       = "none"
-    outputs       = "none"
-    kms           = false
-    sign_urls     = false
-    secret_writer = []
-  }
-
-  # Manifest entry `access` > var.access > nothing: a function gets only what is declared.
-  access = {
-    for name, f in local.entries : name => {
-      publishes     = sort(distinct(try(f.access.publishes, lookup(var.access, name, local.no_access).publishes)))
-      uploads       = try(f.access.uploads, lookup(var.access, name, local.no_access).uploads)
-      outputs       = try(f.access.outputs, lookup(var.access, name, local.no_access).outputs)
-      kms           = try(f.access.kms, lookup(var.access, name, local.no_access).kms)
-      sign_urls     = try(f.access.sign_urls, lookup(var.access, name, local.no_access).sign_urls)
-      secret_writer = sort(distinct(try(f.access.secret_writer, lookup(var.access, name, local.no_access).secret_writer)))
-    }
-  }
+  entries = { for f in var.manifest.functions : f.name => f }
 
   functions = {
     for name, f in local.entries : name => {
@@ -40,10 +19,16 @@ locals {
       # HTTP functions are reached through the load balancer only; event functions only by
       # Pub/Sub push from inside the project.
       ingress = f.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"
-      secrets = sort(distinct(f.secrets))
-      # Secret id -> environment variable: 'database-url' -> DATABASE_URL.
-      secret_env = { for id in distinct(f.secrets) : upper(replace(id, "/[^A-Za-z0-9]/", "_")) => id }
-      access     = local.access[name]
+      secrets = sort(distinct(f.access.secrets))
+      # Environment variable -> secret id, as the declaration names them: DATABASE_URL -> database-url.
+      secret_env = { for id in distinct(f.access.secrets) : var.manifest.secrets[id].env => id }
+      access = {
+        publishes = sort(distinct(f.access.publishes))
+        uploads   = f.access.uploads
+        outputs   = f.access.outputs
+        kms       = f.access.kms
+        sign_urls = f.access.signUrls
+      }
 
       method     = try(f.method, null)
       paths      = try(f.paths, [])
@@ -94,12 +79,7 @@ locals {
 
   secret_ids = sort(distinct(flatten([for f in local.functions : f.secrets])))
 
-  topics = [
-    "pipeline-jobs",
-    "job-results",
-    "job-notifications",
-    "secret-rotation",
-    "monitoring-alerts",
-    "maintenance",
-  ]
+  topics = var.manifest.topics
+
+  secrets = { for id, s in var.manifest.secrets : id => { description = s.description, rotate = s.rotate } }
 }

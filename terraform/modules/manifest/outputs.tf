@@ -1,21 +1,6 @@
 output "functions" {
   description = "Every manifest function, normalised: name, kind, entry_point, memory, cpu, timeout_seconds, max/min instances, concurrency, ingress, secrets, secret_env (ENV_VAR => secret id), access, and the http or event settings."
   value       = local.functions
-
-  precondition {
-    condition = alltrue(flatten([for f in local.functions : [
-      for t in f.access.publishes : contains(local.topics, t)
-    ]]))
-    error_message = "A function's access.publishes names a topic that does not exist."
-  }
-
-  precondition {
-    condition = alltrue(flatten([for f in local.functions : [
-      contains(["none", "read", "write", "read-write"], f.access.uploads),
-      contains(["none", "read", "write", "read-write"], f.access.outputs),
-    ]]))
-    error_message = "A function's access.uploads / access.outputs must be one of none, read, write, read-write."
-  }
 }
 
 output "http_functions" {
@@ -44,6 +29,11 @@ output "secret_ids" {
 }
 
 output "topics" {
-  description = "The platform's Pub/Sub topics (the names the application publishes to)."
+  description = "The platform's Pub/Sub topics, as the declaration lists them."
   value       = local.topics
+}
+
+output "secrets" {
+  description = "Every Secret Manager secret of the declaration: id => {description, rotate}."
+  value       = local.secrets
 }

@@ -1,39 +1,39 @@
 variable "manifest" {
-  description = "The decoded functions/manifest.json: a list of function entries (name, kind, memory, cpu, timeoutSeconds, maxInstances, minInstances, secrets, and for http: method, paths, auth, rateLimit; for event: topic, ackDeadlineSeconds, maxDeliveryAttempts, minBackoffSeconds, maxBackoffSeconds)."
+  description = "The decoded functions/manifest.json, the platform declaration: topics (list of names), secrets (id => {description, rotate, env}) and functions (name, kind, memory, cpu, timeoutSeconds, maxInstances, minInstances, access {secrets, publishes, uploads, outputs, signUrls, kms}, and for http: method, paths, auth, rateLimit; for event: topic, ackDeadlineSeconds, maxDeliveryAttempts, minBackoffSeconds, maxBackoffSeconds)."
   type        = any
 
   validation {
-    condition     = length(var.manifest) > 0
+    condition     = length(var.manifest.functions) > 0
     error_message = "The manifest declares no function."
   }
 
   validation {
-    condition     = length(distinct([for f in var.manifest : f.name])) == length(var.manifest)
+    condition     = length(distinct([for f in var.manifest.functions : f.name])) == length(var.manifest.functions)
     error_message = "Function names in the manifest must be unique."
   }
 
   validation {
-    condition     = alltrue([for f in var.manifest : can(regex("^[a-z][a-z0-9-]{1,40}[a-z0-9]$", f.name))])
+    condition     = alltrue([for f in var.manifest.functions : can(regex("^[a-z][a-z0-9-]{1,40}[a-z0-9]$", f.name))])
     error_message = "Function names must match ^[a-z][a-z0-9-]{1,40}[a-z0-9]$ (they become Cloud Run service names)."
   }
 
   validation {
-    condition     = alltrue([for f in var.manifest : contains(["http", "event"], f.kind)])
+    condition     = alltrue([for f in var.manifest.functions : contains(["http", "event"], f.kind)])
     error_message = "Every manifest entry must have kind \"http\" or \"event\"."
   }
 
   validation {
-    condition     = alltrue([for f in var.manifest : contains(["256Mi", "512Mi", "1Gi", "2Gi", "4Gi", "8Gi"], f.memory) && contains(["1", "2", "4"], f.cpu)])
+    condition     = alltrue([for f in var.manifest.functions : contains(["256Mi", "512Mi", "1Gi", "2Gi", "4Gi", "8Gi"], f.memory) && contains(["1", "2", "4"], f.cpu)])
     error_message = "memory must be one of 256Mi..8Gi and cpu one of 1, 2, 4."
   }
 
   validation {
-    condition     = alltrue([for f in var.manifest : f.kind != "http" || (contains(["GET", "POST", "DELETE"], try(f.method, "")) && length(try(f.paths, [])) > 0)])
+    condition     = alltrue([for f in var.manifest.functions : f.kind != "http" || (contains(["GET", "POST", "DELETE"], try(f.method, "")) && length(try(f.paths, [])) > 0)])
     error_message = "Every http function needs a method (GET, POST or DELETE) and at least one path."
   }
 
   validation {
-    condition = alltrue([for f in var.manifest : f.kind != "http" || alltrue([
+    condition = alltrue([for f in var.manifest.functions : f.kind != "http" || alltrue([
       for p in try(f.paths, []) : can(regex("^/([a-z0-9._-]+|\\{[a-z][a-zA-Z0-9_]*\\})(/([a-z0-9._-]+|\\{[a-z][a-zA-Z0-9_]*\\}))*$", p)) || p == "/"
     ])])
     error_message = "Paths must be absolute, with whole-segment variables only (e.g. /pipeline/{id}/result)."
@@ -42,12 +42,12 @@ variable "manifest" {
   # A push subscription waits for the HTTP answer until the ack deadline; a deadline shorter
   # than the function timeout would redeliver a message that is still being processed.
   validation {
-    condition     = alltrue([for f in var.manifest : f.kind != "event" || try(f.ackDeadlineSeconds > f.timeoutSeconds, false)])
+    condition     = alltrue([for f in var.manifest.functions : f.kind != "event" || try(f.ackDeadlineSeconds > f.timeoutSeconds, false)])
     error_message = "Every event function needs ackDeadlineSeconds greater than timeoutSeconds."
   }
 
   validation {
-    condition = alltrue([for f in var.manifest : f.kind != "event" || try(
+    condition = alltrue([for f in var.manifest.functions : f.kind != "event" || try(
       f.maxDeliveryAttempts >= 5 && f.maxDeliveryAttempts <= 100 &&
       f.minBackoffSeconds >= 0 && f.maxBackoffSeconds <= 600 &&
       f.minBackoffSeconds <= f.maxBackoffSeconds &&
@@ -58,41 +58,27 @@ variable "manifest" {
   }
 
   validation {
-    condition = alltrue([for f in var.manifest : f.kind != "event" || contains([
-      "pipeline-jobs", "job-results", "job-notifications", "secret-rotation", "monitoring-alerts", "maintenance",
-    ], try(f.topic, ""))])
-    error_message = "Event functions must subscribe to one of the platform topics."
+    condition     = alltrue([for f in var.manifest.functions : f.kind != "event" || contains(var.manifest.topics, try(f.topic, ""))])
+    error_message = "Event functions must subscribe to one of the declared topics."
+  }
+
+  validation {
+    condition = alltrue(flatten([for f in var.manifest.functions : concat(
+      [for id in f.access.secrets : contains(keys(var.manifest.secrets), id)],
+      [for t in f.access.publishes : contains(var.manifest.topics, t)],
+      [contains(["none", "read", "write", "read-write"], f.access.uploads), contains(["none", "read", "write", "read-write"], f.access.outputs)],
+    )]))
+    error_message = "A function's access names an undeclared secret or topic, or a bucket access other than none, read, write, read-write."
   }
 
   # The load balancer cannot route on the HTTP method (no :method match on the global external
   # Application Load Balancer), so one path template can reach only one function. Two functions
   # on the same path must become one function that dispatches on the method.
   validation {
-    condition = length(flatten([for f in var.manifest : [for p in try(f.paths, []) : p] if f.kind == "http"])) == length(distinct(flatten([
-      for f in var.manifest : [for p in try(f.paths, []) : replace(p, "/\\{[^}]*\\}/", "*")] if f.kind == "http"
+    condition = length(flatten([for f in var.manifest.functions : [for p in try(f.paths, []) : p] if f.kind == "http"])) == length(distinct(flatten([
+      for f in var.manifest.functions : [for p in try(f.paths, []) : replace(p, "/\\{[^}]*\\}/", "*")] if f.kind == "http"
     ])))
     error_message = "Two http entries share a path (variables ignored). The load balancer routes on the path only, so serve every method of one path from a single function."
-  }
-}
-
-variable "access" {
-  description = "Per-function platform access that the manifest does not (yet) declare, keyed by function name. A manifest entry's own `access` object, when present, wins. Unknown names are ignored."
-  type = map(object({
-    publishes     = optional(list(string), [])
-    uploads       = optional(string, "none")
-    outputs       = optional(string, "none")
-    kms           = optional(bool, false)
-    sign_urls     = optional(bool, false)
-    secret_writer = optional(list(string), [])
-  }))
-  default = {}
-
-  validation {
-    condition = alltrue(flatten([for a in var.access : [
-      contains(["none", "read", "write", "read-write"], a.uploads),
-      contains(["none", "read", "write", "read-write"], a.outputs),
-    ]]))
-    error_message = "uploads and outputs access must be one of none, read, write, read-write."
   }
 }
 

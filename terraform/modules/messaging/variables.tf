@@ -4,16 +4,12 @@ variable "project_id" {
 }
 
 variable "topics" {
-  description = "Platform topics, by the name the application publishes to. Each gets a <name>-dead-letter topic."
+  description = "Platform topics, as the platform declaration lists them (the manifest module's `topics`). Each gets a <name>-dead-letter topic."
   type        = list(string)
-  default     = ["pipeline-jobs", "job-results", "job-notifications", "secret-rotation", "monitoring-alerts", "maintenance"]
 
   validation {
-    condition = length(setsubtract(
-      ["pipeline-jobs", "job-results", "job-notifications", "secret-rotation", "monitoring-alerts", "maintenance"],
-      var.topics,
-    )) == 0
-    error_message = "topics must include every platform topic: pipeline-jobs, job-results, job-notifications, secret-rotation, monitoring-alerts, maintenance."
+    condition     = length(var.topics) > 0 && length(distinct(var.topics)) == length(var.topics)
+    error_message = "topics must be a non-empty list of distinct names."
   }
 }
 

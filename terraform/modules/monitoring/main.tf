@@ -15,12 +15,13 @@ locals {
   lb_filter                   = "resource.type=\"https_lb_rule\" AND resource.label.url_map_name=\"${var.url_map_name}\""
 
   # Log-based metrics. The application events are the `event` field of the structured logs the
-  # code writes (shared logger); crash and out-of-memory also come from Cloud Run's own logs.
+  # code writes (shared logger); a metric on an event is added together with the code that
+  # writes it. Crash, out-of-memory and backup failures come from Google's own logs.
   log_metrics = {
     function_crash = {
       name        = "${var.name_prefix}-function-crash"
-      description = "Function instances that crashed: application event function.crash or a non-zero container exit."
-      filter      = "${local.functions_filter} AND (jsonPayload.event=\"function.crash\" OR (textPayload:\"Container called exit\" AND NOT textPayload:\"exit(0)\"))"
+      description = "Function instances that crashed: a non-zero container exit in Cloud Run's logs."
+      filter      = "${local.functions_filter} AND textPayload:\"Container called exit\" AND NOT textPayload:\"exit(0)\""
       by_function = true
     }
     function_oom = {
@@ -33,18 +34,6 @@ locals {
       name        = "${var.name_prefix}-job-failed"
       description = "Jobs that ended FAILED (application event job.failed)."
       filter      = "${local.functions_filter} AND jsonPayload.event=\"job.failed\""
-      by_function = true
-    }
-    webhook_auto_disabled = {
-      name        = "${var.name_prefix}-webhook-auto-disabled"
-      description = "Partner webhooks disabled after repeated delivery failures (application event webhook.auto_disabled)."
-      filter      = "${local.functions_filter} AND jsonPayload.event=\"webhook.auto_disabled\""
-      by_function = true
-    }
-    secret_rotation_failed = {
-      name        = "${var.name_prefix}-secret-rotation-failed"
-      description = "Secret rotations that failed (application event secret_rotation.failed)."
-      filter      = "${local.functions_filter} AND jsonPayload.event=\"secret_rotation.failed\""
       by_function = true
     }
     backup_failed = {
@@ -67,6 +56,214 @@ locals {
     for t in distinct(values(local.backlog_threshold_by_subscription)) : tostring(t) => sort([
       for sub, th in local.backlog_threshold_by_subscription : sub if th == t
     ])
+  }
+
+  # Terraform's arbitrary-precision arithmetic renders 0.01 * 100 as 0.999...; 4 significant
+  # digits print it as 1.
+  error_ratio_percent = format("%.4g", var.error_ratio_threshold * 100)
+  cloudsql_filter     = "resource.type=\"cloudsql_database\" AND resource.label.database_id=starts_with(\"${local.database_id}\")"
+
+  # Alert policies, by key. Each notifies every channel and links docs/runbooks/<runbook>.md.
+  # A condition is a metric threshold (comparison GT, one trigger): display_name, filter,
+  # threshold, duration, alignment_period and aligner, plus the optional fields of
+  # condition_defaults: a cross-series reducer with its group_by, and a denominator_filter for a
+  # ratio.
+  alert_policies = {
+    api_5xx_ratio = {
+      title      = "API 5xx ratio above ${local.error_ratio_percent}%"
+      severity   = "CRITICAL"
+      runbook    = "high-error-rate"
+      auto_close = "1800s"
+      subject    = "AIPROD API error ratio above ${local.error_ratio_percent}%"
+      summary    = "More than ${local.error_ratio_percent}% of API responses through the load balancer `${var.url_map_name}` were 5xx for 5 minutes."
+      conditions = [{
+        display_name       = "5xx / all responses > ${local.error_ratio_percent}% for 5 min"
+        filter             = "${local.lb_filter} AND metric.type=\"loadbalancing.googleapis.com/https/request_count\" AND metric.label.response_code_class=500"
+        denominator_filter = "${local.lb_filter} AND metric.type=\"loadbalancing.googleapis.com/https/request_count\""
+        threshold          = var.error_ratio_threshold
+        duration           = "300s"
+        alignment_period   = "60s"
+        aligner            = "ALIGN_RATE"
+        reducer            = "REDUCE_SUM"
+        group_by           = ["resource.label.url_map_name"]
+      }]
+    }
+    api_latency_p95 = {
+      title      = "API p95 latency above ${var.latency_p95_threshold_ms} ms"
+      severity   = "ERROR"
+      runbook    = "high-latency"
+      auto_close = "1800s"
+      subject    = "AIPROD API p95 latency above ${var.latency_p95_threshold_ms} ms"
+      summary    = "The 95th percentile of load balancer latency for one backend of `${var.url_map_name}` stayed above ${var.latency_p95_threshold_ms} ms for 5 minutes. The backend is named ${var.name_prefix}-be-<function>."
+      conditions = [{
+        display_name     = "p95 total latency > ${var.latency_p95_threshold_ms} ms for 5 min, per backend"
+        filter           = "${local.lb_filter} AND metric.type=\"loadbalancing.googleapis.com/https/total_latencies\""
+        threshold        = var.latency_p95_threshold_ms
+        duration         = "300s"
+        alignment_period = "60s"
+        aligner          = "ALIGN_DELTA"
+        reducer          = "REDUCE_PERCENTILE_95"
+        group_by         = ["resource.label.backend_target_name"]
+      }]
+    }
+    cloudsql_connections = {
+      title      = "Cloud SQL connections above 80% of max_connections"
+      severity   = "ERROR"
+      runbook    = "cloudsql-connections"
+      auto_close = "1800s"
+      subject    = "AIPROD Cloud SQL connections near max_connections"
+      summary    = "Instance `${var.database_instance_name}` (or one of its replicas) has held more than 80% of its ${var.database_max_connections} connections for 5 minutes."
+      conditions = [{
+        display_name     = "Backends > ${floor(var.database_max_connections * 0.8)} for 5 min"
+        filter           = "${local.cloudsql_filter} AND metric.type=\"cloudsql.googleapis.com/database/postgresql/num_backends\""
+        threshold        = floor(var.database_max_connections * 0.8)
+        duration         = "300s"
+        alignment_period = "60s"
+        aligner          = "ALIGN_MEAN"
+        reducer          = "REDUCE_SUM"
+        group_by         = ["resource.label.database_id"]
+      }]
+    }
+    cloudsql_cpu = {
+      title      = "Cloud SQL CPU above 80%"
+      severity   = "WARNING"
+      runbook    = "cloudsql-cpu"
+      auto_close = "1800s"
+      subject    = "AIPROD Cloud SQL CPU above 80%"
+      summary    = "Instance `${var.database_instance_name}` (or one of its replicas) has used more than 80% CPU for 10 minutes."
+      conditions = [{
+        display_name     = "CPU utilization > 80% for 10 min"
+        filter           = "${local.cloudsql_filter} AND metric.type=\"cloudsql.googleapis.com/database/cpu/utilization\""
+        threshold        = 0.8
+        duration         = "600s"
+        alignment_period = "60s"
+        aligner          = "ALIGN_MEAN"
+      }]
+    }
+    cloudsql_memory = {
+      title      = "Cloud SQL memory above 90%"
+      severity   = "WARNING"
+      runbook    = "cloudsql-memory"
+      auto_close = "1800s"
+      subject    = "AIPROD Cloud SQL memory above 90%"
+      summary    = "Instance `${var.database_instance_name}` (or one of its replicas) has used more than 90% of its memory for 10 minutes."
+      conditions = [{
+        display_name     = "Memory utilization > 90% for 10 min"
+        filter           = "${local.cloudsql_filter} AND metric.type=\"cloudsql.googleapis.com/database/memory/utilization\""
+        threshold        = 0.9
+        duration         = "600s"
+        alignment_period = "60s"
+        aligner          = "ALIGN_MEAN"
+      }]
+    }
+    function_crash = {
+      title      = "function crashed"
+      severity   = "ERROR"
+      runbook    = "function-crash"
+      auto_close = "3600s"
+      subject    = "AIPROD function crash"
+      summary    = "A function instance crashed (log-based metric `${google_logging_metric.this["function_crash"].name}`; the `function` label names it)."
+      conditions = [{
+        display_name     = "Crash logged by a function"
+        filter           = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.function_crash}\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "300s"
+        aligner          = "ALIGN_SUM"
+        reducer          = "REDUCE_SUM"
+        group_by         = ["metric.label.function"]
+      }]
+    }
+    function_oom = {
+      title      = "function out of memory"
+      severity   = "ERROR"
+      runbook    = "function-out-of-memory"
+      auto_close = "3600s"
+      subject    = "AIPROD function out of memory"
+      summary    = "A function instance exceeded its memory limit and was killed (log-based metric `${google_logging_metric.this["function_oom"].name}`)."
+      conditions = [{
+        display_name     = "Instance killed for exceeding its memory limit"
+        filter           = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.function_oom}\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "300s"
+        aligner          = "ALIGN_SUM"
+        reducer          = "REDUCE_SUM"
+        group_by         = ["metric.label.function"]
+      }]
+    }
+    dead_letter = {
+      title      = "message in a dead-letter topic"
+      severity   = "ERROR"
+      runbook    = "dead-letter-messages"
+      auto_close = "3600s"
+      subject    = "AIPROD message dead-lettered"
+      summary    = "A message exhausted its delivery attempts and sits in a dead-letter subscription (<topic>-dead-letter-sub). The job, notification or rotation it carried did not happen."
+      conditions = [{
+        display_name     = "Undelivered messages in a dead-letter subscription"
+        filter           = "resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=one_of(${join(", ", [for s in sort(var.dead_letter_subscriptions) : "\"${s}\""])}) AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "60s"
+        aligner          = "ALIGN_MAX"
+      }]
+    }
+    pubsub_backlog = {
+      title      = "oldest unacked message too old"
+      severity   = "ERROR"
+      runbook    = "pubsub-backlog"
+      auto_close = "1800s"
+      subject    = "AIPROD Pub/Sub backlog"
+      summary    = "The oldest unacknowledged message of a push subscription is older than ${var.oldest_unacked_threshold_seconds} s (or than the subscription's ack deadline, when longer). Deliveries are failing or the function cannot keep up."
+      conditions = [for threshold, subscriptions in local.backlog_groups : {
+        display_name     = "Oldest unacked > ${threshold} s (${join(", ", subscriptions)})"
+        filter           = "resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=one_of(${join(", ", [for sub in subscriptions : "\"${sub}\""])}) AND metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+        threshold        = tonumber(threshold)
+        duration         = "120s"
+        alignment_period = "60s"
+        aligner          = "ALIGN_MAX"
+      }]
+    }
+    backup_failure = {
+      title      = "Cloud SQL backup failed"
+      severity   = "CRITICAL"
+      runbook    = "backup-failure"
+      auto_close = "86400s"
+      subject    = "AIPROD Cloud SQL backup failed"
+      summary    = "The automated backup of `${var.database_instance_name}` failed or overran its window: the recovery point objective is at risk until a backup succeeds."
+      conditions = [{
+        display_name     = "Automated backup failed or overdue"
+        filter           = "resource.type=\"cloudsql_database\" AND metric.type=\"${local.log_metric_types.backup_failed}\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "300s"
+        aligner          = "ALIGN_SUM"
+      }]
+    }
+    job_failures = {
+      title      = "failed jobs above ${var.job_failures_threshold} in 15 min"
+      severity   = "ERROR"
+      runbook    = "job-failures"
+      auto_close = "3600s"
+      subject    = "AIPROD failed jobs spike"
+      summary    = "More than ${var.job_failures_threshold} jobs ended FAILED in 15 minutes (`job.failed`)."
+      conditions = [{
+        display_name     = "job.failed > ${var.job_failures_threshold} in 15 min"
+        filter           = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.job_failed}\""
+        threshold        = var.job_failures_threshold
+        duration         = "0s"
+        alignment_period = "900s"
+        aligner          = "ALIGN_SUM"
+        reducer          = "REDUCE_SUM"
+      }]
+    }
+  }
+
+  # The optional fields of a condition, so that every condition has the same attributes.
+  condition_defaults = {
+    denominator_filter = null
+    reducer            = null
+    group_by           = null
   }
 }
 
@@ -99,8 +296,9 @@ resource "google_monitoring_notification_channel" "slack" {
   }
 }
 
-# The alert-notifier function reads this topic and posts to Slack with the runbook link, so the
-# Slack path works even without the native Slack channel.
+# Incidents are published to monitoring-alerts too, for a subscriber of the platform's own (none
+# yet: an alert-notifier that posts to Slack arrives with its code); email and the native Slack
+# channel carry the alerts meanwhile.
 resource "google_monitoring_notification_channel" "pubsub" {
   project      = var.project_id
   display_name = "${var.name_prefix} monitoring-alerts topic"
@@ -153,366 +351,44 @@ resource "google_logging_metric" "this" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Alert policies. Every policy notifies every channel and links its runbook.
+# Alert policies (local.alert_policies). Every policy notifies every channel and links its runbook.
 # ---------------------------------------------------------------------------------------------
 
-resource "google_monitoring_alert_policy" "api_5xx_ratio" {
+resource "google_monitoring_alert_policy" "this" {
+  for_each = local.alert_policies
+
   project               = var.project_id
-  display_name          = "${var.name_prefix}: API 5xx ratio above ${var.error_ratio_threshold * 100}%"
+  display_name          = "${var.name_prefix}: ${each.value.title}"
   combiner              = "OR"
-  severity              = "CRITICAL"
+  severity              = each.value.severity
   notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "high-error-rate" })
-
-  conditions {
-    display_name = "5xx / all responses > ${var.error_ratio_threshold * 100}% for 5 min"
-    condition_threshold {
-      filter             = "${local.lb_filter} AND metric.type=\"loadbalancing.googleapis.com/https/request_count\" AND metric.label.response_code_class=500"
-      denominator_filter = "${local.lb_filter} AND metric.type=\"loadbalancing.googleapis.com/https/request_count\""
-      comparison         = "COMPARISON_GT"
-      threshold_value    = var.error_ratio_threshold
-      duration           = "300s"
-      aggregations {
-        alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.url_map_name"]
-      }
-      denominator_aggregations {
-        alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.url_map_name"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD API error ratio above ${var.error_ratio_threshold * 100}%"
-    content   = <<-EOT
-      More than ${var.error_ratio_threshold * 100}% of API responses through the load balancer `${var.url_map_name}` were 5xx for 5 minutes.
-
-      Runbook: ${local.runbooks}/high-error-rate.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "api_latency_p95" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: API p95 latency above ${var.latency_p95_threshold_ms} ms"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "high-latency" })
-
-  conditions {
-    display_name = "p95 total latency > ${var.latency_p95_threshold_ms} ms for 5 min, per backend"
-    condition_threshold {
-      filter          = "${local.lb_filter} AND metric.type=\"loadbalancing.googleapis.com/https/total_latencies\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.latency_p95_threshold_ms
-      duration        = "300s"
-      aggregations {
-        alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_DELTA"
-        cross_series_reducer = "REDUCE_PERCENTILE_95"
-        group_by_fields      = ["resource.label.backend_target_name"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD API p95 latency above ${var.latency_p95_threshold_ms} ms"
-    content   = <<-EOT
-      The 95th percentile of load balancer latency for one backend of `${var.url_map_name}` stayed above ${var.latency_p95_threshold_ms} ms for 5 minutes. The backend is named ${var.name_prefix}-be-<function>.
-
-      Runbook: ${local.runbooks}/high-latency.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "cloudsql_connections" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: Cloud SQL connections above 80% of max_connections"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "cloudsql-connections" })
-
-  conditions {
-    display_name = "Backends > ${floor(var.database_max_connections * 0.8)} for 5 min"
-    condition_threshold {
-      filter          = "resource.type=\"cloudsql_database\" AND resource.label.database_id=starts_with(\"${local.database_id}\") AND metric.type=\"cloudsql.googleapis.com/database/postgresql/num_backends\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = floor(var.database_max_connections * 0.8)
-      duration        = "300s"
-      aggregations {
-        alignment_period     = "60s"
-        per_series_aligner   = "ALIGN_MEAN"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.database_id"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD Cloud SQL connections near max_connections"
-    content   = <<-EOT
-      Instance `${var.database_instance_name}` (or one of its replicas) has held more than 80% of its ${var.database_max_connections} connections for 5 minutes.
-
-      Runbook: ${local.runbooks}/cloudsql-connections.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "cloudsql_cpu" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: Cloud SQL CPU above 80%"
-  combiner              = "OR"
-  severity              = "WARNING"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "cloudsql-cpu" })
-
-  conditions {
-    display_name = "CPU utilization > 80% for 10 min"
-    condition_threshold {
-      filter          = "resource.type=\"cloudsql_database\" AND resource.label.database_id=starts_with(\"${local.database_id}\") AND metric.type=\"cloudsql.googleapis.com/database/cpu/utilization\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0.8
-      duration        = "600s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MEAN"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD Cloud SQL CPU above 80%"
-    content   = <<-EOT
-      Instance `${var.database_instance_name}` (or one of its replicas) has used more than 80% CPU for 10 minutes.
-
-      Runbook: ${local.runbooks}/cloudsql-cpu.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "cloudsql_memory" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: Cloud SQL memory above 90%"
-  combiner              = "OR"
-  severity              = "WARNING"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "cloudsql-memory" })
-
-  conditions {
-    display_name = "Memory utilization > 90% for 10 min"
-    condition_threshold {
-      filter          = "resource.type=\"cloudsql_database\" AND resource.label.database_id=starts_with(\"${local.database_id}\") AND metric.type=\"cloudsql.googleapis.com/database/memory/utilization\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0.9
-      duration        = "600s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MEAN"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "1800s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD Cloud SQL memory above 90%"
-    content   = <<-EOT
-      Instance `${var.database_instance_name}` (or one of its replicas) has used more than 90% of its memory for 10 minutes.
-
-      Runbook: ${local.runbooks}/cloudsql-memory.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "function_crash" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: function crashed"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "function-crash" })
-
-  conditions {
-    display_name = "Crash logged by a function"
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.function_crash}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.function"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "3600s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD function crash"
-    content   = <<-EOT
-      A function instance crashed (log-based metric `${google_logging_metric.this["function_crash"].name}`; the `function` label names it).
-
-      Runbook: ${local.runbooks}/function-crash.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "function_oom" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: function out of memory"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "function-out-of-memory" })
-
-  conditions {
-    display_name = "Instance killed for exceeding its memory limit"
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.function_oom}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.function"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "3600s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD function out of memory"
-    content   = <<-EOT
-      A function instance exceeded its memory limit and was killed (log-based metric `${google_logging_metric.this["function_oom"].name}`).
-
-      Runbook: ${local.runbooks}/function-out-of-memory.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "dead_letter" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: message in a dead-letter topic"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "dead-letter-messages" })
-
-  conditions {
-    display_name = "Undelivered messages in a dead-letter subscription"
-    condition_threshold {
-      filter          = "resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=one_of(${join(", ", [for s in sort(var.dead_letter_subscriptions) : "\"${s}\""])}) AND metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "3600s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD message dead-lettered"
-    content   = <<-EOT
-      A message exhausted its delivery attempts and sits in a dead-letter subscription (<topic>-dead-letter-sub). The job, notification or rotation it carried did not happen.
-
-      Runbook: ${local.runbooks}/dead-letter-messages.md
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "pubsub_backlog" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: oldest unacked message too old"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "pubsub-backlog" })
+  user_labels           = merge(var.labels, { runbook = each.value.runbook })
 
   dynamic "conditions" {
-    for_each = local.backlog_groups
+    for_each = [for c in each.value.conditions : merge(local.condition_defaults, c)]
     content {
-      display_name = "Oldest unacked > ${conditions.key} s (${join(", ", conditions.value)})"
+      display_name = conditions.value.display_name
       condition_threshold {
-        filter          = "resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=one_of(${join(", ", [for sub in conditions.value : "\"${sub}\""])}) AND metric.type=\"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
-        comparison      = "COMPARISON_GT"
-        threshold_value = tonumber(conditions.key)
-        duration        = "120s"
+        filter             = conditions.value.filter
+        denominator_filter = conditions.value.denominator_filter
+        comparison         = "COMPARISON_GT"
+        threshold_value    = conditions.value.threshold
+        duration           = conditions.value.duration
         aggregations {
-          alignment_period   = "60s"
-          per_series_aligner = "ALIGN_MAX"
+          alignment_period     = conditions.value.alignment_period
+          per_series_aligner   = conditions.value.aligner
+          cross_series_reducer = conditions.value.reducer
+          group_by_fields      = conditions.value.group_by
+        }
+        # A ratio aggregates its denominator the same way as its numerator.
+        dynamic "denominator_aggregations" {
+          for_each = conditions.value.denominator_filter == null ? [] : [conditions.value]
+          content {
+            alignment_period     = denominator_aggregations.value.alignment_period
+            per_series_aligner   = denominator_aggregations.value.aligner
+            cross_series_reducer = denominator_aggregations.value.reducer
+            group_by_fields      = denominator_aggregations.value.group_by
+          }
         }
         trigger {
           count = 1
@@ -523,189 +399,76 @@ resource "google_monitoring_alert_policy" "pubsub_backlog" {
 
   lifecycle {
     precondition {
-      condition     = length(local.backlog_groups) <= 6
-      error_message = "More than 6 distinct backlog thresholds: an alert policy holds at most 6 conditions."
+      condition     = length(each.value.conditions) <= 6
+      error_message = "An alert policy holds at most 6 conditions; pubsub_backlog has one per distinct backlog threshold."
     }
   }
 
   alert_strategy {
-    auto_close = "1800s"
+    auto_close = each.value.auto_close
   }
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "AIPROD Pub/Sub backlog"
-    content   = <<-EOT
-      The oldest unacknowledged message of a push subscription is older than ${var.oldest_unacked_threshold_seconds} s (or than the subscription's ack deadline, when longer). Deliveries are failing or the function cannot keep up.
-
-      Runbook: ${local.runbooks}/pubsub-backlog.md
-    EOT
+    subject   = each.value.subject
+    content   = "${each.value.summary}\n\nRunbook: ${local.runbooks}/${each.value.runbook}.md\n"
   }
 }
 
-resource "google_monitoring_alert_policy" "backup_failure" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: Cloud SQL backup failed"
-  combiner              = "OR"
-  severity              = "CRITICAL"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "backup-failure" })
-
-  conditions {
-    display_name = "Automated backup failed or overdue"
-    condition_threshold {
-      filter          = "resource.type=\"cloudsql_database\" AND metric.type=\"${local.log_metric_types.backup_failed}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "86400s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD Cloud SQL backup failed"
-    content   = <<-EOT
-      The automated backup of `${var.database_instance_name}` failed or overran its window: the recovery point objective is at risk until a backup succeeds.
-
-      Runbook: ${local.runbooks}/backup-failure.md
-    EOT
-  }
+# The policies were one resource each before they were folded into local.alert_policies.
+moved {
+  from = google_monitoring_alert_policy.api_5xx_ratio
+  to   = google_monitoring_alert_policy.this["api_5xx_ratio"]
 }
 
-resource "google_monitoring_alert_policy" "secret_rotation_failure" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: secret rotation failed"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "secret-rotation-failure" })
-
-  conditions {
-    display_name = "secret_rotation.failed logged"
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.secret_rotation_failed}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.function"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "86400s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD secret rotation failed"
-    content   = <<-EOT
-      The secret-rotator logged `secret_rotation.failed`: a secret is past its rotation date or half-rotated.
-
-      Runbook: ${local.runbooks}/secret-rotation-failure.md
-    EOT
-  }
+moved {
+  from = google_monitoring_alert_policy.api_latency_p95
+  to   = google_monitoring_alert_policy.this["api_latency_p95"]
 }
 
-resource "google_monitoring_alert_policy" "webhook_auto_disabled" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: partner webhook auto-disabled"
-  combiner              = "OR"
-  severity              = "WARNING"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "webhook-auto-disabled" })
-
-  conditions {
-    display_name = "webhook.auto_disabled logged"
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.webhook_auto_disabled}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.function"]
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "86400s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD partner webhook auto-disabled"
-    content   = <<-EOT
-      A partner webhook kept failing and was disabled (`webhook.auto_disabled`). That partner no longer receives notifications until it is re-enabled.
-
-      Runbook: ${local.runbooks}/webhook-auto-disabled.md
-    EOT
-  }
+moved {
+  from = google_monitoring_alert_policy.cloudsql_connections
+  to   = google_monitoring_alert_policy.this["cloudsql_connections"]
 }
 
-resource "google_monitoring_alert_policy" "job_failures" {
-  project               = var.project_id
-  display_name          = "${var.name_prefix}: failed jobs above ${var.job_failures_threshold} in 15 min"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.channels
-  user_labels           = merge(var.labels, { runbook = "job-failures" })
+moved {
+  from = google_monitoring_alert_policy.cloudsql_cpu
+  to   = google_monitoring_alert_policy.this["cloudsql_cpu"]
+}
 
-  conditions {
-    display_name = "job.failed > ${var.job_failures_threshold} in 15 min"
-    condition_threshold {
-      filter          = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.job_failed}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.job_failures_threshold
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "900s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
+moved {
+  from = google_monitoring_alert_policy.cloudsql_memory
+  to   = google_monitoring_alert_policy.this["cloudsql_memory"]
+}
 
-  alert_strategy {
-    auto_close = "3600s"
-  }
+moved {
+  from = google_monitoring_alert_policy.function_crash
+  to   = google_monitoring_alert_policy.this["function_crash"]
+}
 
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "AIPROD failed jobs spike"
-    content   = <<-EOT
-      More than ${var.job_failures_threshold} jobs ended FAILED in 15 minutes (`job.failed`).
+moved {
+  from = google_monitoring_alert_policy.function_oom
+  to   = google_monitoring_alert_policy.this["function_oom"]
+}
 
-      Runbook: ${local.runbooks}/job-failures.md
-    EOT
-  }
+moved {
+  from = google_monitoring_alert_policy.dead_letter
+  to   = google_monitoring_alert_policy.this["dead_letter"]
+}
+
+moved {
+  from = google_monitoring_alert_policy.pubsub_backlog
+  to   = google_monitoring_alert_policy.this["pubsub_backlog"]
+}
+
+moved {
+  from = google_monitoring_alert_policy.backup_failure
+  to   = google_monitoring_alert_policy.this["backup_failure"]
+}
+
+moved {
+  from = google_monitoring_alert_policy.job_failures
+  to   = google_monitoring_alert_policy.this["job_failures"]
 }
 
 # ---------------------------------------------------------------------------------------------

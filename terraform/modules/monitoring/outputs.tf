@@ -4,22 +4,8 @@ output "notification_channel_ids" {
 }
 
 output "alert_policy_names" {
-  description = "Alert policy resource names, by policy."
-  value = {
-    api_5xx_ratio           = google_monitoring_alert_policy.api_5xx_ratio.name
-    api_latency_p95         = google_monitoring_alert_policy.api_latency_p95.name
-    cloudsql_connections    = google_monitoring_alert_policy.cloudsql_connections.name
-    cloudsql_cpu            = google_monitoring_alert_policy.cloudsql_cpu.name
-    cloudsql_memory         = google_monitoring_alert_policy.cloudsql_memory.name
-    function_crash          = google_monitoring_alert_policy.function_crash.name
-    function_oom            = google_monitoring_alert_policy.function_oom.name
-    dead_letter             = google_monitoring_alert_policy.dead_letter.name
-    pubsub_backlog          = google_monitoring_alert_policy.pubsub_backlog.name
-    backup_failure          = google_monitoring_alert_policy.backup_failure.name
-    secret_rotation_failure = google_monitoring_alert_policy.secret_rotation_failure.name
-    webhook_auto_disabled   = google_monitoring_alert_policy.webhook_auto_disabled.name
-    job_failures            = google_monitoring_alert_policy.job_failures.name
-  }
+  description = "Alert policy resource names, by policy (the keys of local.alert_policies)."
+  value       = { for k, p in google_monitoring_alert_policy.this : k => p.name }
 }
 
 output "log_metric_names" {

@@ -56,8 +56,8 @@ resource "google_secret_manager_secret" "this" {
   depends_on = [google_pubsub_topic_iam_member.secret_manager_publisher]
 }
 
-# First version only: after that, the secret-rotator adds versions (new database password and
-# the URLs that embed it) and Terraform must not write the initial value back.
+# First version only: later versions (a new database password inside database-url, added by ops
+# today) must not be overwritten with the initial value.
 resource "google_secret_manager_secret_version" "seeded" {
   for_each = toset(var.seeded_secret_ids)
 
@@ -76,13 +76,13 @@ resource "google_secret_manager_secret_version" "managed" {
   secret_data = var.managed_values[each.key]
 }
 
-# Quarterly order to the secret-rotator, on top of Secret Manager's own per-secret notices:
-# it also covers secrets rotated outside Secret Manager's schedule (provider API keys).
+# Quarterly rotate order on the rotation topic, on top of Secret Manager's own per-secret
+# notices. No function consumes the topic yet; the secret-rotator, when it lands, will.
 resource "google_cloud_scheduler_job" "rotation" {
   project     = var.project_id
   region      = var.region
   name        = "${var.name_prefix}-secret-rotation"
-  description = "Orders the secret-rotator to rotate every rotating secret."
+  description = "Quarterly rotate order on the secret-rotation topic (no consumer until the secret-rotator lands)."
   schedule    = var.rotation_schedule
   time_zone   = var.time_zone
 

@@ -29,7 +29,7 @@ variable "secret_manager_agent" {
 }
 
 variable "secrets" {
-  description = "Every secret to create, by secret id. rotate = true adds a rotation schedule and notices on the rotation topic. Secrets whose value Terraform does not write (API keys, Slack URL) get their first version from ops: see docs/operations/bootstrap.md."
+  description = "Every secret to create, by secret id. rotate = true adds a rotation schedule and notices on the rotation topic. Secrets whose value Terraform does not write (provider API keys) get their first version from ops: see docs/operations/bootstrap.md."
   type = map(object({
     description = string
     rotate      = optional(bool, false)
@@ -42,7 +42,7 @@ variable "secrets" {
 }
 
 variable "seeded_secret_ids" {
-  description = "Secret ids whose first version Terraform writes from seeded_values, then leaves to the secret-rotator (later changes are ignored). Must be keys of var.secrets."
+  description = "Secret ids whose first version Terraform writes from seeded_values; later versions belong to whoever rotates the secret (ops today) and changes to the value are ignored. Must be keys of var.secrets."
   type        = list(string)
   default     = []
 }

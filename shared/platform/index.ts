@@ -4,12 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { config } from './config';
-import { db } from './db';
-import { localBusTransport } from './events/local-transport';
-import { pubSubTransport } from './events/pubsub-transport';
-import type { Transport } from './events/transport';
-import { gcsObjectStore, localObjectStore, ObjectStore } from './storage';
+import { config } from '../config';
+import { db } from '../db';
+import { localBusTransport } from '../events/local-transport';
+import { pubSubTransport } from '../events/pubsub-transport';
+import type { Transport } from '../events/transport';
+import { gcsObjectStore, localObjectStore, ObjectStore } from '../storage';
 
 let store: ObjectStore | undefined;
 let bus: Transport | undefined;

@@ -1,0 +1,213 @@
+/**
+ * The platform's one declaration: its topics, its secrets, and every deployable function with the
+ * access it needs. A function exists exactly when it is here. Terraform reads the generated
+ * functions/manifest.json (`npm run manifest`; a test fails when the two disagree), the local stack
+ * and the tests read this module.
+ */
+import { z } from 'zod';
+
+/** Every Pub/Sub topic, and what travels on it. */
+export const TOPICS = {
+  'pipeline-jobs': 'A job to run: {job_id}. Published on submit and when the sweeper requeues a job.',
+  'job-results': 'A job ended: {type, job_id, tenant_id, status, error?}.',
+  'job-notifications': 'One webhook delivery to attempt.',
+  'secret-rotation': "Cloud Scheduler's rotation tick and Secret Manager's rotation notices.",
+  'monitoring-alerts': "Cloud Monitoring's incidents, from its Pub/Sub notification channel.",
+  maintenance: "Cloud Scheduler's every-minute maintenance tick.",
+} as const;
+export type Topic = keyof typeof TOPICS;
+const TOPIC_NAMES = Object.keys(TOPICS) as [Topic, ...Topic[]];
+
+/**
+ * Every Secret Manager secret. A function reads one as the environment variable named after it
+ * (`database-url` -> DATABASE_URL). `rotate` asks Secret Manager for rotation notices on the
+ * secret-rotation topic.
+ */
+export const SECRETS = {
+  'database-url': { description: 'postgres:// URL of the Cloud SQL primary (DATABASE_URL).', rotate: false },
+  'redis-auth': { description: 'Memorystore AUTH string (REDIS_AUTH).', rotate: false },
+  'elevenlabs-api-key': {
+    description:
+      "ElevenLabs API key (ELEVENLABS_API_KEY). Read by job-processor only when its access lists it (AIPROD_VOICE_ENGINE=elevenlabs); the operator adds the secret's version.",
+    rotate: true,
+  },
+} as const;
+export type SecretId = keyof typeof SECRETS;
+const SECRET_IDS = Object.keys(SECRETS) as [SecretId, ...SecretId[]];
+
+/** The environment variable a secret reaches a function as. */
+export const secretEnv = (id: string): string => id.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+const bucketAccess = z.enum(['none', 'read', 'write', 'read-write']);
+
+/** What a function may touch; Terraform grants its service account exactly this. */
+const accessSchema = z
+  .object({
+    secrets: z.array(z.enum(SECRET_IDS)).default([]),
+    publishes: z.array(z.enum(TOPIC_NAMES)).default([]),
+    uploads: bucketAccess.default('none'),
+    outputs: bucketAccess.default('none'),
+    /** Signs URLs of stored objects as itself (IAM signBlob). */
+    signUrls: z.boolean().default(false),
+    /** Encrypts and decrypts with the application's KMS key. */
+    kms: z.boolean().default(false),
+  })
+  .strict();
+
+const common = {
+  name: z.string().regex(/^[a-z][a-z0-9-]{1,40}[a-z0-9]$/),
+  description: z.string().min(1),
+  memory: z.enum(['256Mi', '512Mi', '1Gi', '2Gi', '4Gi', '8Gi']),
+  cpu: z.enum(['1', '2', '4']),
+  timeoutSeconds: z.number().int().min(1).max(3600),
+  maxInstances: z.number().int().min(1),
+  minInstances: z.number().int().min(0),
+  access: accessSchema,
+};
+
+const httpEntry = z
+  .object({
+    ...common,
+    kind: z.literal('http'),
+    method: z.enum(['GET', 'POST', 'DELETE']),
+    /** Partner-facing paths behind the load balancer; `{id}` marks a path segment. */
+    paths: z.array(z.string().regex(/^\/[a-z0-9/{}._-]*$/)).min(1),
+    auth: z.enum(['api_key', 'public']),
+    rateLimit: z.enum(['submit', 'read', 'none']),
+  })
+  .strict();
+
+const eventEntry = z
+  .object({
+    ...common,
+    kind: z.literal('event'),
+    topic: z.enum(TOPIC_NAMES),
+    ackDeadlineSeconds: z.number().int().min(10).max(600),
+    maxDeliveryAttempts: z.number().int().min(5).max(100),
+    minBackoffSeconds: z.number().int().min(0).max(600),
+    maxBackoffSeconds: z.number().int().min(0).max(600),
+  })
+  .strict();
+
+export const manifestSchema = z.array(z.discriminatedUnion('kind', [httpEntry, eventEntry]));
+export type ManifestEntry = z.infer<typeof manifestSchema>[number];
+export type HttpFunction = Extract<ManifestEntry, { kind: 'http' }>;
+export type EventFunction = Extract<ManifestEntry, { kind: 'event' }>;
+
+/** Every database function reads its URL; rate-limited ones also reach Redis. */
+const small = { memory: '512Mi', cpu: '1', minInstances: 0 } as const;
+const api = { secrets: ['database-url', 'redis-auth'] } as const;
+
+export const manifest: ManifestEntry[] = manifestSchema.parse([
+  {
+    ...small,
+    name: 'pipeline-run',
+    description: 'Accept a dubbing job and queue it.',
+    kind: 'http',
+    method: 'POST',
+    paths: ['/pipeline/run'],
+    auth: 'api_key',
+    rateLimit: 'submit',
+    timeoutSeconds: 30,
+    maxInstances: 100,
+    access: { ...api, publishes: ['pipeline-jobs'] },
+  },
+  {
+    ...small,
+    name: 'pipeline-status',
+    description: "A job's status.",
+    kind: 'http',
+    method: 'GET',
+    paths: ['/pipeline/{id}'],
+    auth: 'api_key',
+    rateLimit: 'read',
+    timeoutSeconds: 15,
+    maxInstances: 100,
+    access: api,
+  },
+  {
+    ...small,
+    name: 'pipeline-result',
+    description: "A finished job's output: signed URL and media facts.",
+    kind: 'http',
+    method: 'GET',
+    paths: ['/pipeline/{id}/result'],
+    auth: 'api_key',
+    rateLimit: 'read',
+    timeoutSeconds: 15,
+    maxInstances: 100,
+    access: { ...api, outputs: 'read', signUrls: true },
+  },
+  {
+    ...small,
+    name: 'presets',
+    description: 'Languages, music styles and effects presets.',
+    kind: 'http',
+    method: 'GET',
+    paths: ['/presets'],
+    auth: 'public',
+    rateLimit: 'read',
+    timeoutSeconds: 10,
+    maxInstances: 20,
+    access: { secrets: ['redis-auth'] },
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'health',
+    description: 'Liveness and readiness.',
+    kind: 'http',
+    method: 'GET',
+    paths: ['/health', '/health/live', '/health/ready'],
+    auth: 'public',
+    rateLimit: 'none',
+    timeoutSeconds: 10,
+    maxInstances: 10,
+    access: { secrets: ['database-url'] },
+  },
+  {
+    name: 'job-processor',
+    description: 'Claims a job, runs the media pipeline, stores the result.',
+    kind: 'event',
+    topic: 'pipeline-jobs',
+    memory: '4Gi',
+    cpu: '2',
+    timeoutSeconds: 540,
+    ackDeadlineSeconds: 600,
+    maxDeliveryAttempts: 5,
+    minBackoffSeconds: 10,
+    maxBackoffSeconds: 600,
+    maxInstances: 20,
+    minInstances: 0,
+    access: { secrets: ['database-url'], publishes: ['job-results'], uploads: 'read', outputs: 'read-write' },
+  },
+  {
+    name: 'sweeper',
+    description: 'Requeues jobs whose lease expired and republishes unpublished outbox rows.',
+    kind: 'event',
+    topic: 'maintenance',
+    memory: '512Mi',
+    cpu: '1',
+    timeoutSeconds: 60,
+    ackDeadlineSeconds: 120,
+    maxDeliveryAttempts: 5,
+    minBackoffSeconds: 10,
+    maxBackoffSeconds: 60,
+    maxInstances: 1,
+    minInstances: 0,
+    access: { secrets: ['database-url'], publishes: ['pipeline-jobs', 'job-results'] },
+  },
+]);
+
+export const httpFunctions = (): HttpFunction[] => manifest.filter((f): f is HttpFunction => f.kind === 'http');
+export const eventFunctions = (): EventFunction[] => manifest.filter((f): f is EventFunction => f.kind === 'event');
+
+/** What Terraform reads: functions/manifest.json. */
+export function renderManifestJson(): string {
+  const document = {
+    topics: TOPIC_NAMES,
+    secrets: Object.fromEntries(Object.entries(SECRETS).map(([id, s]) => [id, { ...s, env: secretEnv(id) }])),
+    functions: manifest,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
