@@ -202,11 +202,6 @@ function findBinary(): BinaryLookup {
   return lookup;
 }
 
-/** The terraform binary on the PATH, or null. */
-export function terraformBinary(): string | null {
-  return findBinary().binary;
-}
-
 /**
  * Whether a missing binary fails the suite, and why: by default in CI (CI set), where these tests
  * are the only evaluation of the manifest module and the only `terraform fmt` check before a
