@@ -21,16 +21,8 @@ import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
-import {
-  Child,
-  cpuSeconds,
-  freePort,
-  healthy,
-  logSummary,
-  startChild,
-  stopChild,
-  waitForHealth,
-} from './bench/children';
+import { freePort } from '../shared/net/free-port';
+import { Child, cpuSeconds, healthy, logSummary, startChild, stopChild, waitForHealth } from './bench/children';
 import {
   createScratchTable,
   createTenants,

@@ -10,7 +10,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,19 +22,6 @@ export interface Child {
   process: ChildProcess;
   /** Resolves with a description of how the child ended (exit code or signal). */
   exited: Promise<string>;
-}
-
-/** A TCP port free right now on the loopback interface (there is a small race until the child binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? res(address.port) : rej(new Error('no port'))));
-    });
-  });
 }
 
 /**

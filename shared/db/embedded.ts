@@ -8,9 +8,9 @@
  * can reach, without touching the permissions of the user's own directories.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import knex from 'knex';
+import { freePort } from '../net/free-port';
 import {
   clusterDir,
   initCluster,
@@ -53,18 +53,6 @@ function runningPort(pgDir: string): number | undefined {
   } catch {
     return undefined; // stale file from a server that crashed; postgres itself removes it on start
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? res(addr.port) : rej(new Error('no port'))));
-    });
-  });
 }
 
 async function ensureDatabase(port: number, database: string): Promise<void> {

@@ -2,20 +2,10 @@
  * A client that connects while the local stack is still starting (a script polling /health right
  * after `npm start`) is answered at once, 503 with Retry-After, never left hanging.
  */
-import { createServer } from 'node:net';
 import { loadFunction } from '../../functions';
 import { startStack, Stack } from '../../shared/local/stack';
+import { freePort } from '../../shared/net/free-port';
 import { closeTestEnv, useTestEnv } from '../support/database';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 let stack: Stack | undefined;
 
