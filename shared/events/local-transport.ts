@@ -5,22 +5,29 @@ import type { Transport } from './transport';
 /** Subscription name of an event function, the same on Pub/Sub (Terraform) and on the local bus. */
 export const subscriptionOf = (functionName: string): string => `${functionName}-push`;
 
+/** One bus row per subscription of the topic, as Pub/Sub fans a message out to every subscription. */
+function busRows(topic: string, data: unknown, attributes: Record<string, string>) {
+  const encoded = Buffer.from(JSON.stringify(data)).toString('base64');
+  return eventFunctions()
+    .filter((f) => f.topic === topic)
+    .map((f) => ({ subscription: subscriptionOf(f.name), topic, data: encoded, attributes }));
+}
+
 /**
- * Publishing on the local bus writes one row per subscription of the topic, as Pub/Sub fans a
- * message out to every subscription; the bus dispatcher then pushes each over HTTP.
+ * Publishing on the local bus writes its rows; the bus dispatcher then pushes each over HTTP.
+ * Being in the database, it can also take a message inside the writer's own statement.
  */
 export function localBusTransport(k: () => Knex): Transport {
   return {
     async publish(topic, data, attributes) {
-      const subscriptions = eventFunctions()
-        .filter((f) => f.topic === topic)
-        .map((f) => subscriptionOf(f.name));
-      const encoded = Buffer.from(JSON.stringify(data)).toString('base64');
-      if (subscriptions.length === 0) return 'local-unrouted';
-      const rows = await k()('bus_messages')
-        .insert(subscriptions.map((subscription) => ({ subscription, topic, data: encoded, attributes })))
-        .returning(['id']);
-      return `local-${rows[0].id}`;
+      const rows = busRows(topic, data, attributes);
+      if (rows.length === 0) return 'local-unrouted';
+      const inserted = await k()('bus_messages').insert(rows).returning(['id']);
+      return `local-${inserted[0].id}`;
+    },
+    publishStatement(writer, topic, data, attributes) {
+      const rows = busRows(topic, data, attributes);
+      return rows.length === 0 ? null : writer('bus_messages').insert(rows);
     },
   };
 }

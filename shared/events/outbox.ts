@@ -60,21 +60,29 @@ export async function enqueue(
 /**
  * Writes the state change and its message in ONE statement (the change as data-modifying CTEs),
  * atomic without a transaction and one round trip: the request path's cheapest durable write.
+ * When the transport can take the message in that same statement (the local bus), it does, and
+ * the row is recorded as published: the result is null, nothing is left to publish. Otherwise
+ * the result is the message to hand to `publishCommitted`.
  */
 export async function enqueueWith(
   k: Knex,
+  transport: Transport,
   changes: Record<string, Knex.QueryBuilder>,
   topic: string,
   payload: unknown,
   attributes: Record<string, string> = {},
-): Promise<OutboxMessage> {
+): Promise<OutboxMessage | null> {
+  const delivery = transport.publishStatement?.(k, topic, payload, attributes) ?? null;
   let q: Knex.QueryBuilder | Knex.QueryInterface = k.queryBuilder();
-  for (const [name, change] of Object.entries(changes)) q = q.with(name, change);
-  const [row] = (await (q as Knex.QueryBuilder)
-    .insert(outboxRow(k, topic, payload, attributes))
+  for (const [name, change] of Object.entries({ ...changes, ...(delivery ? { delivery } : {}) })) {
+    q = q.with(name, change);
+  }
+  const row = outboxRow(k, topic, payload, attributes);
+  const [inserted] = (await (q as Knex.QueryBuilder)
+    .insert(delivery ? { ...row, published_at: k.fn.now(), attempts: 1 } : row)
     .into('outbox')
     .returning(['id'])) as { id: string }[];
-  return message(row!.id, topic, payload, attributes);
+  return delivery ? null : message(inserted!.id, topic, payload, attributes);
 }
 
 async function publishEach(transport: Transport, messages: OutboxMessage[]) {

@@ -113,9 +113,10 @@ export async function submitJob(
       .update({ job_id: jobId });
   }
   const message: PipelineJobMessage = { job_id: jobId };
-  let queued: OutboxMessage;
+  const bus = transport();
+  let queued: OutboxMessage | null;
   try {
-    queued = await enqueueWith(k, changes, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
+    queued = await enqueueWith(k, bus, changes, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
   } catch (err) {
     if (idempotencyKey) {
       // Best effort: a reservation left behind is reusable once it is stale.
@@ -128,8 +129,10 @@ export async function submitJob(
     throw err;
   }
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
-  await publishCommitted(k, transport(), [queued]).catch((err) =>
-    logger().warn('publish after commit failed; the sweeper will retry', { jobId, error: err }),
-  );
+  if (queued) {
+    await publishCommitted(k, bus, [queued]).catch((err) =>
+      logger().warn('publish after commit failed; the sweeper will retry', { jobId, error: err }),
+    );
+  }
   return { job_id: jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(body) };
 }
