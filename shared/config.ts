@@ -26,6 +26,8 @@ const schema = z.object({
   DATABASE_POOL_MAX: int(10, 1),
   /** How long a caller waits for a pooled connection before the request is refused with 503. */
   DATABASE_ACQUIRE_TIMEOUT_MS: int(1000, 50),
+  /** How long an instance remembers a verified API key; a key revoked elsewhere works here that long at most. */
+  AIPROD_API_KEY_CACHE_SECONDS: int(5, 0),
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),
   AIPROD_PUBLIC_URL: z.string().url().optional(),
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('local'),

@@ -46,6 +46,7 @@ export async function createApiKey(
 
 export async function revokeApiKey(k: Knex, keyId: string): Promise<boolean> {
   const n = await k('api_keys').where({ id: keyId }).whereNull('revoked_at').update({ revoked_at: k.fn.now() });
+  forgetKey(keyId);
   return n > 0;
 }
 
@@ -66,4 +67,37 @@ export async function verifyApiKey(k: Knex, presented: string): Promise<Principa
     await k('api_keys').where({ id: row.id }).update({ last_used_at: k.fn.now() });
   }
   return { tenantId: row.tenant_id, tenantName: row.name, tier: row.tier, keyId: row.id };
+}
+
+/** Enough for every active tenant of an instance; past it the oldest entry goes. */
+const MAX_ENTRIES = 10_000;
+
+// Keyed by a hash of the presented key: the map never holds a usable secret.
+const entries = new Map<string, { principal: Principal; until: number }>();
+
+const digest = (presented: string): string => sha256(presented).toString('base64url');
+
+/**
+ * verifyApiKey, remembered for a few seconds per instance, so an authenticated request costs no
+ * database round trip of its own while its key is warm. The price is bounded: a key revoked
+ * elsewhere keeps working on this instance for at most the TTL; revoked here, it is forgotten at
+ * once. Unknown keys are never remembered, so a guess always reaches the database.
+ */
+export async function authenticate(k: Knex, presented: string, ttlSeconds: number): Promise<Principal | null> {
+  if (ttlSeconds <= 0) return verifyApiKey(k, presented);
+  const id = digest(presented);
+  const hit = entries.get(id);
+  if (hit && hit.until > Date.now()) return hit.principal;
+  entries.delete(id);
+  const principal = await verifyApiKey(k, presented);
+  if (principal) {
+    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+    entries.set(id, { principal, until: Date.now() + ttlSeconds * 1000 });
+  }
+  return principal;
+}
+
+/** Forgets a key at once in this process (it was revoked here). */
+function forgetKey(keyId: string): void {
+  for (const [id, entry] of entries) if (entry.principal.keyId === keyId) entries.delete(id);
 }

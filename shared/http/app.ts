@@ -11,7 +11,7 @@ import helmet from 'helmet';
 import { config } from '../config';
 import { db } from '../db';
 import { logger, traceFields } from '../log';
-import { Principal, verifyApiKey } from '../auth/api-keys';
+import { authenticate, type Principal } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
 import { frameworkErrorProblem, routeFrameworkErrors } from './framework-errors';
 import { toProblem } from './errors';
@@ -65,7 +65,7 @@ function bodyLimit(): RequestHandler {
 function apiKeyAuth(): RequestHandler {
   return async (req, _res, next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '');
-    const principal = m?.[1] ? await verifyApiKey(db(), m[1]) : null;
+    const principal = m?.[1] ? await authenticate(db(), m[1], config().AIPROD_API_KEY_CACHE_SECONDS) : null;
     if (!principal) return next(problems.unauthorized());
     req.principal = principal;
     next();
