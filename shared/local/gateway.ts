@@ -4,18 +4,68 @@
  * (body parsing, error handling), exactly as the deployed function would see it.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { pathPattern } from '../http/paths';
 import type { HttpFunction } from '../platform/manifest';
 
 export interface GatewayRoute {
   fn: HttpFunction;
   pattern: RegExp;
   listener: RequestListener;
+  /** The declared path the pattern matches; when absent, the one of `fn.paths` whose pattern it is. */
+  path?: string;
 }
 
-/** The route for a request: the function whose path and method match, else one whose path does (it answers 405). */
+/** One route per declared path of every function, each with its path. */
+export function gatewayRoutes(
+  functions: HttpFunction[],
+  listenerOf: (fn: HttpFunction) => RequestListener,
+): GatewayRoute[] {
+  return functions.flatMap((fn) => {
+    const listener = listenerOf(fn);
+    return fn.paths.map((path) => ({ fn, path, pattern: pathPattern(path), listener }));
+  });
+}
+
+const declaredPath = (r: GatewayRoute): string =>
+  r.path ?? r.fn.paths.find((p) => pathPattern(p).source === r.pattern.source) ?? r.pattern.source;
+
+/**
+ * The load balancer's order of declared paths, as the manifest module sorts them (Terraform
+ * compares strings byte by byte, as `<` does on these ASCII keys): exact paths first, then
+ * templates, among those the first literal segment earliest. Variables are unnamed, so
+ * `/webhooks/{id}` and `/webhooks/{webhook_id}` are one path.
+ */
+export function pathOrderKey(path: string): string {
+  const unnamed = path.replace(/\{[^}]*\}/g, '{}');
+  if (!path.includes('{')) return `0-${unnamed}`;
+  const shape = path
+    .replace(/^\//, '')
+    .split('/')
+    .map((s) => (s.includes('{') ? '1' : '0'))
+    .join('');
+  return `1-${shape}-${unnamed}`;
+}
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The route for a request, as the load balancer picks it: the most specific declared path that
+ * matches decides; among its functions the one serving the method (HEAD served by GET), else the
+ * path's first function in method order, which answers 405. Undefined when no path matches.
+ */
 export function resolveRoute(routes: GatewayRoute[], method: string, path: string): GatewayRoute | undefined {
-  const byPath = routes.filter((r) => r.pattern.test(path));
-  return byPath.find((r) => r.fn.method === method || (method === 'HEAD' && r.fn.method === 'GET')) ?? byPath[0];
+  const keyed = routes.filter((r) => r.pattern.test(path)).map((r) => ({ r, key: pathOrderKey(declaredPath(r)) }));
+  if (keyed.length === 0) return undefined;
+  const first = keyed.map((k) => k.key).sort(byString)[0];
+  const owners = keyed
+    .filter((k) => k.key === first)
+    .map((k) => k.r)
+    .sort((a, b) => byString(a.fn.method, b.fn.method));
+  return (
+    owners.find((r) => r.fn.method === method) ??
+    (method === 'HEAD' ? owners.find((r) => r.fn.method === 'GET') : undefined) ??
+    owners[0]
+  );
 }
 
 function answerProblem(

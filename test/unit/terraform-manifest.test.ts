@@ -1,11 +1,13 @@
 /**
  * Evaluates terraform/modules/manifest with the terraform binary (the module has no provider,
  * so this works offline) and checks what Terraform will actually deploy against
- * functions/manifest.json: every function, every route in the right order, every subscription.
+ * functions/manifest.json: every function, every route in the right order (and the URL map rules
+ * the edge module renders from them, its locals block evaluated as written), every subscription.
  * Without a terraform binary the suite says so: a skipped test naming the reason, or a failure
  * in CI (describeWithTerraform in test/support/terraform.ts).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS } from '../../shared/platform/manifest';
 import {
@@ -17,16 +19,28 @@ import {
   hclBlockText,
   moduleSource,
   readManifest,
+  runTerraform,
   describeWithTerraform,
   type ManifestEntry,
 } from '../support/terraform';
 
 interface Route {
   function: string;
+  /** The method of the function the rule routes to. */
+  method: string;
   path: string;
   match: 'full_path_match' | 'path_template_match';
   pattern: string;
+  /** The :method values the rule matches; empty: the path's method-less last rule. */
+  methods: string[];
   priority: number;
+}
+
+/** A route rule as the edge module writes it into the URL map. */
+interface UrlMapRule {
+  priority: number;
+  function: string;
+  match_rules: { full_path_match: string | null; path_template_match: string | null; method: string | null }[];
 }
 
 interface Fn {
@@ -68,22 +82,113 @@ interface Evaluated {
   topics: string[];
 }
 
-/** What the load balancer does with the routes: the matching rule with the lowest priority wins. */
-function routeOf(routes: Route[], path: string): string | undefined {
-  const sorted = [...routes].sort((a, b) => a.priority - b.priority);
-  for (const r of sorted) {
-    if (r.match === 'full_path_match' && r.pattern === path) return r.function;
-    if (r.match === 'path_template_match') {
-      const pattern = r.pattern.split('/');
-      const segments = path.split('/');
-      if (pattern.length !== segments.length) continue;
-      // {name=*} and * match exactly one non-empty segment.
-      if (pattern.every((p, i) => (/^\{[^}]+=\*\}$/.test(p) || p === '*' ? segments[i] !== '' : p === segments[i])))
-        return r.function;
-    }
-  }
-  return undefined;
+/** Whether a URL map path match (full_path_match or path_template_match) matches a request path. */
+function pathMatches(match: Route['match'], pattern: string, path: string): boolean {
+  if (match === 'full_path_match') return pattern === path;
+  const parts = pattern.split('/');
+  const segments = path.split('/');
+  if (parts.length !== segments.length) return false;
+  // {name=*} and * match exactly one non-empty segment.
+  return parts.every((p, i) => (/^\{[^}]+=\*\}$/.test(p) || p === '*' ? segments[i] !== '' : p === segments[i]));
 }
+
+/**
+ * What the load balancer does with the routes: the matching rule with the lowest priority wins;
+ * a rule matches the path and one of its methods (the :method pseudo-header), or the path alone
+ * when it lists no method.
+ */
+function routeOf(routes: Route[], method: string, path: string): string | undefined {
+  const sorted = [...routes].sort((a, b) => a.priority - b.priority);
+  return sorted.find(
+    (r) => pathMatches(r.match, r.pattern, path) && (r.methods.length === 0 || r.methods.includes(method)),
+  )?.function;
+}
+
+/** The same over the URL map rules the edge module renders: match rules are ORed. */
+function urlMapRouteOf(rules: UrlMapRule[], method: string, path: string): string | undefined {
+  const sorted = [...rules].sort((a, b) => a.priority - b.priority);
+  return sorted.find((r) =>
+    r.match_rules.some(
+      (m) =>
+        (m.full_path_match !== null
+          ? pathMatches('full_path_match', m.full_path_match, path)
+          : pathMatches('path_template_match', m.path_template_match!, path)) &&
+        (m.method === null || m.method === method),
+    ),
+  )?.function;
+}
+
+/** The path of a rule with its variables unnamed: /webhooks/{id=*} and /webhooks/{webhook_id=*} are one path. */
+const pathKey = (pattern: string): string => pattern.replace(/\{[^}]*\}/g, '{}');
+
+/** The rules of one path must be contiguous: the path keys in priority order, each run once. */
+function pathRuns(routes: Route[]): Route[][] {
+  const runs: Route[][] = [];
+  for (const r of [...routes].sort((a, b) => a.priority - b.priority)) {
+    const last = runs[runs.length - 1];
+    if (last && pathKey(last[0]!.pattern) === pathKey(r.pattern)) last.push(r);
+    else runs.push([r]);
+  }
+  return runs;
+}
+
+/**
+ * Evaluates the edge module's locals block, unchanged, with its variables.tf (validations
+ * included) over the manifest module's output for a manifest file: the URL map rules it renders.
+ * Returns them, or the failed run when Terraform refuses.
+ */
+function edgeRouting(manifestFile: string, routes?: string): { rules?: UrlMapRule[]; refused?: string } {
+  const edgeDir = join(MODULES_DIR, 'edge');
+  const locals = hclBlockText(readFileSync(join(edgeDir, 'main.tf'), 'utf8'), /^locals \{/m);
+  const dir = mkdtempSync(join(tmpdir(), 'aiprod-edge-'));
+  try {
+    mkdirSync(join(dir, 'edge'));
+    writeFileSync(join(dir, 'edge', 'variables.tf'), readFileSync(join(edgeDir, 'variables.tf'), 'utf8'));
+    writeFileSync(join(dir, 'edge', 'main.tf'), `${locals}\n\noutput "route_rules" { value = local.route_rules }\n`);
+    writeFileSync(
+      join(dir, 'main.tf'),
+      `
+module "manifest" {
+  source   = "${moduleSource(dir, 'manifest')}"
+  manifest = jsondecode(file("${manifestFile.split('\\').join('/')}"))
+}
+
+module "edge" {
+  source         = "./edge"
+  project_id     = "aiprod-test"
+  region         = "europe-west1"
+  name_prefix    = "aiprod"
+  domains        = ["api.example.com"]
+  http_functions = module.manifest.http_functions
+  routes         = ${routes ?? 'module.manifest.routes'}
+  http_methods   = module.manifest.http_methods
+}
+
+output "route_rules" { value = module.edge.route_rules }
+`,
+    );
+    const init = runTerraform(dir, ['init', '-backend=false', '-input=false', '-no-color']);
+    if (init.status !== 0) throw new Error(`terraform init failed:\n${init.stdout}\n${init.stderr}`);
+    const state = join(dir, 'scratch.tfstate');
+    const apply = runTerraform(dir, [
+      'apply',
+      '-auto-approve',
+      '-input=false',
+      '-lock=false',
+      '-no-color',
+      `-state=${state}`,
+    ]);
+    if (apply.status !== 0) return { refused: `${apply.stdout}\n${apply.stderr}`.replace(/\s+/g, ' ') };
+    const out = runTerraform(dir, ['output', '-no-color', '-json', `-state=${state}`, 'route_rules']);
+    if (out.status !== 0) throw new Error(`terraform output failed:\n${out.stderr}`);
+    return { rules: JSON.parse(out.stdout) as UrlMapRule[] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every method a request can carry through Cloud Armor's allowlist, and one it would deny. */
+const METHODS = ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'PUT'];
 
 /** A concrete request path for a declared path: every {var} becomes an id-like segment. */
 const concrete = (path: string): string => path.replace(/\{[^}]+\}/g, 'job_01HZX3K9');
@@ -133,6 +238,90 @@ const event = (name: string, topic: string, overrides: Record<string, unknown> =
   maxBackoffSeconds: 600,
   ...overrides,
 });
+
+/**
+ * The rules' order: priorities 1..n, exact paths before templates, and each path one run of
+ * rules: one per function in method order (GET also matching HEAD), then one method-less rule
+ * to the run's first function.
+ */
+function expectOrdered(routes: Route[]): void {
+  expect(routes.map((r) => r.priority)).toEqual(routes.map((_, i) => i + 1));
+  const exact = routes.filter((r) => r.match === 'full_path_match').map((r) => r.priority);
+  const templates = routes.filter((r) => r.match === 'path_template_match').map((r) => r.priority);
+  if (exact.length && templates.length) expect(Math.max(...exact)).toBeLessThan(Math.min(...templates));
+  for (const r of routes) {
+    if (r.path.includes('{')) {
+      expect(r.match).toBe('path_template_match');
+      expect(r.pattern).toBe(r.path.replace(/\{([^}]+)\}/g, '{$1=*}'));
+    } else {
+      expect(r.match).toBe('full_path_match');
+      expect(r.pattern).toBe(r.path);
+    }
+  }
+  const runs = pathRuns(routes);
+  expect(new Set(runs.map((run) => pathKey(run[0]!.pattern))).size).toBe(runs.length);
+  for (const run of runs) {
+    const last = run[run.length - 1]!;
+    const methodRules = run.slice(0, -1);
+    expect({ path: last.path, methods: last.methods, to: last.function }).toEqual({
+      path: last.path,
+      methods: [],
+      to: run[0]!.function,
+    });
+    expect(methodRules.length).toBeGreaterThan(0);
+    expect(methodRules.map((r) => r.method)).toEqual(methodRules.map((r) => r.method).sort());
+    for (const r of methodRules) expect(r.methods).toEqual(r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]);
+  }
+}
+
+/**
+ * The method rules are exactly the declared (method, path, function) triples, and the simulated
+ * load balancer sends every declared method (HEAD with GET) of every declared path to its
+ * function, and any other method of a declared path to one of that path's functions.
+ */
+function expectDeclaredRoutes(routes: Route[], entries: ManifestEntry[]): void {
+  const declared = entries.flatMap((f) => (f.paths ?? []).map((path) => ({ fn: f.name, method: f.method!, path })));
+  expect(
+    routes
+      .filter((r) => r.methods.length > 0)
+      .map((r) => `${r.method} ${r.path} -> ${r.function}`)
+      .sort(),
+  ).toEqual(declared.map((d) => `${d.method} ${d.path} -> ${d.fn}`).sort());
+  expect(new Set(routes.filter((r) => r.methods.length === 0).map((r) => pathKey(r.pattern))).size).toBe(
+    new Set(declared.map((d) => pathKey(d.path))).size,
+  );
+  for (const d of declared) {
+    const path = concrete(d.path);
+    const served = d.method === 'GET' ? ['GET', 'HEAD'] : [d.method];
+    for (const method of served)
+      expect({ method, path: d.path, routedTo: routeOf(routes, method, path) }).toEqual({
+        method,
+        path: d.path,
+        routedTo: d.fn,
+      });
+    const owners = declared.filter((o) => pathKey(o.path) === pathKey(d.path)).map((o) => o.fn);
+    for (const method of METHODS.filter((m) => !served.includes(m)))
+      expect(owners).toContain(routeOf(routes, method, path));
+  }
+}
+
+/**
+ * The edge module's URL map rules for the routes: one per route, same priority and function; one
+ * match rule per method with the route's path match, or a single method-less one.
+ */
+function expectRendered(rules: UrlMapRule[], routes: Route[]): void {
+  expect(rules).toEqual(
+    routes.map((r) => ({
+      priority: r.priority,
+      function: r.function,
+      match_rules: (r.methods.length ? r.methods : [null]).map((method) => ({
+        full_path_match: r.match === 'full_path_match' ? r.pattern : null,
+        path_template_match: r.match === 'path_template_match' ? r.pattern : null,
+        method,
+      })),
+    })),
+  );
+}
 
 describeWithTerraform('manifest module evaluated by terraform', () => {
   const manifest = readManifest();
@@ -191,35 +380,32 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       }
     });
 
-    it('routes every declared path, and only declared paths, to the function that declares it', () => {
-      const declared = manifest.flatMap((f) => (f.paths ?? []).map((path) => ({ fn: f.name, path })));
-      expect(out.routes.map((r) => `${r.path} -> ${r.function}`).sort()).toEqual(
-        declared.map((d) => `${d.path} -> ${d.fn}`).sort(),
-      );
-      for (const d of declared)
-        expect({ path: d.path, routedTo: routeOf(out.routes, concrete(d.path)) }).toEqual({
-          path: d.path,
-          routedTo: d.fn,
-        });
-      expect(routeOf(out.routes, '/nope')).toBeUndefined();
-      expect(routeOf(out.routes, '/pipeline/a/b/c/d')).toBeUndefined();
+    it('routes every declared method and path, and only those, to the function that declares it', () => {
+      expectDeclaredRoutes(out.routes, manifest);
+      expect(routeOf(out.routes, 'GET', '/nope')).toBeUndefined();
+      expect(routeOf(out.routes, 'GET', '/pipeline/a/b/c/d')).toBeUndefined();
     });
 
-    it('orders routes: unique priorities, exact paths before templates', () => {
-      const priorities = out.routes.map((r) => r.priority);
-      expect(new Set(priorities).size).toBe(priorities.length);
-      const exact = out.routes.filter((r) => r.match === 'full_path_match').map((r) => r.priority);
-      const templates = out.routes.filter((r) => r.match === 'path_template_match').map((r) => r.priority);
-      if (exact.length && templates.length) expect(Math.max(...exact)).toBeLessThan(Math.min(...templates));
-      for (const r of out.routes) {
-        if (r.path.includes('{')) {
-          expect(r.match).toBe('path_template_match');
-          expect(r.pattern).toBe(r.path.replace(/\{([^}]+)\}/g, '{$1=*}'));
-        } else {
-          expect(r.match).toBe('full_path_match');
-          expect(r.pattern).toBe(r.path);
-        }
-      }
+    it('answers a method no function serves on a declared path from that path, not with the 404', () => {
+      expect(routeOf(out.routes, 'DELETE', '/presets')).toBe('presets');
+      expect(routeOf(out.routes, 'GET', '/pipeline/run')).toBe('pipeline-run');
+      expect(routeOf(out.routes, 'POST', '/pipeline/job_1/result')).toBe('pipeline-result');
+    });
+
+    it('orders routes: unique priorities, exact paths before templates, each path a run ending method-less', () => {
+      expectOrdered(out.routes);
+    });
+
+    it('renders into URL map rules (edge module) matching the path and the :method of each route', () => {
+      const { rules, refused } = edgeRouting(MANIFEST_JSON);
+      expect(refused).toBeUndefined();
+      expectRendered(rules!, out.routes);
+      expect(rules!.find((r) => r.function === 'presets')!.match_rules.map((m) => m.method)).toEqual(['GET', 'HEAD']);
+    });
+
+    it('is refused by the edge module without the method-less rule of each path', () => {
+      const { refused } = edgeRouting(MANIFEST_JSON, '[for r in module.manifest.routes : r if length(r.methods) > 0]');
+      expect(refused).toMatch(/needs a method-less route after its method routes/);
     });
 
     it('lists the methods, secrets and topics the other modules need', () => {
@@ -258,9 +444,12 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       http('batch-status', 'GET', ['/pipeline/batch/{id}']),
       http('batch-results', 'GET', ['/pipeline/batch/{id}/results']),
       http('batch-cancel', 'POST', ['/pipeline/batch/{id}/cancel']),
-      http('webhooks-register', 'POST', ['/webhooks/register']),
-      http('webhooks-list', 'GET', ['/webhooks/list']),
-      http('webhooks-delete', 'DELETE', ['/webhooks/{id}']),
+      // Two functions on one path, by method; the variable named differently on purpose.
+      http('webhooks-list', 'GET', ['/webhooks']),
+      http('webhooks-register', 'POST', ['/webhooks']),
+      http('webhooks-delete', 'DELETE', ['/webhooks/{webhook_id}']),
+      http('webhooks-get', 'GET', ['/webhooks/{id}']),
+      http('webhooks-events', 'GET', ['/webhooks/events']),
       http('webhooks-rotate-secret', 'POST', ['/webhooks/{id}/rotate-secret']),
       http('docs', 'GET', ['/openapi.json', '/docs']),
       http('health', 'GET', ['/health', '/health/live', '/health/ready']),
@@ -273,14 +462,14 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       event('sweeper', 'maintenance'),
     ];
     let g: Evaluated;
+    let grownFile: string;
     beforeAll(() => {
       const secret = (env: string) => ({ description: env, rotate: false, env });
-      g = harness.evaluate(
-        harness.writeManifest(grown, {
-          'upload-signing-key': secret('UPLOAD_SIGNING_KEY'),
-          'slack-webhook-url': secret('SLACK_WEBHOOK_URL'),
-        }),
-      ) as unknown as Evaluated;
+      grownFile = harness.writeManifest(grown, {
+        'upload-signing-key': secret('UPLOAD_SIGNING_KEY'),
+        'slack-webhook-url': secret('SLACK_WEBHOOK_URL'),
+      });
+      g = harness.evaluate(grownFile) as unknown as Evaluated;
     });
 
     it('deploys every new function without any Terraform change', () => {
@@ -289,28 +478,79 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
     });
 
     it('routes literal segments before variables at the same depth', () => {
-      const cases: [string, string][] = [
-        ['/pipeline/run', 'pipeline-run'],
-        ['/pipeline/batch', 'batch-submit'],
-        ['/pipeline/job_123', 'pipeline-status'],
-        ['/pipeline/job_123/result', 'pipeline-result'],
-        ['/pipeline/job_123/cancel', 'pipeline-cancel'],
-        ['/pipeline/batch/b_1', 'batch-status'],
-        ['/pipeline/batch/b_1/results', 'batch-results'],
-        ['/pipeline/batch/b_1/cancel', 'batch-cancel'],
-        ['/webhooks/register', 'webhooks-register'],
-        ['/webhooks/list', 'webhooks-list'],
-        ['/webhooks/wh_1', 'webhooks-delete'],
-        ['/webhooks/wh_1/rotate-secret', 'webhooks-rotate-secret'],
-        ['/openapi.json', 'docs'],
-        ['/docs', 'docs'],
-        ['/health/ready', 'health'],
-        ['/uploads', 'uploads'],
+      const cases: [string, string, string][] = [
+        ['POST', '/pipeline/run', 'pipeline-run'],
+        ['POST', '/pipeline/batch', 'batch-submit'],
+        ['GET', '/pipeline/job_123', 'pipeline-status'],
+        ['GET', '/pipeline/job_123/result', 'pipeline-result'],
+        ['POST', '/pipeline/job_123/cancel', 'pipeline-cancel'],
+        ['GET', '/pipeline/batch/b_1', 'batch-status'],
+        ['GET', '/pipeline/batch/b_1/results', 'batch-results'],
+        ['POST', '/pipeline/batch/b_1/cancel', 'batch-cancel'],
+        ['GET', '/webhooks/events', 'webhooks-events'],
+        ['POST', '/webhooks/wh_1/rotate-secret', 'webhooks-rotate-secret'],
+        ['GET', '/openapi.json', 'docs'],
+        ['GET', '/docs', 'docs'],
+        ['GET', '/health/ready', 'health'],
+        ['POST', '/uploads', 'uploads'],
       ];
-      for (const [path, fn] of cases)
-        expect({ path, routedTo: routeOf(g.routes, path) }).toEqual({ path, routedTo: fn });
-      expect(routeOf(g.routes, '/pipeline/batch/b_1/unknown')).toBeUndefined();
-      expect(routeOf(g.routes, '/webhooks')).toBeUndefined();
+      for (const [method, path, fn] of cases)
+        expect({ method, path, routedTo: routeOf(g.routes, method, path) }).toEqual({ method, path, routedTo: fn });
+      expect(routeOf(g.routes, 'GET', '/pipeline/batch/b_1/unknown')).toBeUndefined();
+      expect(routeOf(g.routes, 'GET', '/webhooks/wh_1/unknown')).toBeUndefined();
+    });
+
+    it('routes two functions on one path by the method, HEAD with GET', () => {
+      const cases: [string, string, string][] = [
+        ['GET', '/webhooks', 'webhooks-list'],
+        ['HEAD', '/webhooks', 'webhooks-list'],
+        ['POST', '/webhooks', 'webhooks-register'],
+        ['GET', '/webhooks/wh_1', 'webhooks-get'],
+        ['HEAD', '/webhooks/wh_1', 'webhooks-get'],
+        ['DELETE', '/webhooks/wh_1', 'webhooks-delete'],
+      ];
+      for (const [method, path, fn] of cases)
+        expect({ method, path, routedTo: routeOf(g.routes, method, path) }).toEqual({ method, path, routedTo: fn });
+      const webhook = g.routes.filter((r) => pathKey(r.pattern) === '/webhooks/{}');
+      expect(webhook.map((r) => [r.function, r.pattern, r.methods])).toEqual([
+        ['webhooks-delete', '/webhooks/{webhook_id=*}', ['DELETE']],
+        ['webhooks-get', '/webhooks/{id=*}', ['GET', 'HEAD']],
+        ['webhooks-delete', '/webhooks/{webhook_id=*}', []],
+      ]);
+    });
+
+    it("sends a method no function of a path serves to the path's first function, which answers 405", () => {
+      const cases: [string, string, string][] = [
+        ['DELETE', '/webhooks', 'webhooks-list'],
+        ['OPTIONS', '/webhooks', 'webhooks-list'],
+        ['POST', '/webhooks/wh_1', 'webhooks-delete'],
+        // The most specific declared path decides, then the method among its functions only:
+        // /webhooks/events is not the webhook "events", and /pipeline/batch not the job "batch".
+        ['DELETE', '/webhooks/events', 'webhooks-events'],
+        ['GET', '/pipeline/batch', 'batch-submit'],
+        ['GET', '/pipeline/job_123/cancel', 'pipeline-cancel'],
+      ];
+      for (const [method, path, fn] of cases)
+        expect({ method, path, routedTo: routeOf(g.routes, method, path) }).toEqual({ method, path, routedTo: fn });
+    });
+
+    it('orders the grown routes the same way and routes every declared method and path', () => {
+      expectOrdered(g.routes);
+      expectDeclaredRoutes(g.routes, grown.filter((f) => f.kind === 'http') as unknown as ManifestEntry[]);
+    });
+
+    it('renders the routes into URL map rules that route every request as the routes do', () => {
+      const { rules, refused } = edgeRouting(grownFile);
+      expect(refused).toBeUndefined();
+      expectRendered(rules!, g.routes);
+      const paths = [...new Set(g.routes.map((r) => concrete(r.path)))];
+      for (const path of [...paths, '/webhooks/wh_1/unknown', '/nope'])
+        for (const method of METHODS)
+          expect({ method, path, routedTo: urlMapRouteOf(rules!, method, path) }).toEqual({
+            method,
+            path,
+            routedTo: routeOf(g.routes, method, path),
+          });
     });
 
     it('allows DELETE once a DELETE function exists, and exposes new secret ids', () => {
@@ -351,11 +591,22 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       expect(`${r.stdout}\n${r.stderr}`.replace(/\s+/g, ' ')).toMatch(message);
     };
 
-    it('two functions on one path, since the load balancer cannot route on the method', () => {
+    it('two functions with the same method on one path (variables ignored)', () => {
       refused(
-        [http('webhooks-get', 'GET', ['/webhooks/{id}']), http('webhooks-delete', 'DELETE', ['/webhooks/{webhookId}'])],
-        /share a path/,
+        [http('webhooks-get', 'GET', ['/webhooks/{id}']), http('webhooks-show', 'GET', ['/webhooks/{webhook_id}'])],
+        /same method on the same path/,
       );
+      refused([http('twice', 'GET', ['/webhooks/{id}', '/webhooks/{webhook_id}'])], /same method on the same path/);
+    });
+
+    it('but not two functions with different methods on one path', () => {
+      const r = harness.plan(
+        harness.writeManifest([
+          http('webhooks-get', 'GET', ['/webhooks/{id}']),
+          http('webhooks-delete', 'DELETE', ['/webhooks/{webhook_id}']),
+        ]),
+      );
+      expect(r.status === 0 ? 'planned' : `${r.stdout}\n${r.stderr}`).toBe('planned');
     });
 
     it('an ack deadline that does not outlast the function timeout', () => {

@@ -152,7 +152,9 @@ describe('manifest wiring', () => {
     expect(String(locals.http_functions)).toMatch(/if f\.kind == "http"/);
     expect(String(locals.event_functions)).toMatch(/if f\.kind == "event"/);
     expect(String(locals.route_list)).toMatch(/for p in f\.paths/);
-    expect(String(locals.routes)).toMatch(/sort\(keys\(local\.route_by_sort_key\)\)/);
+    expect(String(locals.route_groups)).toMatch(/sort\(keys\(local\.route_by_sort_key\)\)/);
+    expect(String(locals.routes)).toMatch(/for i, r in local\.route_sequence/);
+    expect(String(locals.routes)).not.toMatch(/\bif\b/);
   });
 
   it('deploys every manifest function through the functions module', () => {
@@ -321,21 +323,40 @@ describe('edge module', () => {
     }
   });
 
-  it('builds the URL map from the manifest routes, one rule per path, each to its function backend', () => {
+  it('builds the URL map from the manifest routes, one rule per route, matching path and method', () => {
     const urlMap = resource(edge, 'google_compute_url_map', 'api');
     const matcher = block(urlMap.path_matcher);
     const rules = dynamicBlocks(matcher, 'route_rules');
     expect(rules).toHaveLength(1);
-    expect(rules[0]!.for_each).toBe('${var.routes}');
+    expect(rules[0]!.for_each).toBe('${local.route_rules}');
+    expect(String(edge.locals.route_rules)).toMatch(/for r in var\.routes/);
     const content = block(rules[0]!.content);
     expect(content.priority).toBe('${route_rules.value.priority}');
     expect(content.service).toBe('${google_compute_backend_service.function[route_rules.value.function].id}');
-    const match = block(content.match_rules);
-    expect(String(match.full_path_match)).toContain('route_rules.value.pattern');
-    expect(String(match.path_template_match)).toContain('route_rules.value.pattern');
+    expect(content.match_rules).toBeUndefined();
+    const matchRules = dynamicBlocks(content, 'match_rules');
+    expect(matchRules).toHaveLength(1);
+    expect(matchRules[0]!.for_each).toBe('${route_rules.value.match_rules}');
+    const match = block(matchRules[0]!.content);
+    expect(match.full_path_match).toBe('${match_rules.value.full_path_match}');
+    expect(match.path_template_match).toBe('${match_rules.value.path_template_match}');
+    // The method, as the :method pseudo-header, with an exact match; none on a method-less rule.
+    const headers = dynamicBlocks(match, 'header_matches');
+    expect(headers).toHaveLength(1);
+    expect(headers[0]!.for_each).toBe('${match_rules.value.method == null ? [] : [match_rules.value.method]}');
+    expect(block(headers[0]!.content)).toEqual({ header_name: ':method', exact_match: '${header_matches.value}' });
     // Undeclared paths never reach a function.
     const fallback = block(block(matcher.default_route_action).fault_injection_policy);
     expect(block(fallback.abort)).toEqual({ http_status: 404, percentage: 100 });
+  });
+
+  it('is a global external Application Load Balancer (EXTERNAL_MANAGED), which method matching needs', () => {
+    expect(resource(edge, 'google_compute_backend_service', 'function').load_balancing_scheme).toBe('EXTERNAL_MANAGED');
+    for (const name of ['https', 'http'])
+      expect(resource(edge, 'google_compute_global_forwarding_rule', name).load_balancing_scheme).toBe(
+        'EXTERNAL_MANAGED',
+      );
+    expect(String(edge.variables.routes!.type)).toMatch(/methods\s*=\s*list\(string\)/);
   });
 
   it('serves HTTPS with a managed certificate and redirects HTTP to HTTPS', () => {

@@ -16,6 +16,25 @@ locals {
   # Any backend works: the default route aborts with 404 before reaching it.
   fallback_function = sort(keys(var.http_functions))[0]
 
+  # The URL map's route rules, one per route of the manifest module, in its priority order. A
+  # route with methods gets one match rule per method (match rules are ORed): its path and an
+  # exact match on the :method pseudo-header, so a GET route matches GET and HEAD with two exact
+  # matches rather than a regular expression. A route without methods (the last rule of each
+  # path) matches the path alone and sends every other method to a function that answers 405.
+  route_rules = [
+    for r in var.routes : {
+      priority = r.priority
+      function = r.function
+      match_rules = [
+        for m in coalescelist(r.methods, [""]) : {
+          full_path_match     = r.match == "full_path_match" ? r.pattern : null
+          path_template_match = r.match == "path_template_match" ? r.pattern : null
+          method              = m == "" ? null : m
+        }
+      ]
+    }
+  ]
+
   cert_suffix = substr(sha1(join(",", sort(var.domains))), 0, 8)
 }
 
@@ -180,10 +199,11 @@ resource "google_compute_backend_service" "function" {
 # Routing
 # ---------------------------------------------------------------------------------------------
 
-# Route rules are evaluated by priority: exact paths first, then path templates from the most
-# to the least specific (the manifest module orders them). The load balancer cannot match the
-# HTTP method, so each path belongs to exactly one function (the manifest module refuses two
-# functions on one path) and that function answers 405 to methods it does not serve.
+# Route rules are evaluated by priority, lowest first, and the first that matches wins. The
+# manifest module orders them by path (exact paths first, then path templates from the most to the
+# least specific) and, within a path, by method, ending each path with a method-less rule. Matching
+# the :method pseudo-header needs the global external Application Load Balancer
+# (EXTERNAL_MANAGED on the backend services and forwarding rules).
 resource "google_compute_url_map" "api" {
   project     = var.project_id
   name        = "${var.name_prefix}-api"
@@ -221,14 +241,25 @@ resource "google_compute_url_map" "api" {
     }
 
     dynamic "route_rules" {
-      for_each = var.routes
+      for_each = local.route_rules
       content {
         priority = route_rules.value.priority
         service  = google_compute_backend_service.function[route_rules.value.function].id
 
-        match_rules {
-          full_path_match     = route_rules.value.match == "full_path_match" ? route_rules.value.pattern : null
-          path_template_match = route_rules.value.match == "path_template_match" ? route_rules.value.pattern : null
+        dynamic "match_rules" {
+          for_each = route_rules.value.match_rules
+          content {
+            full_path_match     = match_rules.value.full_path_match
+            path_template_match = match_rules.value.path_template_match
+
+            dynamic "header_matches" {
+              for_each = match_rules.value.method == null ? [] : [match_rules.value.method]
+              content {
+                header_name = ":method"
+                exact_match = header_matches.value
+              }
+            }
+          }
         }
       }
     }

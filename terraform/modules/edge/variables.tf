@@ -36,12 +36,13 @@ variable "http_functions" {
 }
 
 variable "routes" {
-  description = "Route rules from the manifest module: function, match (full_path_match or path_template_match), pattern, priority."
+  description = "Route rules from the manifest module, in priority order: function, path, match (full_path_match or path_template_match), pattern, methods (the :method values the rule matches; empty for the method-less last rule of a path), priority."
   type = list(object({
     function = string
     path     = string
     match    = string
     pattern  = string
+    methods  = list(string)
     priority = number
   }))
 
@@ -53,6 +54,21 @@ variable "routes" {
   validation {
     condition     = alltrue([for r in var.routes : contains(["full_path_match", "path_template_match"], r.match)])
     error_message = "match must be full_path_match or path_template_match."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.routes : alltrue([for m in r.methods : can(regex("^[A-Z]+$", m))])])
+    error_message = "Route methods are upper-case words (GET, HEAD, POST, DELETE)."
+  }
+
+  # Every rule that matches a method needs a method-less rule of its path after it: without
+  # one, a request for a declared path with a method no function serves would fall through to
+  # the default 404 instead of a function's 405.
+  validation {
+    condition = alltrue([for r in var.routes : anytrue([
+      for f in var.routes : length(f.methods) == 0 && f.priority >= r.priority && replace(f.pattern, "/\\{[^}]*\\}/", "{}") == replace(r.pattern, "/\\{[^}]*\\}/", "{}")
+    ])])
+    error_message = "Every routed path needs a method-less route after its method routes (the manifest module ends each path with one)."
   }
 }
 

@@ -46,8 +46,8 @@ locals {
   http_functions  = { for name, f in local.functions : name => f if f.kind == "http" }
   event_functions = { for name, f in local.functions : name => f if f.kind == "event" }
 
-  # One route per declared path. Exact paths use full_path_match; paths with {var} segments use
-  # path_template_match ({id} -> {id=*}, exactly one segment).
+  # One entry per declared (function, path). Exact paths use full_path_match; paths with {var}
+  # segments use path_template_match ({id} -> {id=*}, exactly one segment).
   route_list = flatten([
     for name, f in local.http_functions : [
       for p in f.paths : {
@@ -59,21 +59,43 @@ locals {
         # Literal segment = "0", variable segment = "1": sorting these strings puts, among
         # templates that can match the same path, the one with the earliest literal first.
         shape = join("", [for s in split("/", trimprefix(p, "/")) : length(regexall("\\{", s)) > 0 ? "1" : "0"])
+        # Functions sharing a path may name its variables differently: /webhooks/{id} and
+        # /webhooks/{webhook_id} are one path.
+        path_key = replace(p, "/\\{[^}]*\\}/", "{}")
       }
     ]
   ])
 
-  # Exact paths first ("0-..."), then templates ordered by specificity. The path is unique
-  # (variable validation), so the sort keys are unique too.
+  # The entries of every path, keyed so that sorting the keys orders the paths: exact paths first
+  # ("0-..."), then templates by specificity ("1-<shape>-..."). Within a path, by method (unique
+  # per path, variable validation).
   route_by_sort_key = {
-    for r in local.route_list : (r.templated ? "1-${r.shape}-${r.path}" : "0-${r.path}") => r
+    for r in local.route_list : (r.templated ? "1-${r.shape}-${r.path_key}" : "0-${r.path_key}") => r...
   }
+  route_groups = [
+    for k in sort(keys(local.route_by_sort_key)) : [
+      for m in sort(distinct([for r in local.route_by_sort_key[k] : r.method])) :
+      [for r in local.route_by_sort_key[k] : r if r.method == m][0]
+    ]
+  ]
+
+  # Per path, in path order: one rule per function, matching the path and its method (GET also
+  # HEAD, which a GET handler serves); then one rule matching the path alone, to the path's first
+  # function, so that a method no function of the path serves gets that function's 405 rather
+  # than the load balancer's 404. Nothing after a path's method-less rule can match its requests,
+  # so the most specific declared path decides, and the method only among that path's functions.
+  route_sequence = flatten([
+    for group in local.route_groups : concat(
+      [for r in group : merge(r, { methods = r.method == "GET" ? ["GET", "HEAD"] : [r.method] })],
+      [merge(group[0], { methods = [] })],
+    )
+  ])
 
   routes = [
-    for i, k in sort(keys(local.route_by_sort_key)) : merge(local.route_by_sort_key[k], {
+    for i, r in local.route_sequence : merge(r, {
       priority = i + 1
-      match    = local.route_by_sort_key[k].templated ? "path_template_match" : "full_path_match"
-      pattern  = local.route_by_sort_key[k].templated ? local.route_by_sort_key[k].template : local.route_by_sort_key[k].path
+      match    = r.templated ? "path_template_match" : "full_path_match"
+      pattern  = r.templated ? r.template : r.path
     })
   ]
 

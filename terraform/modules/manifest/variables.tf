@@ -71,14 +71,15 @@ variable "manifest" {
     error_message = "A function's access names an undeclared secret or topic, or a bucket access other than none, read, write, read-write."
   }
 
-  # The load balancer cannot route on the HTTP method (no :method match on the global external
-  # Application Load Balancer), so one path template can reach only one function. Two functions
-  # on the same path must become one function that dispatches on the method.
+  # The load balancer matches the path and the method (the :method pseudo-header), so functions
+  # may share a path when their methods differ. The same method twice on one path (variables
+  # ignored: /webhooks/{id} and /webhooks/{webhook_id} are one path) would leave one of the two
+  # unreachable.
   validation {
     condition = length(flatten([for f in var.manifest.functions : [for p in try(f.paths, []) : p] if f.kind == "http"])) == length(distinct(flatten([
-      for f in var.manifest.functions : [for p in try(f.paths, []) : replace(p, "/\\{[^}]*\\}/", "*")] if f.kind == "http"
+      for f in var.manifest.functions : [for p in try(f.paths, []) : "${try(f.method, "")} ${replace(p, "/\\{[^}]*\\}/", "{}")}"] if f.kind == "http"
     ])))
-    error_message = "Two http entries share a path (variables ignored). The load balancer routes on the path only, so serve every method of one path from a single function."
+    error_message = "Two http entries serve the same method on the same path (variables ignored). Functions may share a path only when their methods differ."
   }
 }
 
