@@ -11,3 +11,6 @@ export function pathPattern(path: string): RegExp {
   const escaped = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[a-z_]+\\?\}/g, '[^/]+');
   return new RegExp(`^${escaped}/?$`);
 }
+
+/** The path with its variables' names erased: `/webhooks/{id}` and `/webhooks/{webhook_id}` are one path. */
+export const pathShape = (path: string): string => path.replace(/\{[^}]+\}/g, '{}');

@@ -10,6 +10,7 @@ import {
   secretEnv,
   TOPICS,
 } from '../../shared/platform/manifest';
+import { pathShape } from '../../shared/http/paths';
 import { MANIFEST_JSON } from '../support/terraform';
 
 const FUNCTIONS_DIR = join(__dirname, '../../functions');
@@ -43,7 +44,9 @@ describe('the platform declaration', () => {
 
   it('has unique names and no two functions on the same method and path', () => {
     expect(new Set(manifest.map((f) => f.name)).size).toBe(manifest.length);
-    const routes = manifest.flatMap((f) => (f.kind === 'http' ? f.paths.map((p) => `${f.method} ${p}`) : []));
+    const routes = manifest.flatMap((f) =>
+      f.kind === 'http' ? f.paths.map((p) => `${f.method} ${pathShape(p)}`) : [],
+    );
     expect(new Set(routes).size).toBe(routes.length);
   });
 
