@@ -53,6 +53,15 @@ const schema = z.object({
   /** Below job-processor's function timeout (540 s), so a slow job fails with a reason instead of being cut off. */
   AIPROD_PROCESSING_TIMEOUT_SECONDS: int(480, 5),
   AIPROD_SIGNED_URL_TTL_SECONDS: int(3600, 60),
+  /** GET /pipeline/{id}/events: how often a stream reads the job (one short query, no connection kept between). */
+  AIPROD_SSE_POLL_MS: int(500, 20),
+  /** Milliseconds between the stream's `: ping` comments, which keep idle proxies from closing it. */
+  AIPROD_SSE_HEARTBEAT_MS: int(15_000, 10),
+  /**
+   * A stream ends after this long with a `retry:` hint and the client reconnects where it was: 55 min,
+   * under pipeline-events' 60 min function timeout (and never closer to it than a minute).
+   */
+  AIPROD_SSE_MAX_SECONDS: int(3300, 1),
   /** Text-to-speech engine: `local` (ffmpeg's flite, the embedded default), `google`, `elevenlabs`. */
   AIPROD_VOICE_ENGINE: z.enum(['local', 'google', 'elevenlabs']).default('local'),
   /** Google Cloud Text-to-Speech endpoint override (host[:port]); tests point it at a local double. */

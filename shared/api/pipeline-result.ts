@@ -24,6 +24,7 @@ export async function pipelineResult(req: Request, res: Response): Promise<void>
   res.json({
     job_id: job.id,
     status: job.status,
+    metadata: job.metadata ?? {},
     url: await objectStore().signedReadUrl(r.bucket, r.key, ttl),
     url_expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
     content_type: r.content_type,

@@ -15,9 +15,9 @@ import { authenticate, type Principal } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
 import { frameworkErrorProblem, routeFrameworkErrors } from './framework-errors';
 import { toProblem } from './errors';
-import { expressPath, pathPattern } from './paths';
+import { expressPath, pathPattern, pathShape } from './paths';
 import { rateLimiter } from './rate-limit';
-import { httpFunctions } from '../platform/manifest';
+import { httpFunctions, type HttpFunction } from '../platform/manifest';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -28,6 +28,14 @@ declare module 'express-serve-static-core' {
 }
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+export interface AppOptions {
+  /**
+   * For an `api_key_or_signed` route, a request without an Authorization header: the principal its
+   * signed URL grants, or null (401). It may throw a problem of its own (an expired URL).
+   */
+  signed?: (req: Request) => Promise<Principal | null>;
+}
 
 function requestContext(): RequestHandler {
   return (req, res, next) => {
@@ -72,6 +80,18 @@ function apiKeyAuth(): RequestHandler {
   };
 }
 
+/** A Bearer key when the request sends one (it must be good), else the route's signed URL. */
+function apiKeyOrSignedAuth(signed: NonNullable<AppOptions['signed']>): RequestHandler {
+  const byKey = apiKeyAuth();
+  return async (req, res, next) => {
+    if (req.header('authorization') !== undefined) return byKey(req, res, next);
+    const principal = await signed(req);
+    if (!principal) return next(problems.unauthorized());
+    req.principal = principal;
+    next();
+  };
+}
+
 function errorHandler() {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const problem = toProblem(err);
@@ -89,12 +109,27 @@ function errorHandler() {
 }
 
 /**
+ * Every method some function declares on this function's paths: what a 405 from any of them
+ * names in Allow, since the load balancer sends a path's unserved methods to one of them.
+ */
+function allowedMethods(route: HttpFunction): string {
+  const shapes = new Set(route.paths.map(pathShape));
+  const methods = new Set(
+    httpFunctions()
+      .filter((f) => f.paths.some((p) => shapes.has(pathShape(p))))
+      .map((f) => f.method),
+  );
+  return [...methods].sort().join(', ');
+}
+
+/**
  * The app of one HTTP function of the manifest: its method, paths and auth come from its entry,
  * so what is deployed, routed and documented is what runs.
  */
-export function createApp(name: string, handler: Handler): express.Express {
+export function createApp(name: string, handler: Handler, options: AppOptions = {}): express.Express {
   const route = httpFunctions().find((f) => f.name === name);
   if (!route) throw new Error(`${name} is not an HTTP function of the manifest`);
+  if (route.auth === 'api_key_or_signed' && !options.signed) throw new Error(`${name} needs a signed-URL check`);
   const app = express();
   routeFrameworkErrors(app);
   app.disable('x-powered-by');
@@ -106,17 +141,19 @@ export function createApp(name: string, handler: Handler): express.Express {
   // express 5 passes a rejected promise on to the error handler.
   const chain: RequestHandler[] = [
     ...(route.auth === 'api_key' ? [apiKeyAuth()] : []),
+    ...(route.auth === 'api_key_or_signed' ? [apiKeyOrSignedAuth(options.signed!)] : []),
     ...(route.rateLimit === 'none' ? [] : [rateLimiter(route.rateLimit)]),
     handler,
   ];
   const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';
   for (const path of route.paths) app[method](expressPath(path), chain);
   const patterns = route.paths.map(pathPattern);
+  const allow = allowedMethods(route);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(
       patterns.some((p) => p.test(req.path))
-        ? new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `Use ${route.method}.`, undefined, {
-            Allow: route.method,
+        ? new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `Use ${allow}.`, undefined, {
+            Allow: allow,
           })
         : problems.notFound('route'),
     );

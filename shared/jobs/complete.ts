@@ -18,12 +18,14 @@ export async function completeJob(
   outcome: Outcome,
 ): Promise<boolean> {
   const queued = await k.transaction(async (trx) => {
-    if (!(await finishJob(trx, job.id, owner, outcome))) return null;
+    const finished = await finishJob(trx, job.id, owner, outcome);
+    if (!finished) return null;
     const message: JobResultMessage = {
       type: outcome.status === 'COMPLETED' ? 'job.completed' : 'job.failed',
       job_id: job.id,
       tenant_id: job.tenant_id,
       status: outcome.status,
+      metadata: finished.metadata ?? {},
       ...(outcome.status === 'FAILED' ? { error: { code: outcome.code, message: outcome.message } } : {}),
     };
     return enqueue(trx, JOB_RESULTS, message, { tenant_id: job.tenant_id, type: message.type });

@@ -1,13 +1,14 @@
 /**
  * Running one job: claim it, keep the lease alive, fetch, dub, store, and finish in one
  * transaction with the `job-results` outbox row. The output key is derived from the job id, so a
- * retry overwrites rather than duplicates.
+ * retry overwrites rather than duplicates. Progress and stage are written as the job moves.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
+import type { Logger } from 'winston';
 import { config } from '../config';
 import { logger } from '../log';
 import { objectStore } from '../platform';
@@ -17,39 +18,69 @@ import { completeJob } from './complete';
 import { claimJob, recordProgress, releaseLease, renewLease } from './lease';
 import { inputUrl, JobRequest } from './request';
 import { runRecipe } from './recipes';
+import type { JobStage } from './stages';
 import type { JobRow, StoredResult } from './views';
 
 const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, extension: string): string =>
   `jobs/${job.tenant_id}/${job.id}/output.${extension}`;
 
-function progressWriter(k: Knex, jobId: string, owner: string): (percent: number) => void {
-  let last = -1;
-  let lastAt = 0;
-  return (percent) => {
-    const now = Date.now();
-    // Throttled: a progress bar needs a few updates a second at most, the database none more.
-    if (percent - last < 1 || now - lastAt < 1000) return;
-    last = percent;
-    lastAt = now;
-    recordProgress(k, jobId, owner, percent).catch((err) =>
-      logger().warn('progress write failed', { jobId, error: err }),
-    );
+interface ProgressWriter {
+  progress(percent: number): void;
+  stage(stage: JobStage): void;
+  /** Resolves once every write asked for so far has been made (or has failed: it is logged). */
+  flushed(): Promise<void>;
+}
+
+/**
+ * Writes progress and stage, one statement at a time and in order, each with a connection of its
+ * own for that statement only. Progress is throttled: a progress bar needs a few updates a second
+ * at most, the database none more. A new stage is written at once, with the latest percentage.
+ */
+function progressWriter(k: Knex, job: JobRow, owner: string, log: Logger): ProgressWriter {
+  let percent = job.progress;
+  let stage: JobStage = 'fetching'; // what claimJob wrote
+  let writtenPercent = -1;
+  let writtenAt = 0;
+  let queue = Promise.resolve();
+  const write = (at: { percent?: number; stage?: JobStage }): void => {
+    queue = queue
+      .then(() => recordProgress(k, job.id, owner, at))
+      .catch((err) => void log.warn('progress write failed', { error: err }));
+  };
+  return {
+    progress(next) {
+      percent = next;
+      const now = Date.now();
+      if (next - writtenPercent < 1 || now - writtenAt < 1000) return;
+      writtenPercent = next;
+      writtenAt = now;
+      write({ percent: next });
+    },
+    stage(next) {
+      if (next === stage) return;
+      stage = next;
+      writtenPercent = percent;
+      writtenAt = Date.now();
+      write({ percent, stage: next });
+    },
+    flushed: () => queue,
   };
 }
 
-async function run(k: Knex, job: JobRow, owner: string, workDir: string, signal: AbortSignal): Promise<StoredResult> {
+async function run(job: JobRow, progress: ProgressWriter, workDir: string, signal: AbortSignal): Promise<StoredResult> {
   // Rows written before recipes existed carry no `recipe` in their request: they are dubs.
   const request = { recipe: job.recipe, ...job.request } as JobRequest;
-  const progress = progressWriter(k, job.id, owner);
   const inputPath = await fetchInput(inputUrl(request), workDir, signal);
-  progress(10);
+  progress.progress(10);
   const out = await runRecipe(request, {
     inputPath,
     workDir,
     seed: job.id,
-    onProgress: (p) => progress(10 + p * 0.85),
+    onProgress: (p) => progress.progress(10 + p * 0.85),
+    onStage: (stage) => progress.stage(stage),
     signal,
   });
+  progress.stage('storing');
   const bucket = config().AIPROD_OUTPUTS_BUCKET;
   const key = outputKey(job, out.extension);
   const { sizeBytes } = await objectStore().put(bucket, key, out.path, out.contentType);
@@ -109,8 +140,11 @@ export async function processJob(k: Knex, jobId: string): Promise<void> {
   const timeoutSeconds = config().AIPROD_PROCESSING_TIMEOUT_SECONDS;
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const workDir = await mkdtemp(join(tmpdir(), 'aiprod-job-'));
+  const progress = progressWriter(k, job, owner, log);
   try {
-    const result = await run(k, job, owner, workDir, AbortSignal.any([abort.signal, timeout]));
+    const result = await run(job, progress, workDir, AbortSignal.any([abort.signal, timeout]));
+    // The last stage lands before the outcome, so the stages read in the order they happened.
+    await progress.flushed();
     if (!(await completeJob(k, job, owner, { status: 'COMPLETED', result }))) log.warn('lease lost before completion');
     else log.info('job completed', { sizeBytes: result.size_bytes, seconds: result.duration_seconds });
   } catch (err) {
@@ -121,6 +155,8 @@ export async function processJob(k: Knex, jobId: string): Promise<void> {
         ? { code: 'processing_timeout', message: `Processing took longer than ${timeoutSeconds} s.` }
         : finalFailure(err);
     if (failure) {
+      // A failed job shows the stage it failed in.
+      await progress.flushed();
       await completeJob(k, job, owner, { status: 'FAILED', ...failure });
       return;
     }

@@ -12,6 +12,7 @@ import {
   type DubRequest,
   type LoudnessFacts,
   type MediaFacts,
+  type MediaStage,
 } from '../media';
 import { objectStore } from '../platform';
 import type { DubJobRequest, JobRequest, StillJobRequest } from './request';
@@ -22,6 +23,8 @@ export interface RecipeContext {
   /** The job id: what is chosen or generated for a job (its music) is the same on every attempt. */
   seed: string;
   onProgress: (percent: number) => void;
+  /** The media work's stages as they start; a still's picture is rendered before any (while the input is prepared). */
+  onStage: (stage: MediaStage) => void;
   signal: AbortSignal;
 }
 
@@ -52,6 +55,7 @@ function soundOf(
     voice: voiceEngine(),
     musicLibrary: configuredMusicLibrary(objectStore()),
     maxInputSeconds: config().AIPROD_MAX_INPUT_SECONDS,
+    onStage: ctx.onStage,
     signal: ctx.signal,
   };
 }
@@ -70,6 +74,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
         effectsPreset: request.effects_preset,
         maxInputSeconds: config().AIPROD_MAX_INPUT_SECONDS,
         onProgress,
+        onStage: ctx.onStage,
         signal,
       });
       return {

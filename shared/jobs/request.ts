@@ -1,7 +1,8 @@
 /**
  * What `POST /pipeline/run` accepts (roadmap API-3.7 rules), validated with zod at the boundary.
  * `recipe` picks the schema: `dub` (the default), `extract_audio` or `still`; each is strict, so a
- * field of another recipe is refused rather than silently ignored.
+ * field of another recipe is refused rather than silently ignored. Every recipe takes `metadata`,
+ * the partner's own values, kept with the job and echoed back.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -61,9 +62,51 @@ const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFEC
 /** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
 const voiceOffset = z.number().min(0).max(600).default(0.5);
 
+export const METADATA_LIMITS = { keys: 16, keyLength: 40, valueLength: 500, bytes: 2048 } as const;
+const METADATA_KEY = /^[A-Za-z0-9_.-]{1,40}$/;
+export type JobMetadata = Record<string, string>;
+
+/**
+ * Up to 16 string values under keys of 1 to 40 `[A-Za-z0-9_.-]`, each value up to 500 characters,
+ * 2 KB in all as JSON. Checked by hand on the object as sent, so every bad entry is reported at
+ * once and no key (not even `__proto__`, which zod's record would drop without a word) is lost.
+ */
+const metadata = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const issue = (code: string, message: string, key?: string): void =>
+      ctx.addIssue({ code: 'custom', message, params: { code }, ...(key === undefined ? {} : { path: [key] }) });
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return issue('invalid_type', 'metadata must be an object of string values.');
+    }
+    const entries = Object.entries(value);
+    if (entries.length > METADATA_LIMITS.keys) {
+      issue('too_many_keys', `metadata has ${entries.length} keys; at most ${METADATA_LIMITS.keys} are allowed.`);
+    }
+    for (const [key, v] of entries) {
+      if (!METADATA_KEY.test(key) || key === '__proto__') {
+        issue(
+          'invalid_key',
+          `metadata keys must be 1 to ${METADATA_LIMITS.keyLength} letters, digits, "_", "." or "-".`,
+          key,
+        );
+      } else if (typeof v !== 'string') {
+        issue('invalid_type', 'metadata values must be strings.', key);
+      } else if (v.length > METADATA_LIMITS.valueLength) {
+        issue('too_long', `metadata values must be at most ${METADATA_LIMITS.valueLength} characters.`, key);
+      }
+    }
+    if (Buffer.byteLength(JSON.stringify(value)) > METADATA_LIMITS.bytes) {
+      issue('too_large', `metadata must be at most ${METADATA_LIMITS.bytes} bytes as JSON.`);
+    }
+  })
+  .transform((value) => ({ ...(value as JobMetadata) }))
+  .optional();
+
 const dubSchema = z
   .object({
     recipe: z.literal('dub'),
+    metadata,
     video_url: videoUrl,
     voice_text: voiceText,
     voice_language: language,
@@ -76,6 +119,7 @@ const dubSchema = z
 const extractAudioSchema = z
   .object({
     recipe: z.literal('extract_audio'),
+    metadata,
     video_url: videoUrl,
     format: z.enum(AUDIO_FORMATS).default('m4a'),
     effects_preset: effectsPreset,
@@ -85,6 +129,7 @@ const extractAudioSchema = z
 const stillSchema = z
   .object({
     recipe: z.literal('still'),
+    metadata,
     image_url: mediaUrl('image_url', IMAGE_EXTENSION, '.png, .jpg, .jpeg or .webp'),
     duration_seconds: z.number().min(1).max(3600),
     resolution: z.enum(Object.keys(STILL_RESOLUTIONS) as [keyof typeof STILL_RESOLUTIONS]).default('1080p'),
@@ -125,10 +170,27 @@ export const inputUrl = (r: JobRequest): string => (r.recipe === 'still' ? r.ima
 export const spokenLanguage = (r: JobRequest): string | undefined =>
   r.recipe === 'dub' || (r.recipe === 'still' && r.voice_text) ? r.voice_language : undefined;
 
-/** The same request, whatever its key order or spacing, has the same fingerprint. */
+/** The request without its metadata (what the recipe runs on), and the metadata (empty when none). */
+export function splitMetadata(r: JobRequest): { request: Omit<JobRequest, 'metadata'>; metadata: JobMetadata } {
+  const { metadata: values, ...request } = r;
+  return { request, metadata: values ?? {} };
+}
+
+/** Keys sorted at every level (as fingerprints were always sorted), so the same value is the same text. */
+function canonical(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, canonical(v)]),
+  );
+}
+
+/** The same request (metadata included), whatever its key order or spacing, has the same fingerprint. */
 export function fingerprint(r: JobRequest): string {
-  const canonical = JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))));
-  return createHash('sha256').update(canonical).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(r)))
+    .digest('hex');
 }
 
 /** Seconds a partner should expect: the media work grows with the voice and, for stills, the length. */

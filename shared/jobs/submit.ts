@@ -12,7 +12,7 @@ import { ConflictError, UnprocessableError, ValidationError } from '../errors';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
-import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, spokenLanguage } from './request';
+import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, splitMetadata, spokenLanguage } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
 
 export interface Accepted {
@@ -98,13 +98,16 @@ export async function submitJob(
     if (replay) return replay;
   }
   const jobId = randomUUID();
+  // The metadata has a column of its own: the request is what the recipe runs on.
+  const { request, metadata } = splitMetadata(body);
   const changes: Record<string, Knex.QueryBuilder> = {
     job: k('jobs').insert({
       id: jobId,
       tenant_id: principal.tenantId,
       status: 'PENDING',
       recipe: body.recipe,
-      request: body,
+      request,
+      metadata: JSON.stringify(metadata),
     }),
   };
   if (idempotencyKey) {

@@ -25,7 +25,8 @@ export async function sweep(k: Knex): Promise<SweepReport> {
   const requeuedRows: { id: string; tenant_id: string; outbox_id: string }[] = (
     await k.raw(
       `WITH requeued AS (
-         UPDATE jobs SET status = 'PENDING', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         UPDATE jobs SET status = 'PENDING', stage = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                         updated_at = now()
          WHERE status = 'PROCESSING' AND attempts < ? AND lease_expires_at < now() - make_interval(secs => ?)
          RETURNING id, tenant_id)
        INSERT INTO outbox (topic, payload, attributes, next_attempt_at)

@@ -13,5 +13,7 @@ export interface JobResultMessage {
   job_id: string;
   tenant_id: string;
   status: 'COMPLETED' | 'FAILED';
+  /** The job's metadata as submitted, `{}` when none. */
+  metadata: Record<string, string>;
   error?: { code: string; message: string };
 }

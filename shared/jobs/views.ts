@@ -1,6 +1,8 @@
 /** What a partner sees of a job. Another tenant's job is indistinguishable from a missing one. */
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors';
+import type { JobMetadata } from './request';
+import type { JobStage } from './stages';
 
 export type JobStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
@@ -11,6 +13,11 @@ export interface JobRow {
   recipe: string;
   request: Record<string, unknown>;
   progress: number;
+  stage: JobStage;
+  /** The partner's own values, `{}` when none were given. */
+  metadata: JobMetadata;
+  /** One up on every change of status, progress or stage (a trigger keeps it): the event stream's clock. */
+  event_seq: number;
   attempts: number;
   error_code: string | null;
   error_message: string | null;
@@ -40,14 +47,45 @@ export async function findJob(k: Knex, tenantId: string, id: string): Promise<Jo
   return row;
 }
 
+/** What statusView shows, and the row's version: all a status needs, without the request or the result. */
+export const STATUS_COLUMNS = [
+  'id',
+  'status',
+  'recipe',
+  'progress',
+  'stage',
+  'metadata',
+  'event_seq',
+  'error_code',
+  'error_message',
+  'created_at',
+  'started_at',
+  'completed_at',
+] as const;
+export type JobStatusRow = Pick<JobRow, (typeof STATUS_COLUMNS)[number]>;
+
+/** The job's status columns, or null when it is missing or another tenant's. */
+export async function findJobStatus(k: Knex, tenantId: string, id: string): Promise<JobStatusRow | null> {
+  if (!UUID.test(id)) return null;
+  const row = await k<JobRow>('jobs')
+    .where({ id, tenant_id: tenantId })
+    .first(...STATUS_COLUMNS);
+  return (row as JobStatusRow | undefined) ?? null;
+}
+
+/** The statuses after which nothing changes. */
+export const isFinal = (status: string): boolean => status !== 'PENDING' && status !== 'PROCESSING';
+
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
-export function statusView(job: JobRow) {
+export function statusView(job: JobStatusRow) {
   return {
     job_id: job.id,
     status: job.status,
     recipe: job.recipe,
     progress: job.status === 'COMPLETED' ? 100 : job.progress,
+    stage: job.status === 'COMPLETED' ? 'done' : job.stage,
+    metadata: job.metadata ?? {},
     created_at: iso(job.created_at),
     started_at: iso(job.started_at),
     completed_at: iso(job.completed_at),

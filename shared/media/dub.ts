@@ -9,7 +9,7 @@ import type { MusicLibrary } from './music/library';
 import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux } from './mux';
 import { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset } from './presets';
 import { inspect, pictureSeconds, probe, type MediaFacts } from './probe';
-import { progressTracker } from './progress';
+import { progressTracker, type MediaStage } from './progress';
 import type { VoiceEngine } from './voice/engine';
 import { localVoiceEngine } from './voice/local';
 
@@ -41,6 +41,8 @@ export interface DubRequest {
   musicLibrary?: MusicLibrary | null;
   voice?: VoiceEngine;
   onProgress?: (percent: number) => void;
+  /** Told as each stage of the work starts, in order: voice (if any), music (library only), mixing, encoding. */
+  onStage?: (stage: MediaStage) => void;
   signal?: AbortSignal;
   leadInSeconds?: number;
   /** Longest input accepted (AIPROD_MAX_INPUT_SECONDS), checked from ffprobe before the heavy work. */
@@ -96,10 +98,23 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   let outputWritten = false;
   try {
     // The library track is downloaded and fitted while the voice is spoken: neither needs the other.
-    const [voice, libraryBed] = await settled(
-      req.voiceText.trim() ? speak(engine, req, { scratch, seconds, leadIn, preset }) : null,
-      req.musicLibrary?.prepareTrack(req.musicStyle, req.seed, samples / SAMPLE_RATE, scratch, signal) ?? null,
-    );
+    // The stage is the voice while it lasts, then the music if the track is still on its way.
+    const speaks = req.voiceText.trim() !== '';
+    if (speaks) req.onStage?.('voice');
+    const bed = req.musicLibrary?.prepareTrack(req.musicStyle, req.seed, samples / SAMPLE_RATE, scratch, signal);
+    let bedPending = bed !== undefined;
+    if (bed) {
+      const settle = (): void => void (bedPending = false);
+      void bed.then(settle, settle);
+      if (!speaks) req.onStage?.('music');
+    }
+    const spoken = speaks
+      ? speak(engine, req, { scratch, seconds, leadIn, preset }).then((v) => {
+          if (bedPending) req.onStage?.('music');
+          return v;
+        })
+      : null;
+    const [voice, libraryBed] = await settled(spoken, bed ?? null);
     progress.update('voice', 1);
 
     const target = {
@@ -108,6 +123,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
       lra: preset.lra,
     };
     const mixPath = join(scratch, 'mix.wav');
+    req.onStage?.('mixing');
     const mixed = await mixAudio({
       voice,
       samples,
@@ -129,6 +145,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     });
 
     outputWritten = true;
+    req.onStage?.('encoding');
     const { videoCopied } = await mux({
       inputPath: req.inputPath,
       input,

@@ -13,7 +13,7 @@ import {
 import { ENCODER_PEAK_MARGIN_DB } from './mux';
 import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
 import { inspect, type MediaFacts } from './probe';
-import { progressTracker } from './progress';
+import { progressTracker, type MediaStage } from './progress';
 import { runFfmpeg } from './run-ffmpeg';
 import { AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 
@@ -26,6 +26,8 @@ export interface ExtractAudioRequest {
   effectsPreset: string;
   maxInputSeconds: number;
   onProgress?: (percent: number) => void;
+  /** Told as each stage starts: mixing (decoding, measuring, levelling), then encoding. */
+  onStage?: (stage: MediaStage) => void;
   signal?: AbortSignal;
 }
 
@@ -66,6 +68,7 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
   let outputWritten = false;
   try {
     const decoded = join(scratch, 'audio.wav');
+    req.onStage?.('mixing');
     const { stderr } = await runFfmpeg(
       [
         '-i',
@@ -94,6 +97,7 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
       signal,
     });
     outputWritten = true;
+    req.onStage?.('encoding');
     await runFfmpeg(
       [
         '-i',

@@ -31,4 +31,5 @@ export { dub, DEFAULT_LEAD_IN_SECONDS, type DubRequest, type DubResult } from '.
 export { extractAudio, type ExtractAudioRequest, type ExtractAudioResult } from './extract-audio';
 export { AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 export { renderStill } from './still';
+export type { MediaStage } from './progress';
 export { STILL_RESOLUTIONS, type StillResolution } from './still-resolutions';

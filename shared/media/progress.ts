@@ -1,3 +1,11 @@
+/**
+ * What the media work is doing, told to the caller (`onStage`) as each starts, beside the
+ * percentages: the voice spoken and processed; the music bed fetched from the library and fitted
+ * (generated music is made inside the mix, so it has no stage of its own); the mix and its
+ * loudness work (for extract_audio, measuring and levelling the sound); encoding the delivered file.
+ */
+export type MediaStage = 'voice' | 'music' | 'mixing' | 'encoding';
+
 /** No more than one report per this many milliseconds, the last (100) excepted. */
 const MIN_INTERVAL_MS = 500;
 

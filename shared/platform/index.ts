@@ -15,7 +15,7 @@ let store: ObjectStore | undefined;
 let bus: Transport | undefined;
 
 /** The local signing key: from the environment, else generated once under the data dir. */
-function localSigningKey(): Buffer {
+export function localSigningKey(): Buffer {
   const fromEnv = config().AIPROD_LOCAL_SIGNING_KEY;
   if (fromEnv) return Buffer.from(fromEnv);
   const dir = resolve(config().AIPROD_DATA_DIR);

@@ -9,7 +9,7 @@ import { z } from 'zod';
 /** Every Pub/Sub topic, and what travels on it. */
 export const TOPICS = {
   'pipeline-jobs': 'A job to run: {job_id}. Published on submit and when the sweeper requeues a job.',
-  'job-results': 'A job ended: {type, job_id, tenant_id, status, error?}.',
+  'job-results': 'A job ended: {type, job_id, tenant_id, status, metadata, error?}.',
   'job-notifications': 'One webhook delivery to attempt.',
   'secret-rotation': "Cloud Scheduler's rotation tick and Secret Manager's rotation notices.",
   'monitoring-alerts': "Cloud Monitoring's incidents, from its Pub/Sub notification channel.",
@@ -72,7 +72,11 @@ const httpEntry = z
     method: z.enum(['GET', 'POST', 'DELETE']),
     /** Partner-facing paths behind the load balancer; `{id}` marks a path segment. */
     paths: z.array(z.string().regex(/^\/[a-z0-9/{}._-]*$/)).min(1),
-    auth: z.enum(['api_key', 'public']),
+    /**
+     * `api_key`: a Bearer API key. `api_key_or_signed`: that, or else a signed URL the function
+     * verifies itself (createApp's `signed` option), for clients that cannot send headers.
+     */
+    auth: z.enum(['api_key', 'api_key_or_signed', 'public']),
     rateLimit: z.enum(['submit', 'read', 'none']),
   })
   .strict();
@@ -140,6 +144,21 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
   },
   {
     ...small,
+    memory: '256Mi',
+    name: 'pipeline-events',
+    description: "A job's progress as Server-Sent Events until it ends; a Bearer key or the signed events_url.",
+    kind: 'http',
+    method: 'GET',
+    paths: ['/pipeline/{id}/events'],
+    auth: 'api_key_or_signed',
+    rateLimit: 'read',
+    // A stream ends on its own before this (AIPROD_SSE_MAX_SECONDS) and tells the client to reconnect.
+    timeoutSeconds: 3600,
+    maxInstances: 100,
+    access: api,
+  },
+  {
+    ...small,
     name: 'presets',
     description: 'Languages, music styles and effects presets.',
     kind: 'http',
@@ -183,7 +202,8 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
   },
   {
     name: 'sweeper',
-    description: 'Requeues jobs whose lease expired and republishes unpublished outbox rows.',
+    description:
+      'Requeues jobs whose lease expired, republishes unpublished outbox rows, sends webhook deliveries that came due.',
     kind: 'event',
     topic: 'maintenance',
     memory: '512Mi',
@@ -195,7 +215,7 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     maxBackoffSeconds: 60,
     maxInstances: 1,
     minInstances: 0,
-    access: { secrets: ['database-url'], publishes: ['pipeline-jobs', 'job-results'] },
+    access: { secrets: ['database-url'], publishes: ['pipeline-jobs', 'job-results', 'job-notifications'] },
   },
 ]);
 

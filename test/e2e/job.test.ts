@@ -71,7 +71,7 @@ afterAll(async () => {
 it('turns a video and a script into a dubbed, loudness-normalized video with the picture copied', async () => {
   const jobId = await submit('clip.mp4');
   const status = await waitForEnd(jobId);
-  expect(status).toMatchObject({ status: 'COMPLETED', progress: 100 });
+  expect(status).toMatchObject({ status: 'COMPLETED', progress: 100, stage: 'done', metadata: {} });
   expect(status.started_at).toBeTruthy();
   expect(status.completed_at).toBeTruthy();
 
@@ -105,11 +105,11 @@ it('turns a video and a script into a dubbed, loudness-normalized video with the
 });
 
 it.each([
-  ['an unreachable URL', () => 'http://127.0.0.1:9/clip.mp4', 'input_unreachable'],
-  ['a file that is not media at all', () => `${files.url}/notes.mp4`, 'corrupt_media'],
-  ['a file with sound but no picture', () => `${files.url}/sound.mp4`, 'not_a_video'],
-  ['a missing file', () => `${files.url}/missing.mp4`, 'input_http_error'],
-])('ends FAILED with a stable code for %s', async (_what, url, code) => {
+  ['an unreachable URL', () => 'http://127.0.0.1:9/clip.mp4', 'input_unreachable', 'fetching'],
+  ['a file that is not media at all', () => `${files.url}/notes.mp4`, 'corrupt_media', 'fetching'],
+  ['a file with sound but no picture', () => `${files.url}/sound.mp4`, 'not_a_video', 'fetching'],
+  ['a missing file', () => `${files.url}/missing.mp4`, 'input_http_error', 'fetching'],
+])('ends FAILED with a stable code for %s, in the stage it failed in', async (_what, url, code, stage) => {
   const res = await fetch(`${stack.url}/pipeline/run`, {
     method: 'POST',
     headers: headers(),
@@ -117,7 +117,7 @@ it.each([
   });
   const { job_id } = (await res.json()) as { job_id: string };
   const status = await waitForEnd(job_id);
-  expect(status).toMatchObject({ status: 'FAILED', error: { code } });
+  expect(status).toMatchObject({ status: 'FAILED', stage, error: { code } });
   expect(status.error.message).toEqual(expect.any(String));
   const result = await fetch(`${stack.url}/pipeline/${job_id}/result`, { headers: headers() });
   expect(result.status).toBe(422);
@@ -126,7 +126,11 @@ it.each([
 
 it('fails with voice_too_long when the script outlasts the video', async () => {
   const jobId = await submit('clip.mp4', 'This script is far too long for a six second clip. '.repeat(8));
-  expect(await waitForEnd(jobId)).toMatchObject({ status: 'FAILED', error: { code: 'voice_too_long' } });
+  expect(await waitForEnd(jobId)).toMatchObject({
+    status: 'FAILED',
+    stage: 'voice',
+    error: { code: 'voice_too_long' },
+  });
 });
 
 it('extract_audio: the input sound as MP3, normalized to the preset', async () => {

@@ -110,6 +110,25 @@ describe('POST /pipeline/run', () => {
     ]);
   });
 
+  it('keeps the metadata with the job, and refuses bad metadata field by field', async () => {
+    const metadata = { order_id: 'PO-77', 'utm.source': 'newsletter' };
+    const ok = await call('POST', '/pipeline/run', { json: { ...body, metadata } });
+    expect(ok.status).toBe(202);
+    expect((await call('GET', `/pipeline/${ok.body.job_id}`)).body.metadata).toEqual(metadata);
+    const r = await call('POST', '/pipeline/run', {
+      json: { ...body, metadata: { 'no spaces': 'x', count: 3, note: 'n'.repeat(501) } },
+    });
+    expect(r.status).toBe(422);
+    expect(r.body.errors).toEqual([
+      expect.objectContaining({ field: 'metadata.no spaces', code: 'invalid_key' }),
+      expect.objectContaining({ field: 'metadata.count', code: 'invalid_type' }),
+      expect.objectContaining({ field: 'metadata.note', code: 'too_long' }),
+    ]);
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
+    const tooMany = await call('POST', '/pipeline/run', { json: { ...body, metadata: many } });
+    expect(tooMany.body.errors).toEqual([expect.objectContaining({ field: 'metadata', code: 'too_many_keys' })]);
+  });
+
   it('answers 400 for malformed JSON', async () => {
     const r = await call('POST', '/pipeline/run', { raw: '{"video_url": ' });
     expect(r.status).toBe(400);
@@ -214,9 +233,14 @@ describe('GET /pipeline/{id} and /result', () => {
     expect(r.body).toMatchObject({
       job_id: jobId,
       status: 'PENDING',
+      progress: 0,
+      stage: 'queued',
+      metadata: {},
       created_at: expect.any(String),
       started_at: null,
       completed_at: null,
+      events_url: expect.stringMatching(new RegExp(`^http://localhost:\\d+/pipeline/${jobId}/events\\?token=`)),
+      events_url_expires_at: expect.any(String),
     });
     expect(r.body.error).toBeUndefined();
   });

@@ -98,3 +98,59 @@ describe('still', () => {
     expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
   });
 });
+
+describe('metadata, on every recipe', () => {
+  const bodies = {
+    dub: valid,
+    extract_audio: { recipe: 'extract_audio', video_url: valid.video_url },
+    still: { recipe: 'still', image_url: 'https://cdn.example.com/cover.png', duration_seconds: 30 },
+  };
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+
+  it.each(Object.entries(bodies))('%s: takes up to 16 string values and keeps them as given', (_recipe, body) => {
+    const metadata = { order_id: 'PO-1', 'campaign.name': 'Spring', 'A-b_c.9': '', ...many(13) };
+    expect(parsed({ ...body, metadata }).metadata).toEqual(metadata);
+    expect(parsed(body).metadata).toBeUndefined();
+  });
+
+  it.each(Object.entries(bodies))('%s: refuses bad metadata with one error per problem', (_recipe, body) => {
+    const errors = errorsOf({
+      ...body,
+      metadata: { 'bad key': 'x', n: 5, long: 'x'.repeat(501), ['k'.repeat(41)]: 'x', ok: 'fine' },
+    });
+    expect(errors).toEqual([
+      { field: 'metadata.bad key', code: 'invalid_key', message: expect.stringMatching(/letters, digits/) },
+      { field: 'metadata.n', code: 'invalid_type', message: 'metadata values must be strings.' },
+      { field: 'metadata.long', code: 'too_long', message: expect.stringMatching(/500 characters/) },
+      { field: `metadata.${'k'.repeat(41)}`, code: 'invalid_key', message: expect.any(String) },
+    ]);
+  });
+
+  it.each([
+    [many(17), 'metadata', 'too_many_keys'],
+    [['a', 'b'], 'metadata', 'invalid_type'],
+    ['order=1', 'metadata', 'invalid_type'],
+    [null, 'metadata', 'invalid_type'],
+    [JSON.parse('{"__proto__": "x"}'), 'metadata.__proto__', 'invalid_key'],
+  ])('refuses metadata %j with %s/%s', (metadata, field, code) => {
+    expect(errorsOf({ ...valid, metadata })).toContainEqual(expect.objectContaining({ field, code }));
+  });
+
+  it('counts the 2 KB limit in bytes of JSON', () => {
+    // Four values of 500 ASCII characters are 2033 bytes as JSON; of 300 "é" (two bytes each), 2433.
+    const ascii = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`k${i}`, 'a'.repeat(500)]));
+    expect(errorsOf({ ...valid, metadata: ascii })).toEqual([]);
+    const wide = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`k${i}`, 'é'.repeat(300)]));
+    expect(errorsOf({ ...valid, metadata: wide })).toEqual([
+      expect.objectContaining({ field: 'metadata', code: 'too_large' }),
+    ]);
+  });
+
+  it('is part of the fingerprint, whatever the order of its keys', () => {
+    const a = parsed({ ...valid, metadata: { a: '1', b: '2' } });
+    const b = parsed({ ...valid, metadata: { b: '2', a: '1' } });
+    expect(fingerprint(a)).toBe(fingerprint(b));
+    expect(fingerprint(a)).not.toBe(fingerprint(parsed({ ...valid, metadata: { a: '1', b: '3' } })));
+    expect(fingerprint(a)).not.toBe(fingerprint(parsed(valid)));
+  });
+});
