@@ -40,6 +40,11 @@ const schema = z.object({
     .regex(/^[a-z0-9._-]{3,63}$/)
     .default('aiprod-outputs'),
   AIPROD_LOCAL_SIGNING_KEY: z.string().min(32).optional(),
+  /** Key-encryption key of sensitive columns, base64 of 32 bytes (secret `key-encryption-key`); generated in the data dir locally. */
+  KEY_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes')
+    .optional(),
   AIPROD_ALLOW_PRIVATE_URLS: bool,
   /**
    * Local stack only: `0` runs the HTTP functions alone, without the push bus and the maintenance

@@ -39,6 +39,9 @@ export class ValidationError extends DomainError {
   }
 }
 
+/** The caller may not do this at all (its tier lacks the feature), whatever it sends. */
+export class ForbiddenError extends DomainError {}
+
 /** The request is well-formed but clashes with the state of things (an Idempotency-Key in flight). */
 export class ConflictError extends DomainError {}
 

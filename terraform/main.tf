@@ -111,6 +111,13 @@ module "messaging" {
   labels                  = var.labels
 }
 
+# The key-encryption key of sensitive columns (webhook signing keys): 32 random bytes, written
+# once as the first version of key-encryption-key. It stays in the state, as the database
+# password does; later versions are the operator's.
+resource "random_bytes" "key_encryption_key" {
+  length = 32
+}
+
 module "secrets" {
   source = "./modules/secrets"
 
@@ -124,9 +131,10 @@ module "secrets" {
   secrets              = local.secrets
   labels               = var.labels
 
-  seeded_secret_ids = ["database-url"]
+  seeded_secret_ids = ["database-url", "key-encryption-key"]
   seeded_values = {
-    "database-url" = module.database.database_url
+    "database-url"       = module.database.database_url
+    "key-encryption-key" = random_bytes.key_encryption_key.base64
   }
 
   managed_secret_ids = ["redis-auth"]

@@ -4,7 +4,7 @@
  * so overload is refused at once instead of queueing until the client gives up.
  */
 import { isDatabaseBusy } from '../db';
-import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../errors';
+import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../errors';
 import { HttpProblem, problems } from './problem';
 
 /** Seconds a client should wait after a 503 before it tries again. */
@@ -19,6 +19,7 @@ export function toProblem(err: unknown): HttpProblem | undefined {
       : new HttpProblem(422, err.code, 'Unprocessable request', err.message, err.errors);
   }
   if (err instanceof NotFoundError) return problems.notFound(err.what);
+  if (err instanceof ForbiddenError) return problems.forbidden(err.code, err.message);
   if (err instanceof ConflictError) return problems.conflict(err.code, err.message);
   if (err instanceof UnprocessableError) return problems.unprocessable(err.code, err.message);
   if (isDatabaseBusy(err)) {

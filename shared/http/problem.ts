@@ -31,6 +31,7 @@ export const problems = {
         'WWW-Authenticate': 'Bearer realm="aiprod"',
       },
     ),
+  forbidden: (code: string, detail: string) => new HttpProblem(403, code, 'Forbidden', detail),
   notFound: (what = 'resource') => new HttpProblem(404, 'not_found', 'Not found', `No such ${what}.`),
   conflict: (code: string, detail: string) => new HttpProblem(409, code, 'Conflict', detail),
   tooLarge: (limit: number) =>

@@ -1,11 +1,12 @@
-import { promises as dns, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
-import { assertPublicAddress } from './address-policy';
 import { FetchError } from './errors';
+import { bareHostname, checkHop, errorCode, pinnedLookup, systemHopPolicy, type HopPolicy } from './hop';
 import { checkUrlShape, redactUrl } from './url-policy';
+
+export type { HopPolicy } from './hop';
 
 export interface DownloadOptions {
   maxBytes: number;
@@ -26,12 +27,6 @@ export interface DownloadResult {
   finalUrl: string;
 }
 
-/** How each hop decides where it may connect. Production uses the system resolver and `assertPublicAddress`. */
-export interface HopPolicy {
-  resolve(hostname: string): Promise<LookupAddress[]>;
-  checkAddress(ip: string): void;
-}
-
 const DEFAULT_MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const USER_AGENT = 'AIPROD-fetch/1.0';
@@ -43,10 +38,7 @@ const USER_AGENT = 'AIPROD-fetch/1.0';
  * On any failure the partial file is removed.
  */
 export function downloadToFile(url: string, destPath: string, opts: DownloadOptions): Promise<DownloadResult> {
-  return fetchToFile(url, destPath, opts, {
-    resolve: (hostname) => dns.lookup(hostname, { all: true }),
-    checkAddress: opts.allowPrivate ? () => undefined : assertPublicAddress,
-  });
+  return fetchToFile(url, destPath, opts, systemHopPolicy(opts.allowPrivate));
 }
 
 /** `downloadToFile` with the per-hop policy spelled out; tests use it to stand in for DNS. */
@@ -104,31 +96,6 @@ export async function fetchToFile(
   }
 }
 
-/** The addresses `url` may be fetched from, each one checked; refuses the hop if any is not allowed. */
-async function checkHop(url: URL, policy: HopPolicy, signal: AbortSignal): Promise<LookupAddress[]> {
-  const host = bareHostname(url);
-  let addresses: LookupAddress[];
-  try {
-    addresses = await abortable(policy.resolve(host), signal);
-  } catch (err) {
-    if (signal.aborted) throw err;
-    throw new FetchError('input_unreachable', `${redactUrl(url)}: cannot resolve ${host} (${errorCode(err)})`);
-  }
-  if (addresses.length === 0) throw new FetchError('input_unreachable', `${redactUrl(url)}: ${host} has no address`);
-  // Refuse if ANY address is private: the connection could use any of them.
-  for (const { address } of addresses) {
-    try {
-      policy.checkAddress(address);
-    } catch (err) {
-      // Name the host, not the address: a partner may read this, and internal addresses are nobody's business.
-      if (err instanceof FetchError)
-        throw new FetchError(err.code, `${redactUrl(url)}: ${host} has a non-public address`);
-      throw err;
-    }
-  }
-  return addresses;
-}
-
 function followLocation(from: URL, location: string): URL {
   let next: URL;
   try {
@@ -137,32 +104,6 @@ function followLocation(from: URL, location: string): URL {
     throw new FetchError('url_forbidden', `${redactUrl(from)}: redirect to an invalid URL`);
   }
   return checkUrlShape(next.href);
-}
-
-/** `[::1]` -> `::1`: URL keeps the brackets, the resolver and the socket want the bare address. */
-function bareHostname(url: URL): string {
-  return url.hostname.replace(/^\[(.*)\]$/, '$1');
-}
-
-/**
- * A `lookup` for the socket that answers only with the addresses already checked. Node calls it
- * with `all: true` when it races IPv4 and IPv6 (autoSelectFamily), with `all: false` otherwise.
- */
-function pinnedLookup(addresses: LookupAddress[]): LookupFunction {
-  return (hostname, options, callback) => {
-    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
-    const usable = family === 0 ? addresses : addresses.filter((a) => a.family === family);
-    const first = usable[0];
-    if (!first) {
-      const err: NodeJS.ErrnoException = new Error(`no IPv${family} address for ${hostname}`);
-      err.code = 'ENOTFOUND';
-      callback(err, '', family);
-    } else if (options.all) {
-      callback(null, usable);
-    } else {
-      callback(null, first.address, first.family);
-    }
-  };
 }
 
 function get(url: URL, addresses: LookupAddress[], signal: AbortSignal): Promise<http.IncomingMessage> {
@@ -238,28 +179,4 @@ async function* readBody(res: http.IncomingMessage, url: URL, signal: AbortSigna
 
 function tooLarge(url: URL, maxBytes: number): FetchError {
   return new FetchError('input_too_large', `${redactUrl(url)}: larger than ${maxBytes} bytes`);
-}
-
-function errorCode(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : 'connection failed';
-}
-
-/** DNS lookups cannot be cancelled; stop waiting for one when the download is aborted. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

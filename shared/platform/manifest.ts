@@ -26,6 +26,10 @@ const TOPIC_NAMES = Object.keys(TOPICS) as [Topic, ...Topic[]];
 export const SECRETS = {
   'database-url': { description: 'postgres:// URL of the Cloud SQL primary (DATABASE_URL).', rotate: false },
   'redis-auth': { description: 'Memorystore AUTH string (REDIS_AUTH).', rotate: false },
+  'key-encryption-key': {
+    description: 'Key-encryption key of sensitive columns, base64 of 32 bytes (KEY_ENCRYPTION_KEY).',
+    rotate: false,
+  },
   'elevenlabs-api-key': {
     description:
       "ElevenLabs API key (ELEVENLABS_API_KEY). Read by job-processor only when its access lists it (AIPROD_VOICE_ENGINE=elevenlabs); the operator adds the secret's version.",
@@ -101,6 +105,8 @@ export type EventFunction = Extract<ManifestEntry, { kind: 'event' }>;
 /** Every database function reads its URL; rate-limited ones also reach Redis. */
 const small = { memory: '512Mi', cpu: '1', minInstances: 0 } as const;
 const api = { secrets: ['database-url', 'redis-auth'] } as const;
+/** The API functions that seal or open webhook signing keys. */
+const sealing = { secrets: ['database-url', 'redis-auth', 'key-encryption-key'] } as const;
 
 export const manifest: ManifestEntry[] = manifestSchema.parse([
   {
@@ -169,6 +175,91 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     timeoutSeconds: 10,
     maxInstances: 20,
     access: { secrets: ['redis-auth'] },
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'webhooks-create',
+    description: 'Register a webhook: its URL checked (https, public address), its signing key shown once.',
+    kind: 'http',
+    method: 'POST',
+    paths: ['/webhooks'],
+    auth: 'api_key',
+    rateLimit: 'submit',
+    // The URL's host is resolved once at registration (at most 5 s).
+    timeoutSeconds: 15,
+    maxInstances: 20,
+    access: sealing,
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'webhooks-list',
+    description: "The tenant's webhooks, newest first, a page at a time.",
+    kind: 'http',
+    method: 'GET',
+    paths: ['/webhooks'],
+    auth: 'api_key',
+    rateLimit: 'read',
+    timeoutSeconds: 10,
+    maxInstances: 20,
+    access: api,
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'webhook-get',
+    description: "A webhook's status: URL, events, scheme, enabled or disabled, failures, rotation.",
+    kind: 'http',
+    method: 'GET',
+    paths: ['/webhooks/{id}'],
+    auth: 'api_key',
+    rateLimit: 'read',
+    timeoutSeconds: 10,
+    maxInstances: 20,
+    access: api,
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'webhook-delete',
+    description: 'Delete a webhook and its delivery history.',
+    kind: 'http',
+    method: 'DELETE',
+    paths: ['/webhooks/{id}'],
+    auth: 'api_key',
+    rateLimit: 'submit',
+    timeoutSeconds: 10,
+    maxInstances: 20,
+    access: api,
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'webhook-enable',
+    description: 'Enable a webhook again (after failures disabled it), its failure count reset.',
+    kind: 'http',
+    method: 'POST',
+    paths: ['/webhooks/{id}/enable'],
+    auth: 'api_key',
+    rateLimit: 'submit',
+    timeoutSeconds: 10,
+    maxInstances: 20,
+    access: api,
+  },
+  {
+    ...small,
+    memory: '256Mi',
+    name: 'webhook-rotate-secret',
+    description: 'A new signing key, shown once; the previous one keeps signing for 24 h beside it.',
+    kind: 'http',
+    method: 'POST',
+    paths: ['/webhooks/{id}/rotate-secret'],
+    auth: 'api_key',
+    rateLimit: 'submit',
+    timeoutSeconds: 10,
+    maxInstances: 20,
+    access: sealing,
   },
   {
     ...small,

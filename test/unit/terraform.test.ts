@@ -601,7 +601,7 @@ describe('database module', () => {
   it('stores the database URL (its password inside) in Secret Manager', () => {
     const seeded = call('secrets').seeded_values as Block;
     expect(seeded['database-url']).toBe('${module.database.database_url}');
-    expect(call('secrets').seeded_secret_ids).toEqual(['database-url']);
+    expect(call('secrets').seeded_secret_ids).toEqual(['database-url', 'key-encryption-key']);
   });
 });
 
@@ -648,7 +648,12 @@ describe('secrets module', () => {
   it('rotates third-party keys, and writes the first version of what Terraform generates', () => {
     expect(SECRETS['elevenlabs-api-key'].rotate).toBe(true);
     const secretsCall = call('secrets');
-    expect(secretsCall.seeded_secret_ids).toEqual(['database-url']);
+    expect(secretsCall.seeded_secret_ids).toEqual(['database-url', 'key-encryption-key']);
+    // The key-encryption key's first version: 32 random bytes, as KEY_ENCRYPTION_KEY must be.
+    expect(resource(root, 'random_bytes', 'key_encryption_key').length).toBe(32);
+    expect((secretsCall.seeded_values as Block)['key-encryption-key']).toBe(
+      '${random_bytes.key_encryption_key.base64}',
+    );
     expect(secretsCall.managed_secret_ids).toEqual(['redis-auth']);
     for (const id of [
       ...(secretsCall.seeded_secret_ids as string[]),
