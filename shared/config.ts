@@ -67,6 +67,24 @@ const schema = z.object({
    * under pipeline-events' 60 min function timeout (and never closer to it than a minute).
    */
   AIPROD_SSE_MAX_SECONDS: int(3300, 1),
+  /**
+   * Webhook deliveries: the wait before each attempt, in seconds, the first attempt's included
+   * (0: at once); as many attempts as entries. The Standard Webhooks example schedule: at once,
+   * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. Each wait gets +-10% jitter.
+   */
+  AIPROD_WEBHOOK_RETRY_SECONDS: z
+    .string()
+    .regex(/^\s*\d{1,7}(\s*,\s*\d{1,7}){0,49}\s*$/, 'must be 1 to 50 comma-separated whole seconds, e.g. 0,5,300')
+    .default('0,5,300,1800,7200,18000,36000,50400,72000,86400')
+    .transform((v) => v.split(',').map((s) => Number(s.trim()))),
+  /** A webhook is disabled (reason `failing`) after this many deliveries in a row ended failed. */
+  AIPROD_WEBHOOK_DISABLE_AFTER: int(10, 1),
+  /** The longest `Retry-After` a receiver's 429 or 5xx is obeyed for; a longer one waits this long. */
+  AIPROD_WEBHOOK_RETRY_AFTER_MAX_SECONDS: int(3600, 0),
+  /** Deliveries in flight at once to one webhook; more wait their turn, so a slow receiver holds this many workers at most. */
+  AIPROD_WEBHOOK_MAX_IN_FLIGHT: int(4, 1),
+  /** One delivery attempt's cap: lookup, connect, send and the receiver's answer (webhook-deliverer's timeout is 60 s). */
+  AIPROD_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
   /** Text-to-speech engine: `local` (ffmpeg's flite, the embedded default), `google`, `elevenlabs`. */
   AIPROD_VOICE_ENGINE: z.enum(['local', 'google', 'elevenlabs']).default('local'),
   /** Google Cloud Text-to-Speech endpoint override (host[:port]); tests point it at a local double. */

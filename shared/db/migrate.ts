@@ -7,12 +7,14 @@ import * as m001 from './migrations/001_core';
 import * as m002 from './migrations/002_outbox_schedule';
 import * as m003 from './migrations/003_job_stage_metadata';
 import * as m004 from './migrations/004_webhooks';
+import * as m006 from './migrations/006_webhook_delivery_lease';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
   '002_outbox_schedule': m002,
   '003_job_stage_metadata': m003,
   '004_webhooks': m004,
+  '006_webhook_delivery_lease': m006,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -7,6 +7,7 @@ import { db } from '../db';
 import { publishCommitted, republishDue, WRITER_GRACE_SECONDS } from '../events/outbox';
 import { logger } from '../log';
 import { transport } from '../platform';
+import { dispatchDueDeliveries } from '../webhooks/deliveries';
 import { MAX_ATTEMPTS } from './lease';
 import { completeJob } from './complete';
 import { PIPELINE_JOBS } from './topics';
@@ -18,6 +19,8 @@ export interface SweepReport {
   requeued: number;
   abandoned: number;
   republished: number;
+  /** Webhook deliveries whose next attempt came due, sent to webhook-deliverer. */
+  deliveries: number;
 }
 
 export async function sweep(k: Knex): Promise<SweepReport> {
@@ -67,9 +70,10 @@ export async function sweep(k: Knex): Promise<SweepReport> {
     if (done) abandoned++;
   }
 
+  const deliveries = await dispatchDueDeliveries(k, transport());
   const republished = await republishDue(k, transport());
-  const report = { requeued, abandoned, republished };
-  if (requeued || abandoned || republished) logger().info('sweep', report);
+  const report = { requeued, abandoned, republished, deliveries };
+  if (requeued || abandoned || republished || deliveries) logger().info('sweep', report);
   return report;
 }
 

@@ -36,6 +36,12 @@ locals {
       filter      = "${local.functions_filter} AND jsonPayload.event=\"job.failed\""
       by_function = true
     }
+    webhook_disabled = {
+      name        = "${var.name_prefix}-webhook-disabled"
+      description = "Webhooks the delivery path disabled: 410 Gone, or too many deliveries in a row failed (application event webhook.disabled)."
+      filter      = "${local.functions_filter} AND jsonPayload.event=\"webhook.disabled\""
+      by_function = true
+    }
     backup_failed = {
       name        = "${var.name_prefix}-backup-failed"
       description = "Automated Cloud SQL backups that failed or overran their window (System Event audit log)."
@@ -253,6 +259,23 @@ locals {
         threshold        = var.job_failures_threshold
         duration         = "0s"
         alignment_period = "900s"
+        aligner          = "ALIGN_SUM"
+        reducer          = "REDUCE_SUM"
+      }]
+    }
+    webhook_disabled = {
+      title      = "webhook disabled"
+      severity   = "WARNING"
+      runbook    = "webhook-disabled"
+      auto_close = "3600s"
+      subject    = "AIPROD webhook disabled"
+      summary    = "A partner's webhook was disabled by the delivery path (`webhook.disabled`, metric `${google_logging_metric.this["webhook_disabled"].name}`): its receiver answered 410 Gone, or AIPROD_WEBHOOK_DISABLE_AFTER deliveries in a row failed. The partner gets no more events until it is enabled again. Several at once point at our egress, not at the partners."
+      conditions = [{
+        display_name     = "webhook.disabled logged"
+        filter           = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.webhook_disabled}\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "300s"
         aligner          = "ALIGN_SUM"
         reducer          = "REDUCE_SUM"
       }]

@@ -1,0 +1,4 @@
+import { cloudEvent } from '@google-cloud/functions-framework';
+import { onJobResult } from '../../shared/webhooks/handlers';
+
+cloudEvent('result-notifier', onJobResult);
