@@ -8,8 +8,8 @@
  * writes the wait before the next attempt into the row; the maintenance tick sends a message for
  * every delivery that has come due (dispatchDueDeliveries). Pub/Sub's own backoff is per
  * subscription, at most 600 s, blind to Retry-After and spends the message's delivery attempts,
- * so it is not used for the schedule. The price is the tick's granularity: a wait ends on the
- * first tick after it, so the 5 s retry comes 5 to 65 s after the failure.
+ * so it is not used for the schedule. A wait of at most SLEEP_OFF_SECONDS (the schedule's 5 s) is
+ * slept off by the deliverer itself; a longer one ends on the first tick after it.
  *
  * An attempt holds a lease on its delivery, taken in a short transaction and released in another,
  * with no connection held while the receiver answers. At most AIPROD_WEBHOOK_MAX_IN_FLIGHT
@@ -19,6 +19,7 @@
  * that frees a slot hands it on (under the same lock, so no freed slot goes unseen).
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { config } from '../config';
 import type { KeyEncryptionKey } from '../crypto/envelope';
@@ -387,16 +388,32 @@ async function attemptAndRecord(
 // Entry points
 // ---------------------------------------------------------------------------------------------
 
-/** webhook-deliverer: one job-notifications message, one attempt if the delivery is due. */
+/**
+ * A wait this short (the schedule's 5 s, a brief Retry-After) is slept off by the deliverer
+ * itself, holding no connection, instead of waiting for the minute tick: one attempt of at most
+ * 15 s, the sleep and a second attempt still end well inside webhook-deliverer's 60 s timeout.
+ */
+export const SLEEP_OFF_SECONDS = 20;
+
+/**
+ * webhook-deliverer: one job-notifications message, one attempt if the delivery is due, and one
+ * more after a short wait (SLEEP_OFF_SECONDS); longer waits are the maintenance tick's.
+ */
 export async function deliverDue(
   k: Knex,
   transport: Transport,
   kek: KeyEncryptionKey,
   deliveryId: string,
 ): Promise<AttemptOutcome | Skip> {
-  const c = await claim(k, deliveryId, 'scheduled');
-  if (typeof c === 'string') return c;
-  return attemptAndRecord(k, transport, kek, c, 'scheduled');
+  for (let attempt = 1; ; attempt++) {
+    const c = await claim(k, deliveryId, 'scheduled');
+    if (typeof c === 'string') return c;
+    const outcome = await attemptAndRecord(k, transport, kek, c, 'scheduled');
+    const waitMs =
+      outcome.state === 'pending' && outcome.next_attempt_at ? Date.parse(outcome.next_attempt_at) - Date.now() : NaN;
+    if (attempt > 1 || !(waitMs <= SLEEP_OFF_SECONDS * 1000)) return outcome;
+    await sleep(Math.max(0, waitMs));
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
