@@ -394,6 +394,7 @@ async function attemptAndRecord(
  * 15 s, the sleep and a second attempt still end well inside webhook-deliverer's 60 s timeout.
  */
 export const SLEEP_OFF_SECONDS = 20;
+const SLEEP_MARGIN_MS = 50;
 
 /**
  * webhook-deliverer: one job-notifications message, one attempt if the delivery is due, and one
@@ -405,15 +406,17 @@ export async function deliverDue(
   kek: KeyEncryptionKey,
   deliveryId: string,
 ): Promise<AttemptOutcome | Skip> {
-  for (let attempt = 1; ; attempt++) {
-    const c = await claim(k, deliveryId, 'scheduled');
-    if (typeof c === 'string') return c;
-    const outcome = await attemptAndRecord(k, transport, kek, c, 'scheduled');
-    const waitMs =
-      outcome.state === 'pending' && outcome.next_attempt_at ? Date.parse(outcome.next_attempt_at) - Date.now() : NaN;
-    if (attempt > 1 || !(waitMs <= SLEEP_OFF_SECONDS * 1000)) return outcome;
-    await sleep(Math.max(0, waitMs));
-  }
+  const c = await claim(k, deliveryId, 'scheduled');
+  if (typeof c === 'string') return c;
+  const first = await attemptAndRecord(k, transport, kek, c, 'scheduled');
+  const waitMs =
+    first.state === 'pending' && first.next_attempt_at ? Date.parse(first.next_attempt_at) - Date.now() : NaN;
+  if (!(waitMs <= SLEEP_OFF_SECONDS * 1000)) return first;
+  // A little past the due time: the stored time has microseconds the parsed one lacks.
+  await sleep(Math.max(0, waitMs) + SLEEP_MARGIN_MS);
+  const again = await claim(k, deliveryId, 'scheduled');
+  // Taken meanwhile (a retry by hand, the tick): that attempt decides; this one's outcome stands.
+  return typeof again === 'string' ? first : attemptAndRecord(k, transport, kek, again, 'scheduled');
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
