@@ -8,6 +8,7 @@ import * as m002 from './migrations/002_outbox_schedule';
 import * as m003 from './migrations/003_job_stage_metadata';
 import * as m004 from './migrations/004_webhooks';
 import * as m006 from './migrations/006_webhook_delivery_lease';
+import * as m007 from './migrations/007_batches_priority_cancel';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '003_job_stage_metadata': m003,
   '004_webhooks': m004,
   '006_webhook_delivery_lease': m006,
+  '007_batches_priority_cancel': m007,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors';
 import type { JobMetadata } from './request';
 import type { JobStage } from './stages';
 
-export type JobStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+export type JobStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
 export interface JobRow {
   id: string;
