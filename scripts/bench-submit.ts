@@ -1,5 +1,5 @@
 /**
- * `npm run bench:submit [-- --duration S --rounds N --connections 50,200 --tenants N --warmup S --strict]`:
+ * `npm run bench:submit [-- --duration S --rounds N --connections 50,200 --tenants N --warmup S --batches N --strict]`:
  * how many jobs POST /pipeline/run accepts per second and how fast it answers, against the floor
  * of any submit endpoint on the same database (docs/submit-benchmark.md).
  *
@@ -14,7 +14,8 @@
  * spell on the machine hits both alike, after an untimed warm-up of each. Goals: at 50 connections
  * the submit path keeps at least 2/3 of the baseline's throughput, with p99 under 50 ms and every
  * request accepted; at 200, every request is answered (202, or 429/503 when shedding) within 2 s.
- * A failed goal prints FAIL and still exits 0, unless --strict; a failed setup exits 1.
+ * Then `--batches` 500-item batches, one after another (bench/batch.ts): accepted in under 1 s at
+ * the median. A failed goal prints FAIL and still exits 0, unless --strict; a failed setup exits 1.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -33,10 +34,11 @@ import {
   serverVersion,
 } from './bench/database';
 import { jobRequests, runSegment, Segment, summarize, TIMEOUT_SECONDS } from './bench/load';
+import { BATCH_SIZE, batchReport, measureBatches, type BatchRun } from './bench/batch';
 import { baselineWarnings, goalChecks, Level, levelTable, machineLines } from './bench/report';
 
 const USAGE =
-  'usage: npm run bench:submit -- [--duration <s>] [--rounds <n>] [--connections <n,n,...>] [--tenants <n>] [--warmup <s>] [--strict]';
+  'usage: npm run bench:submit -- [--duration <s>] [--rounds <n>] [--connections <n,n,...>] [--tenants <n>] [--warmup <s>] [--batches <n>] [--strict]';
 const STACK_START_MS = 180_000;
 const BASELINE_START_MS = 30_000;
 const STOP_GRACE_MS = 20_000;
@@ -49,6 +51,7 @@ interface Options {
   connections: number[];
   tenants: number;
   warmup: number;
+  batches: number;
   strict: boolean;
 }
 
@@ -75,7 +78,12 @@ async function main(): Promise<number> {
   try {
     const setup = await setUp(opts, stop.signal);
     const levels = await measure(opts, setup, stop.signal);
-    const failed = await report(opts, levels, setup);
+    let batches: BatchRun | null = null;
+    if (opts.batches > 0) {
+      log(`sending ${opts.batches} batches of ${BATCH_SIZE} items...`);
+      batches = await measureBatches(setup.targets.submit.url, setup.keys[0]!, opts.batches, stop.signal);
+    }
+    const failed = await report(opts, levels, batches, setup);
     return opts.strict && failed > 0 ? 1 : 0;
   } finally {
     await tearDown();
@@ -205,8 +213,9 @@ async function settle(name: string, url: string, signal: AbortSignal): Promise<v
 }
 
 /** Prints the tables, goals and machine on stdout; returns the number of failed goals. */
-async function report(opts: Options, levels: Level[], setup: Setup): Promise<number> {
-  const checks = levels.flatMap(goalChecks);
+async function report(opts: Options, levels: Level[], batches: BatchRun | null, setup: Setup): Promise<number> {
+  const batch = batches ? batchReport(batches) : null;
+  const checks = [...levels.flatMap(goalChecks), ...(batch ? [batch.check] : [])];
   const failed = checks.filter((c) => !c.pass).length;
   const logged = await logSummary(setup.stackLog);
   const warmup = opts.warmup > 0 ? `after ${opts.warmup} s of untimed warm-up each` : 'no warm-up';
@@ -218,6 +227,7 @@ async function report(opts: Options, levels: Level[], setup: Setup): Promise<num
         `per target per level, interleaved, ${warmup}; timeout ${TIMEOUT_SECONDS} s`,
       '',
       ...levels.flatMap((level) => [...levelTable(level), '']),
+      ...(batch ? [...batch.table, ''] : []),
       ...checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'} ${c.text}`),
       ...levels.flatMap(baselineWarnings),
       checks.length > 0 ? `goals: ${checks.length - failed} of ${checks.length} passed` : 'goals: none at these levels',
@@ -272,6 +282,7 @@ const FLAGS = {
   connections: { type: 'string', default: '50,200' },
   tenants: { type: 'string', default: '200' },
   warmup: { type: 'string', default: '3' },
+  batches: { type: 'string', default: '10' },
   strict: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -290,6 +301,7 @@ function optionsFromArgs(args: string[]): Options {
     connections: values.connections.split(',').map((c) => whole('--connections', c.trim(), 1)),
     tenants: whole('--tenants', values.tenants, 1),
     warmup: whole('--warmup', values.warmup, 0),
+    batches: whole('--batches', values.batches, 0),
     strict: values.strict,
   };
 }

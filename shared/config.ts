@@ -23,12 +23,23 @@ const schema = z.object({
     .url()
     .refine((u) => /^postgres(ql)?:/.test(u), 'must be a postgres:// URL')
     .optional(),
+  /**
+   * A read replica of DATABASE_URL's database, for the reads that tolerate replication lag (GET
+   * /jobs); those reads go to the primary when it is unset. Secret `database-replica-url`.
+   */
+  DATABASE_REPLICA_URL: z
+    .string()
+    .url()
+    .refine((u) => /^postgres(ql)?:/.test(u), 'must be a postgres:// URL')
+    .optional(),
   DATABASE_POOL_MAX: int(10, 1),
   /** How long a caller waits for a pooled connection before the request is refused with 503. */
   DATABASE_ACQUIRE_TIMEOUT_MS: int(1000, 50),
   /** How long an instance remembers a verified API key; a key revoked elsewhere works here that long at most. */
   AIPROD_API_KEY_CACHE_SECONDS: int(5, 0),
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),
+  /** Where jobs keep their scratch files; the system's temporary directory when unset. */
+  AIPROD_SCRATCH_DIR: z.string().min(1).optional(),
   AIPROD_PUBLIC_URL: z.string().url().optional(),
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('local'),
   AIPROD_UPLOADS_BUCKET: z
@@ -55,6 +66,7 @@ const schema = z.object({
   AIPROD_MAX_INPUT_BYTES: int(5 * 1024 ** 3, 1),
   AIPROD_FETCH_TIMEOUT_MS: int(10 * 60 * 1000, 100),
   AIPROD_JOB_LEASE_SECONDS: int(120, 5),
+  AIPROD_JOB_HEARTBEAT_SECONDS: int(3, 1),
   /** Below job-processor's function timeout (540 s), so a slow job fails with a reason instead of being cut off. */
   AIPROD_PROCESSING_TIMEOUT_SECONDS: int(480, 5),
   AIPROD_SIGNED_URL_TTL_SECONDS: int(3600, 60),

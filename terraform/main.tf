@@ -131,10 +131,13 @@ module "secrets" {
   secrets              = local.secrets
   labels               = var.labels
 
-  seeded_secret_ids = ["database-url", "key-encryption-key"]
+  # The replica's URL carries the same password as the primary's (a replica keeps its primary's
+  # users), so it is seeded too: ops rotate both by hand (docs/disaster-recovery.md).
+  seeded_secret_ids = ["database-url", "database-replica-url", "key-encryption-key"]
   seeded_values = {
-    "database-url"       = module.database.database_url
-    "key-encryption-key" = random_bytes.key_encryption_key.base64
+    "database-url"         = module.database.database_url
+    "database-replica-url" = module.database.database_replica_url
+    "key-encryption-key"   = random_bytes.key_encryption_key.base64
   }
 
   managed_secret_ids = ["redis-auth"]

@@ -124,7 +124,7 @@ variable "database_max_connections" {
 }
 
 variable "read_replica_count" {
-  description = "Number of Cloud SQL read replicas: disaster-recovery promotion targets (the application reads from the primary only)."
+  description = "Number of Cloud SQL read replicas: disaster-recovery promotion targets, and the first one serves the reads that tolerate lag (GET /jobs, through the database-replica-url secret). 0 turns them off: those reads go to the primary. Terraform writes only the first version of database-replica-url, so after changing this, point the secret at the new read instance (docs/disaster-recovery.md, \"Point the read path\")."
   type        = number
   default     = 1
 }

@@ -14,6 +14,9 @@ export async function pipelineResult(req: Request, res: Response): Promise<void>
   if (job.status === 'FAILED') {
     throw new HttpProblem(422, job.error_code ?? 'job_failed', 'Job failed', job.error_message ?? 'The job failed.');
   }
+  if (job.status === 'CANCELLED') {
+    throw new HttpProblem(409, 'job_cancelled', 'Job cancelled', 'The job was cancelled: it has no result.');
+  }
   if (job.status !== 'COMPLETED' || !job.result) {
     res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(202).json(statusView(job));

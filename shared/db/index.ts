@@ -38,10 +38,27 @@ export function db(): Knex {
   return primary;
 }
 
+let replica: Knex | undefined;
+
+/**
+ * The pool for reads that tolerate replication lag (a listing, not a read-your-write): the read
+ * replica DATABASE_REPLICA_URL names, with the primary's pool settings, or the primary's own pool
+ * when there is none. Terraform gives the primary's URL when it runs no replica; that too is the
+ * primary's pool, so no instance opens two pools to one server.
+ */
+export function replicaDb(): Knex {
+  const c = config();
+  const url = c.DATABASE_REPLICA_URL;
+  if (!url || url === c.DATABASE_URL) return db();
+  replica ??= connect(url, c.DATABASE_POOL_MAX, c.DATABASE_ACQUIRE_TIMEOUT_MS);
+  return replica;
+}
+
 /** No pooled connection came free in time (or a query ran past its own timeout). */
 export const isDatabaseBusy = (err: unknown): boolean => err instanceof KnexTimeoutError;
 
 export async function closeDb(): Promise<void> {
-  await primary?.destroy();
+  await Promise.all([primary?.destroy(), replica?.destroy()]);
   primary = undefined;
+  replica = undefined;
 }

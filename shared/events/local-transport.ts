@@ -1,16 +1,19 @@
 import type { Knex } from 'knex';
 import { eventFunctions } from '../platform/manifest';
-import type { Transport } from './transport';
+import type { BrokerMessage, Transport } from './transport';
 
 /** Subscription name of an event function, the same on Pub/Sub (Terraform) and on the local bus. */
 export const subscriptionOf = (functionName: string): string => `${functionName}-push`;
 
 /** One bus row per subscription of the topic, as Pub/Sub fans a message out to every subscription. */
-function busRows(topic: string, data: unknown, attributes: Record<string, string>) {
-  const encoded = Buffer.from(JSON.stringify(data)).toString('base64');
-  return eventFunctions()
+function busRows(topic: string, messages: BrokerMessage[]) {
+  const subscriptions = eventFunctions()
     .filter((f) => f.topic === topic)
-    .map((f) => ({ subscription: subscriptionOf(f.name), topic, data: encoded, attributes }));
+    .map((f) => subscriptionOf(f.name));
+  return messages.flatMap(({ data, attributes }) => {
+    const encoded = Buffer.from(JSON.stringify(data)).toString('base64');
+    return subscriptions.map((subscription) => ({ subscription, topic, data: encoded, attributes }));
+  });
 }
 
 /**
@@ -20,13 +23,13 @@ function busRows(topic: string, data: unknown, attributes: Record<string, string
 export function localBusTransport(k: () => Knex): Transport {
   return {
     async publish(topic, data, attributes) {
-      const rows = busRows(topic, data, attributes);
+      const rows = busRows(topic, [{ data, attributes }]);
       if (rows.length === 0) return 'local-unrouted';
       const inserted = await k()('bus_messages').insert(rows).returning(['id']);
       return `local-${inserted[0].id}`;
     },
-    publishStatement(writer, topic, data, attributes) {
-      const rows = busRows(topic, data, attributes);
+    publishStatement(writer, topic, messages) {
+      const rows = busRows(topic, messages);
       return rows.length === 0 ? null : writer('bus_messages').insert(rows);
     },
   };

@@ -72,7 +72,7 @@ export async function enqueueWith(
   payload: unknown,
   attributes: Record<string, string> = {},
 ): Promise<OutboxMessage | null> {
-  const delivery = transport.publishStatement?.(k, topic, payload, attributes) ?? null;
+  const delivery = transport.publishStatement?.(k, topic, [{ data: payload, attributes }]) ?? null;
   let q: Knex.QueryBuilder | Knex.QueryInterface = k.queryBuilder();
   for (const [name, change] of Object.entries({ ...changes, ...(delivery ? { delivery } : {}) })) {
     q = q.with(name, change);
@@ -85,10 +85,41 @@ export async function enqueueWith(
   return delivery ? null : message(inserted!.id, topic, payload, attributes);
 }
 
+/**
+ * Writes many messages of one topic in the caller's transaction, in one statement (two on the
+ * local bus, which takes them in the same transaction: nothing is then left to publish and the
+ * result is empty). Publish the result with `publishCommitted` after commit.
+ */
+export async function enqueueMany(
+  trx: Knex.Transaction,
+  transport: Transport,
+  topic: string,
+  messages: { payload: unknown; attributes: Record<string, string> }[],
+): Promise<OutboxMessage[]> {
+  if (messages.length === 0) return [];
+  const delivery =
+    transport.publishStatement?.(
+      trx,
+      topic,
+      messages.map((m) => ({ data: m.payload, attributes: m.attributes })),
+    ) ?? null;
+  if (delivery) await delivery;
+  const rows = messages.map((m) => ({
+    ...outboxRow(trx, topic, m.payload, m.attributes),
+    ...(delivery ? { published_at: trx.fn.now(), attempts: 1 } : {}),
+  }));
+  const inserted = (await trx('outbox').insert(rows).returning(['id'])) as { id: string }[];
+  if (delivery) return [];
+  return inserted.map((r, i) => message(r.id, topic, messages[i]!.payload, messages[i]!.attributes));
+}
+
+/** Messages handed to the broker at once: Pub/Sub batches concurrent publishes into few requests. */
+const PUBLISH_CONCURRENCY = 64;
+
 async function publishEach(transport: Transport, messages: OutboxMessage[]) {
   const sent: number[] = [];
   const failed: { id: number; error: string }[] = [];
-  for (const m of messages) {
+  const publishOne = async (m: OutboxMessage): Promise<void> => {
     try {
       await transport.publish(m.topic, m.payload, { ...m.attributes, outbox_id: String(m.id) });
       sent.push(m.id);
@@ -97,6 +128,9 @@ async function publishEach(transport: Transport, messages: OutboxMessage[]) {
       logger().warn('outbox publish failed', { outboxId: m.id, topic: m.topic, error });
       failed.push({ id: m.id, error });
     }
+  };
+  for (let i = 0; i < messages.length; i += PUBLISH_CONCURRENCY) {
+    await Promise.all(messages.slice(i, i + PUBLISH_CONCURRENCY).map(publishOne));
   }
   return { sent, failed };
 }

@@ -5,15 +5,15 @@ export interface Transport {
   /** Publishes one message; resolves with its message id once the broker has it. */
   publish(topic: string, data: unknown, attributes: Record<string, string>): Promise<string>;
   /**
-   * A broker that lives in the database itself (the local bus) can take the message in the
-   * writer's own statement, as one more data-modifying CTE: it is then delivered with the change
-   * or not at all, and nothing is left to publish after commit. Null when the topic has no
-   * subscriber. Brokers outside the database (Pub/Sub) have no such statement.
+   * A broker that lives in the database itself (the local bus) can take messages in the writer's
+   * own statement (as one more data-modifying CTE) or transaction: they are then delivered with
+   * the change or not at all, and nothing is left to publish after commit. Null when the topic has
+   * no subscriber. Brokers outside the database (Pub/Sub) have no such statement.
    */
-  publishStatement?(
-    k: Knex,
-    topic: string,
-    data: unknown,
-    attributes: Record<string, string>,
-  ): Knex.QueryBuilder | null;
+  publishStatement?(k: Knex | Knex.Transaction, topic: string, messages: BrokerMessage[]): Knex.QueryBuilder | null;
+}
+
+export interface BrokerMessage {
+  data: unknown;
+  attributes: Record<string, string>;
 }

@@ -1,30 +1,108 @@
 /**
- * A job is run by whoever holds its lease. Claiming is one conditional UPDATE, so a redelivered
- * message finds the job taken (and does nothing) unless the holder's lease has lapsed, in which
- * case it takes the job over; every later write names the holder, so a worker that lost its lease
- * can no longer touch the job.
+ * A job is run by whoever holds its lease. Claiming is a conditional UPDATE under the tenant's
+ * queue lock, so a redelivered message finds the job taken (and claims nothing more than the
+ * tenant's tier allows) unless the holder's lease has lapsed, in which case it takes the job over;
+ * every later write names the holder, so a worker that lost its lease (or whose job was
+ * cancelled) can no longer touch the job.
  */
 import type { Knex } from 'knex';
+import type { Tier } from '../auth/api-keys';
+import { enqueue, type OutboxMessage } from '../events/outbox';
+import { JOB_LIMITS } from './limits';
 import type { JobMetadata } from './request';
 import type { JobStage } from './stages';
+import { PIPELINE_JOBS, type PipelineJobMessage } from './topics';
 import type { JobRow, StoredResult } from './views';
 
 /** After this many claims a job is failed rather than tried again. */
 export const MAX_ATTEMPTS = 5;
 
+/** The advisory lock namespace of tenants' queues (the key within it is the tenant id's hash). */
+const TENANT_QUEUE_LOCK = 7301;
+
+/**
+ * Serializes, per tenant, whatever decides which of its jobs run: claims, and the ends that free
+ * a slot and hand the turn on. Without it a claim could count a slot as taken while the job in it
+ * ends without seeing the claim's job waiting, and that job would wait for nobody.
+ */
+export async function lockTenantQueue(trx: Knex.Transaction, tenantId: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [TENANT_QUEUE_LOCK, tenantId]);
+}
+
+/** A tenant's waiting jobs run highest priority first, then in the order they were submitted (a batch's in item order). */
+const WAITING_ORDER = 'priority DESC, created_at, batch_index, id';
+
+const CLAIMED = `status = 'PROCESSING', stage = 'fetching', lease_owner = :owner,
+  lease_expires_at = now() + make_interval(secs => :lease), attempts = attempts + 1,
+  started_at = coalesce(started_at, now()), updated_at = now()`;
+/** True while the tenant runs fewer jobs than its tier allows (a lapsed lease does not count). */
+const HAS_SLOT = `(SELECT count(*) FROM jobs WHERE tenant_id = :tenant AND status = 'PROCESSING'
+  AND lease_expires_at >= now()) < :slots`;
+
+/**
+ * Claims a job of the tenant whose job `jobId` is, if the tenant has a free slot: that job itself
+ * when its holder's lease lapsed (it goes on here), else the tenant's first waiting job in
+ * WAITING_ORDER, which need not be `jobId`: a pipeline-jobs message is a turn of its tenant, not
+ * a ticket for one job. Null when the tenant runs all its tier allows (the job waits
+ * without spending an attempt; the end of a running one hands the turn on, see `handOffTurn`) or
+ * has nothing to run.
+ */
 export async function claimJob(k: Knex, jobId: string, owner: string, leaseSeconds: number): Promise<JobRow | null> {
-  const rows: JobRow[] = (
-    await k.raw(
-      `UPDATE jobs SET status = 'PROCESSING', stage = 'fetching', lease_owner = ?,
-              lease_expires_at = now() + make_interval(secs => ?), attempts = attempts + 1,
-              started_at = coalesce(started_at, now()), updated_at = now()
-       WHERE id = ? AND attempts < ?
-         AND (status = 'PENDING' OR (status = 'PROCESSING' AND lease_expires_at < now()))
-       RETURNING *`,
-      [owner, leaseSeconds, jobId, MAX_ATTEMPTS],
-    )
-  ).rows;
-  return rows[0] ?? null;
+  return k.transaction(async (trx) => {
+    const target: { tenant_id: string; tier: Tier } | undefined = await trx('jobs as j')
+      .join('tenants as t', 't.id', 'j.tenant_id')
+      .where('j.id', jobId)
+      .first('j.tenant_id', 't.tier');
+    if (!target) return null;
+    await lockTenantQueue(trx, target.tenant_id);
+    const bindings = {
+      owner,
+      lease: leaseSeconds,
+      tenant: target.tenant_id,
+      slots: JOB_LIMITS[target.tier].concurrentJobs,
+      job: jobId,
+      max: MAX_ATTEMPTS,
+    };
+    const takenOver: JobRow[] = (
+      await trx.raw(
+        `UPDATE jobs SET ${CLAIMED}
+         WHERE id = :job AND status = 'PROCESSING' AND lease_expires_at < now() AND attempts < :max AND ${HAS_SLOT}
+         RETURNING *`,
+        bindings,
+      )
+    ).rows;
+    if (takenOver[0]) return takenOver[0];
+    const next: JobRow[] = (
+      await trx.raw(
+        `UPDATE jobs j SET ${CLAIMED}
+         FROM (SELECT id FROM jobs WHERE tenant_id = :tenant AND status = 'PENDING' AND attempts < :max
+               ORDER BY ${WAITING_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED) next
+         WHERE j.id = next.id AND ${HAS_SLOT}
+         RETURNING j.*`,
+        bindings,
+      )
+    ).rows;
+    return next[0] ?? null;
+  });
+}
+
+/**
+ * After `slots` of the tenant's jobs stopped running (ended, cancelled): a turn for as many of its
+ * best waiting jobs, written in the caller's transaction, which holds `lockTenantQueue`.
+ */
+export async function handOffTurn(trx: Knex.Transaction, tenantId: string, slots: number): Promise<OutboxMessage[]> {
+  const next: { id: string }[] = await trx('jobs')
+    .where({ tenant_id: tenantId, status: 'PENDING' })
+    .where('attempts', '<', MAX_ATTEMPTS)
+    .orderByRaw(WAITING_ORDER)
+    .limit(slots)
+    .select('id');
+  const turns = [];
+  for (const { id } of next) {
+    const message: PipelineJobMessage = { job_id: id };
+    turns.push(await enqueue(trx, PIPELINE_JOBS, message, { tenant_id: tenantId, turn: 'handed-off' }));
+  }
+  return turns;
 }
 
 /** Extends the lease; false when it was lost (taken over or the job was finished elsewhere). */
@@ -35,11 +113,14 @@ export async function renewLease(k: Knex, jobId: string, owner: string, leaseSec
   return n > 0;
 }
 
-/** Lets a redelivery take the job over at once, after an unexpected (retryable) failure. */
-export async function releaseLease(k: Knex, jobId: string, owner: string): Promise<void> {
+/**
+ * After an unexpected (retryable) failure: the job waits again, its slot free, for the redelivery
+ * of the message, which is its tenant's turn, to claim it or a better one.
+ */
+export async function requeueJob(k: Knex, jobId: string, owner: string): Promise<void> {
   await k('jobs')
     .where({ id: jobId, lease_owner: owner, status: 'PROCESSING' })
-    .update({ lease_expires_at: k.fn.now() });
+    .update({ status: 'PENDING', stage: 'queued', lease_owner: null, lease_expires_at: null, updated_at: k.fn.now() });
 }
 
 /** Writes the job's progress and stage (either or both), if `owner` still holds it. */
@@ -61,20 +142,26 @@ export async function recordProgress(
 export type Outcome =
   { status: 'COMPLETED'; result: StoredResult } | { status: 'FAILED'; code: string; message: string };
 
+/** What the end of a job leaves for its announcements. */
+export interface Finished {
+  metadata: JobMetadata;
+  batch_id: string | null;
+}
+
 /**
  * Writes the outcome, if `owner` (null: whoever, for the sweeper) still holds the job, in the
- * transaction `trx`; the caller adds its outbox row to the same transaction. The job's metadata
- * (for the announcement) when written, null when lost. A failed job keeps the stage it failed in.
+ * transaction `trx`; the caller adds its outbox rows to the same transaction. The job's metadata
+ * and batch when written, null when lost. A failed job keeps the stage it failed in.
  */
 export async function finishJob(
   trx: Knex.Transaction,
   jobId: string,
   owner: string | null,
   outcome: Outcome,
-): Promise<{ metadata: JobMetadata } | null> {
+): Promise<Finished | null> {
   const q = trx('jobs').where({ id: jobId }).whereIn('status', ['PENDING', 'PROCESSING']);
   if (owner) q.where({ lease_owner: owner });
-  const rows: { metadata: JobMetadata }[] = await q.update(
+  const rows: Finished[] = await q.update(
     {
       status: outcome.status,
       completed_at: trx.fn.now(),
@@ -85,7 +172,7 @@ export async function finishJob(
         ? { result: JSON.stringify(outcome.result), progress: 100, stage: 'done' }
         : { error_code: outcome.code, error_message: outcome.message.slice(0, 2000) }),
     },
-    ['metadata'],
+    ['metadata', 'batch_id'],
   );
   return rows[0] ?? null;
 }

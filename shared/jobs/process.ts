@@ -15,7 +15,7 @@ import { objectStore } from '../platform';
 import { finalFailure } from './failures';
 import { fetchInput } from './input';
 import { completeJob } from './complete';
-import { claimJob, recordProgress, releaseLease, renewLease } from './lease';
+import { claimJob, recordProgress, renewLease, requeueJob } from './lease';
 import { inputUrl, JobRequest } from './request';
 import { runRecipe } from './recipes';
 import type { JobStage } from './stages';
@@ -112,34 +112,40 @@ async function run(job: JobRow, progress: ProgressWriter, workDir: string, signa
   };
 }
 
+/** How often a running job renews its lease, and so how soon it sees that it was cancelled. */
+function heartbeatMs(leaseSeconds: number): number {
+  return Math.min(leaseSeconds / 3, config().AIPROD_JOB_HEARTBEAT_SECONDS) * 1000;
+}
+
 /**
- * Handles one `pipeline-jobs` delivery. Resolves (ack) when the job is done, failed for good, or
- * someone else's; throws (retry) on the platform's own trouble.
+ * Handles one `pipeline-jobs` delivery: a turn of the job's tenant (lease.ts). Resolves (ack)
+ * when the job claimed is done, failed for good, cancelled or taken over, or when the tenant has
+ * nothing it may run now; throws (retry) on the platform's own trouble.
  */
-export async function processJob(k: Knex, jobId: string): Promise<void> {
+export async function processJob(k: Knex, messageJobId: string): Promise<void> {
   const owner = randomUUID();
   const leaseSeconds = config().AIPROD_JOB_LEASE_SECONDS;
-  const job = await claimJob(k, jobId, owner, leaseSeconds);
+  const job = await claimJob(k, messageJobId, owner, leaseSeconds);
   if (!job) {
-    logger().info('job not claimable; delivery acknowledged', { jobId });
+    logger().info('nothing to claim (tenant at its limit, or no job waiting); delivery acknowledged', {
+      jobId: messageJobId,
+    });
     return;
   }
+  const jobId = job.id;
   const log = logger().child({ jobId, tenantId: job.tenant_id, attempt: job.attempts });
-  log.info('job claimed');
+  log.info('job claimed', jobId === messageJobId ? {} : { turnOf: messageJobId });
   const abort = new AbortController();
-  const heartbeat = setInterval(
-    () => {
-      renewLease(k, jobId, owner, leaseSeconds)
-        .then((held) => {
-          if (!held) abort.abort(new Error('lease lost'));
-        })
-        .catch((err) => log.warn('lease renewal failed', { error: err }));
-    },
-    (leaseSeconds * 1000) / 3,
-  );
+  const heartbeat = setInterval(() => {
+    renewLease(k, jobId, owner, leaseSeconds)
+      .then((held) => {
+        if (!held) abort.abort(new Error('lease lost'));
+      })
+      .catch((err) => log.warn('lease renewal failed', { error: err }));
+  }, heartbeatMs(leaseSeconds));
   const timeoutSeconds = config().AIPROD_PROCESSING_TIMEOUT_SECONDS;
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
-  const workDir = await mkdtemp(join(tmpdir(), 'aiprod-job-'));
+  const workDir = await mkdtemp(join(config().AIPROD_SCRATCH_DIR ?? tmpdir(), 'aiprod-job-'));
   const progress = progressWriter(k, job, owner, log);
   try {
     const result = await run(job, progress, workDir, AbortSignal.any([abort.signal, timeout]));
@@ -148,12 +154,14 @@ export async function processJob(k: Knex, jobId: string): Promise<void> {
     if (!(await completeJob(k, job, owner, { status: 'COMPLETED', result }))) log.warn('lease lost before completion');
     else log.info('job completed', { sizeBytes: result.size_bytes, seconds: result.duration_seconds });
   } catch (err) {
-    // A lost lease is not a failure: the job goes on elsewhere.
-    const failure = abort.signal.aborted
-      ? null
-      : timeout.aborted
-        ? { code: 'processing_timeout', message: `Processing took longer than ${timeoutSeconds} s.` }
-        : finalFailure(err);
+    // Cancelled, or taken over after a lapse: not a failure, and nothing of this run is wanted.
+    if (abort.signal.aborted) {
+      log.info('job stopped: cancelled or taken over');
+      return;
+    }
+    const failure = timeout.aborted
+      ? { code: 'processing_timeout', message: `Processing took longer than ${timeoutSeconds} s.` }
+      : finalFailure(err);
     if (failure) {
       // A failed job shows the stage it failed in.
       await progress.flushed();
@@ -161,10 +169,11 @@ export async function processJob(k: Knex, jobId: string): Promise<void> {
       return;
     }
     log.error('job attempt failed; will be retried', { error: err });
-    await releaseLease(k, jobId, owner).catch(() => undefined);
+    await requeueJob(k, jobId, owner).catch(() => undefined);
     throw err;
   } finally {
     clearInterval(heartbeat);
+    await progress.flushed();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -71,7 +71,7 @@ export type JobMetadata = Record<string, string>;
  * 2 KB in all as JSON. Checked by hand on the object as sent, so every bad entry is reported at
  * once and no key (not even `__proto__`, which zod's record would drop without a word) is lost.
  */
-const metadata = z
+export const metadataSchema = z
   .unknown()
   .superRefine((value, ctx) => {
     const issue = (code: string, message: string, key?: string): void =>
@@ -106,7 +106,7 @@ const metadata = z
 const dubSchema = z
   .object({
     recipe: z.literal('dub'),
-    metadata,
+    metadata: metadataSchema,
     video_url: videoUrl,
     voice_text: voiceText,
     voice_language: language,
@@ -119,7 +119,7 @@ const dubSchema = z
 const extractAudioSchema = z
   .object({
     recipe: z.literal('extract_audio'),
-    metadata,
+    metadata: metadataSchema,
     video_url: videoUrl,
     format: z.enum(AUDIO_FORMATS).default('m4a'),
     effects_preset: effectsPreset,
@@ -129,7 +129,7 @@ const extractAudioSchema = z
 const stillSchema = z
   .object({
     recipe: z.literal('still'),
-    metadata,
+    metadata: metadataSchema,
     image_url: mediaUrl('image_url', IMAGE_EXTENSION, '.png, .jpg, .jpeg or .webp'),
     duration_seconds: z.number().min(1).max(3600),
     resolution: z.enum(Object.keys(STILL_RESOLUTIONS) as [keyof typeof STILL_RESOLUTIONS]).default('1080p'),

@@ -52,6 +52,12 @@ function checkLanguage(request: JobRequest): void {
   );
 }
 
+/** What a well-formed request must also pass for this tenant, at submit: the same for one job and for a batch's items. */
+export function checkSubmittable(principal: Principal, request: JobRequest): void {
+  checkOwnObject(principal, request);
+  checkLanguage(request);
+}
+
 async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Accepted | null> {
   const inserted = await k('idempotency_keys')
     .insert({ tenant_id: tenantId, key, fingerprint: print })
@@ -90,8 +96,7 @@ export async function submitJob(
   body: JobRequest,
   idempotencyKey?: string,
 ): Promise<Accepted> {
-  checkOwnObject(principal, body);
-  checkLanguage(body);
+  checkSubmittable(principal, body);
   const print = fingerprint(body);
   if (idempotencyKey) {
     const replay = await reserveKey(k, principal.tenantId, idempotencyKey, print);

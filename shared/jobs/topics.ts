@@ -9,11 +9,18 @@ export interface PipelineJobMessage {
 }
 
 export interface JobResultMessage {
-  type: 'job.completed' | 'job.failed';
+  type: 'job.completed' | 'job.failed' | 'job.cancelled';
   job_id: string;
   tenant_id: string;
-  status: 'COMPLETED' | 'FAILED';
+  status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
   /** The job's metadata as submitted, `{}` when none. */
   metadata: Record<string, string>;
   error?: { code: string; message: string };
+}
+
+/** Also on job-results: the last job of a batch ended. */
+export interface BatchResultMessage {
+  type: 'batch.completed';
+  batch_id: string;
+  tenant_id: string;
 }

@@ -1,6 +1,7 @@
 /** What a partner sees of a job. Another tenant's job is indistinguishable from a missing one. */
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors';
+import { priorityName } from './limits';
 import type { JobMetadata } from './request';
 import type { JobStage } from './stages';
 
@@ -18,13 +19,19 @@ export interface JobRow {
   metadata: JobMetadata;
   /** One up on every change of status, progress or stage (a trigger keeps it): the event stream's clock. */
   event_seq: number;
+  batch_id: string | null;
+  /** 0 low, 1 normal, 2 high (limits.ts). */
+  priority: number;
   attempts: number;
+  /** Who runs it now (a random id per attempt), null while it waits or once it ended. */
+  lease_owner: string | null;
   error_code: string | null;
   error_message: string | null;
   result: StoredResult | null;
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  cancelled_at: Date | null;
 }
 
 export interface StoredResult {
@@ -56,11 +63,14 @@ export const STATUS_COLUMNS = [
   'stage',
   'metadata',
   'event_seq',
+  'batch_id',
+  'priority',
   'error_code',
   'error_message',
   'created_at',
   'started_at',
   'completed_at',
+  'cancelled_at',
 ] as const;
 export type JobStatusRow = Pick<JobRow, (typeof STATUS_COLUMNS)[number]>;
 
@@ -86,9 +96,12 @@ export function statusView(job: JobStatusRow) {
     progress: job.status === 'COMPLETED' ? 100 : job.progress,
     stage: job.status === 'COMPLETED' ? 'done' : job.stage,
     metadata: job.metadata ?? {},
+    batch_id: job.batch_id,
+    priority: priorityName(job.priority),
     created_at: iso(job.created_at),
     started_at: iso(job.started_at),
     completed_at: iso(job.completed_at),
     ...(job.status === 'FAILED' ? { error: { code: job.error_code, message: job.error_message } } : {}),
+    ...(job.status === 'CANCELLED' ? { cancelled_at: iso(job.cancelled_at) } : {}),
   };
 }

@@ -4,9 +4,10 @@
  * redelivery of the message it came from, so a receiver can drop duplicates by it.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { batchView } from '../batches/views';
 import { statusView, type JobStatusRow } from '../jobs/views';
 
-export const JOB_EVENT_TYPES = ['job.completed', 'job.failed'] as const;
+export const JOB_EVENT_TYPES = ['job.completed', 'job.failed', 'job.cancelled'] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
 export const TEST_EVENT_TYPE = 'webhook.test';
 
@@ -41,6 +42,18 @@ export function jobEventBody(type: JobEventType, job: JobStatusRow): string {
     body = JSON.stringify({ ...envelope, data: { ...data, metadata: {} } });
   }
   return body;
+}
+
+export const BATCH_EVENT_TYPE = 'batch.completed';
+
+/** `evt_` + 32 hex digits derived from the batch: a batch ends once. */
+export function batchEventId(batchId: string): string {
+  return `evt_${createHash('sha256').update(`${BATCH_EVENT_TYPE}:${batchId}`).digest('hex').slice(0, 32)}`;
+}
+
+/** The event an ended batch announces: its view, as GET /pipeline/batch/{id} shows it (its size is bounded). */
+export function batchEventBody(view: ReturnType<typeof batchView>): string {
+  return JSON.stringify({ type: BATCH_EVENT_TYPE, timestamp: view.completed_at ?? iso(null), data: view });
 }
 
 export function testEventBody(webhookId: string, now = new Date()): string {

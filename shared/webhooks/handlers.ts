@@ -11,9 +11,12 @@ import { logger } from '../log';
 import { keyEncryptionKey, transport } from '../platform';
 import { deliverDue } from './deliveries';
 import { JOB_EVENT_TYPES } from './events';
-import { notifyJobEvent } from './notify';
+import { notifyBatchEvent, notifyJobEvent } from './notify';
 
-const jobResult = z.object({ type: z.string(), job_id: z.string().uuid(), tenant_id: z.string().uuid() });
+const jobResult = z.union([
+  z.object({ type: z.literal('batch.completed'), batch_id: z.uuid(), tenant_id: z.uuid() }),
+  z.object({ type: z.string(), job_id: z.uuid(), tenant_id: z.uuid() }),
+]);
 const notification = z.object({ delivery_id: z.string().uuid() });
 
 function decode<T>(event: CloudEvent<unknown>, schema: z.ZodType<T>, topic: string): T | null {
@@ -31,6 +34,10 @@ function decode<T>(event: CloudEvent<unknown>, schema: z.ZodType<T>, topic: stri
 export async function onJobResult(event: CloudEvent<unknown>): Promise<void> {
   const message = decode(event, jobResult, 'job-results');
   if (!message) return;
+  if ('batch_id' in message) {
+    await notifyBatchEvent(db(), transport(), message);
+    return;
+  }
   const type = JOB_EVENT_TYPES.find((t) => t === message.type);
   // Other job-results subscribers may get types webhooks do not carry.
   if (!type) return;

@@ -12,17 +12,25 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Principal, Tier } from '../auth/api-keys';
 import type { KeyEncryptionKey } from '../crypto/envelope';
+import { keysetPage, type Page } from '../db/keyset';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors';
 import { assertPublicAddress } from '../net/address-policy';
 import { FetchError } from '../net/errors';
 import { bareHostname, checkHop, systemHopPolicy, type HopPolicy } from '../net/hop';
 import { checkUrlShape } from '../net/url-policy';
+import { pageParams } from '../validation/page-params';
 import { fieldErrors } from '../validation/zod-errors';
 import { ROTATION_OVERLAP_SECONDS, sealKey, type WebhookRow } from './keys';
 import { newSigningKey, type SigningScheme } from './signing';
 
 /** What a webhook may subscribe to. */
-export const WEBHOOK_EVENTS = ['job.completed', 'job.failed', 'batch.completed', 'webhook.test'] as const;
+export const WEBHOOK_EVENTS = [
+  'job.completed',
+  'job.failed',
+  'job.cancelled',
+  'batch.completed',
+  'webhook.test',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export const SIGNING_SCHEMES = ['hmac', 'ed25519'] as const satisfies readonly SigningScheme[];
@@ -31,7 +39,6 @@ export const SIGNING_SCHEMES = ['hmac', 'ed25519'] as const satisfies readonly S
 export const WEBHOOK_LIMITS: Readonly<Record<Tier, number>> = { free: 0, pro: 10, enterprise: 100 };
 
 export const WEBHOOK_URL_MAX_LENGTH = 2048;
-export const WEBHOOK_PAGE = { default: 20, max: 100 } as const;
 
 /** The longest wait for the URL's host to resolve at registration. */
 const RESOLVE_TIMEOUT_MS = 5000;
@@ -210,51 +217,7 @@ export function parseCreateWebhook(body: unknown, allowPrivate: boolean): Create
   return parsed.data;
 }
 
-interface Cursor {
-  /** created_at to the microsecond, as PostgreSQL keeps it (a JS Date would lose the last three digits). */
-  at: string;
-  id: string;
-}
-
-const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,200}$/;
-const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-const encodeCursor = (c: Cursor): string => Buffer.from(`${c.at}|${c.id}`).toString('base64url');
-
-function decodeCursor(text: string): Cursor | null {
-  if (!CURSOR_TEXT.test(text)) return null;
-  const [at, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (rest.length > 0 || !at || !id || !CURSOR_AT.test(at) || !UUID.test(id)) return null;
-  // A real instant: no 2024-02-31.
-  const date = new Date(at);
-  if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 23) !== at.slice(0, 23)) return null;
-  return { at, id };
-}
-
-const listSchema = z
-  .object({
-    limit: z
-      .string({ error: 'limit must be given once.' })
-      .superRefine((v, ctx) => {
-        const n = Number(v);
-        if (!/^\d{1,3}$/.test(v) || n < 1 || n > WEBHOOK_PAGE.max)
-          custom(ctx, 'out_of_range', `limit must be an integer from 1 to ${WEBHOOK_PAGE.max}.`);
-      })
-      .transform(Number)
-      .default(WEBHOOK_PAGE.default),
-    cursor: z
-      .string({ error: 'cursor must be given once.' })
-      .transform((v, ctx) => {
-        const cursor = decodeCursor(v);
-        if (!cursor) {
-          custom(ctx, 'invalid_cursor', 'cursor must be a next_cursor this API returned.');
-          return z.NEVER;
-        }
-        return cursor;
-      })
-      .optional(),
-  })
-  .strict();
+const listSchema = z.object(pageParams()).strict();
 
 export type ListWebhooksQuery = z.infer<typeof listSchema>;
 
@@ -334,37 +297,17 @@ export async function registerWebhook(
   return { webhook: webhookView(row), secret: shown };
 }
 
-export interface WebhookPage {
-  data: WebhookView[];
-  /** Pass as `cursor` for the next page; null on the last one. */
-  next_cursor: string | null;
-}
+export type WebhookPage = Page<WebhookView>;
 
 /**
- * The tenant's webhooks, newest first (created_at, then id, both descending: the order of
- * idx_webhooks_tenant_created), a keyset page at a time. A page starts strictly after its cursor,
- * so webhooks created meanwhile never shift a walk already under way: none is seen twice or skipped.
+ * The tenant's webhooks, newest first (the order of idx_webhooks_tenant_created), a keyset page
+ * at a time: webhooks created or deleted meanwhile shift nothing in a walk already under way.
  */
 export async function listWebhooks(k: Knex, tenantId: string, query: ListWebhooksQuery): Promise<WebhookPage> {
-  const q = k('webhooks')
+  const rows = k('webhooks')
     .where({ tenant_id: tenantId })
-    .select(
-      ...WEBHOOK_VIEW_COLUMNS,
-      k.raw(`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`),
-    )
-    .orderBy([
-      { column: 'created_at', order: 'desc' },
-      { column: 'id', order: 'desc' },
-    ])
-    .limit(query.limit + 1);
-  if (query.cursor) q.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [query.cursor.at, query.cursor.id]);
-  const rows = (await q) as (WebhookViewRow & { cursor_at: string })[];
-  const page = rows.slice(0, query.limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map((row) => webhookView(row)),
-    next_cursor: rows.length > query.limit && last ? encodeCursor({ at: last.cursor_at, id: last.id }) : null,
-  };
+    .select(...WEBHOOK_VIEW_COLUMNS);
+  return keysetPage(k, rows, query, (row: WebhookViewRow) => webhookView(row));
 }
 
 /** The tenant's webhook, or NotFoundError (missing and another tenant's alike). */

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { resetConfig } from '../../shared/config';
 import { enqueue } from '../../shared/events/outbox';
 import { claimJob, MAX_ATTEMPTS } from '../../shared/jobs/lease';
 import { processJob } from '../../shared/jobs/process';
@@ -70,20 +71,26 @@ it('runs a job once when its message is delivered twice at the same time', async
   expect(await resultsFor(id)).toHaveLength(1);
 });
 
-it('leaves no temporary files behind, on success or failure', async () => {
-  const saved = process.env.TMPDIR;
-  process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'aiprod-scratch-'));
+it('leaves no scratch files behind, on success or failure', async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'aiprod-scratch-'));
+  process.env.AIPROD_SCRATCH_DIR = scratch;
+  resetConfig();
   try {
     const ok = await newJob();
     const bad = await newJob(`${files.url}/missing.mp4`);
+    const seen: string[] = [];
+    const watching = setInterval(() => seen.push(...readdirSync(scratch)), 20);
     await processJob(env.db, ok);
     await processJob(env.db, bad);
+    clearInterval(watching);
     expect(await job(ok)).toMatchObject({ status: 'COMPLETED' });
     expect(await job(bad)).toMatchObject({ status: 'FAILED', error_code: 'input_http_error' });
-    expect(readdirSync(process.env.TMPDIR)).toEqual([]);
+    // The jobs did work there, and took it all away.
+    expect(seen.some((d) => d.startsWith('aiprod-job-'))).toBe(true);
+    expect(readdirSync(scratch)).toEqual([]);
   } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
+    delete process.env.AIPROD_SCRATCH_DIR;
+    resetConfig();
   }
 });
 

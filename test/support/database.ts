@@ -33,7 +33,8 @@ export async function useTestEnv(extra: Record<string, string> = {}): Promise<Te
   const url = withDatabaseName(base, name);
   const dataDir = mkdtempSync(join(tmpdir(), 'aiprod-test-data-'));
   // A jest worker runs several files: what an earlier file's stack set must not leak into this one.
-  for (const name of ['AIPROD_PUBLIC_URL', 'PORT', 'AIPROD_JOB_LEASE_SECONDS']) delete process.env[name];
+  for (const name of ['AIPROD_PUBLIC_URL', 'PORT', 'AIPROD_JOB_LEASE_SECONDS', 'AIPROD_SCRATCH_DIR'])
+    delete process.env[name];
   Object.assign(process.env, {
     NODE_ENV: 'test',
     AIPROD_MODE: 'local',

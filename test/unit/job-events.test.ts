@@ -14,6 +14,9 @@ const row = (change: Partial<JobStatusRow> = {}): JobStatusRow => ({
   created_at: new Date('2025-01-01T00:00:00Z'),
   started_at: null,
   completed_at: null,
+  batch_id: null,
+  priority: 1,
+  cancelled_at: null,
   ...change,
 });
 

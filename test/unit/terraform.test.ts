@@ -601,7 +601,18 @@ describe('database module', () => {
   it('stores the database URL (its password inside) in Secret Manager', () => {
     const seeded = call('secrets').seeded_values as Block;
     expect(seeded['database-url']).toBe('${module.database.database_url}');
-    expect(call('secrets').seeded_secret_ids).toEqual(['database-url', 'key-encryption-key']);
+    expect(call('secrets').seeded_secret_ids).toEqual(['database-url', 'database-replica-url', 'key-encryption-key']);
+  });
+
+  it("stores the read replica's URL, the primary's when there is none, as database-replica-url", () => {
+    const seeded = call('secrets').seeded_values as Block;
+    expect(seeded['database-replica-url']).toBe('${module.database.database_replica_url}');
+    expect(Object.keys(SECRETS)).toContain('database-replica-url');
+    const readIp = String(db.locals.read_ip);
+    expect(readIp).toContain('var.read_replica_count > 0');
+    expect(readIp).toContain('google_sql_database_instance.replica[0].private_ip_address');
+    expect(readIp).toContain('local.primary_ip');
+    expect(String(db.outputs.database_replica_url?.value)).toContain('local.read_ip');
   });
 });
 
@@ -648,7 +659,7 @@ describe('secrets module', () => {
   it('rotates third-party keys, and writes the first version of what Terraform generates', () => {
     expect(SECRETS['elevenlabs-api-key'].rotate).toBe(true);
     const secretsCall = call('secrets');
-    expect(secretsCall.seeded_secret_ids).toEqual(['database-url', 'key-encryption-key']);
+    expect(secretsCall.seeded_secret_ids).toEqual(['database-url', 'database-replica-url', 'key-encryption-key']);
     // The key-encryption key's first version: 32 random bytes, as KEY_ENCRYPTION_KEY must be.
     expect(resource(root, 'random_bytes', 'key_encryption_key').length).toBe(32);
     expect((secretsCall.seeded_values as Block)['key-encryption-key']).toBe(

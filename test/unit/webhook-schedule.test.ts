@@ -91,6 +91,9 @@ describe('job events', () => {
     created_at: new Date('2026-03-01T11:00:00Z'),
     started_at: new Date('2026-03-01T11:00:01Z'),
     completed_at: new Date('2026-03-01T11:02:00Z'),
+    batch_id: null,
+    priority: 1,
+    cancelled_at: null,
   };
 
   it('has one stable id per job and type', () => {

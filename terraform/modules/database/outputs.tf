@@ -46,7 +46,7 @@ output "database_url" {
 }
 
 output "database_replica_url" {
-  description = "postgres:// URL of the first read replica, or of the primary when there is none. Unused by the root module: no secret holds it and the application reads from the primary only."
+  description = "postgres:// URL of the first read replica, or of the primary when there is none (stored in Secret Manager as database-replica-url)."
   value       = format(local.url_template, google_sql_user.app.name, random_password.app.result, local.read_ip, google_sql_database.app.name)
   sensitive   = true
 }

@@ -63,7 +63,7 @@ variable "disk_size_gb" {
 }
 
 variable "read_replica_count" {
-  description = "Number of read replicas: the cross-zone promotion targets of the disaster recovery plan. The application reads from the primary only."
+  description = "Number of read replicas: the cross-zone promotion targets of the disaster recovery plan; the first also serves the application's lag-tolerant reads (database_replica_url). 0 turns them off, and database_replica_url names the primary."
   type        = number
   default     = 1
 

@@ -1,0 +1,125 @@
+/**
+ * Accepting a batch: every item checked first (one 422 lists every bad item by index and field),
+ * then the batch, its jobs and their pipeline-jobs messages in one transaction of three bulk
+ * statements (the local bus takes its rows in it too), published after commit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Principal } from '../auth/api-keys';
+import { ValidationError, type FieldError } from '../errors';
+import { enqueueMany } from '../events/outbox';
+import { announce } from '../jobs/complete';
+import { JOB_LIMITS, PRIORITIES, type Priority } from '../jobs/limits';
+import { metadataSchema, parseJobRequest, splitMetadata, type JobRequest } from '../jobs/request';
+import { checkSubmittable } from '../jobs/submit';
+import { PIPELINE_JOBS, type PipelineJobMessage } from '../jobs/topics';
+import { transport } from '../platform';
+import { fieldErrors } from '../validation/zod-errors';
+
+export interface AcceptedBatch {
+  batch_id: string;
+  status: 'PENDING';
+  total: number;
+  priority: Priority;
+}
+
+const MIN_ITEMS = 2;
+
+function envelope(maxItems: number) {
+  return z
+    .object({
+      items: z
+        .array(z.unknown(), { error: 'items must be an array of job requests.' })
+        .min(MIN_ITEMS, `items must hold at least ${MIN_ITEMS} job requests.`)
+        .max(maxItems, `items may hold at most ${maxItems} job requests on this tier.`),
+      priority: z
+        .enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]], { error: 'priority must be low, normal or high.' })
+        .default('normal'),
+      metadata: metadataSchema.optional(),
+    })
+    .strict();
+}
+
+type Envelope = z.infer<ReturnType<typeof envelope>>;
+
+/** Every item's problems, each field named `items[<index>].<field>`. */
+function parseItems(principal: Principal, items: unknown[]): { requests: JobRequest[]; errors: FieldError[] } {
+  const requests: JobRequest[] = [];
+  const errors: FieldError[] = [];
+  items.forEach((item, index) => {
+    const at = (field: string): string => `items[${index}]${field === '(body)' ? '' : `.${field}`}`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      errors.push({ field: at('(body)'), code: 'invalid_type', message: 'Each item must be a job request object.' });
+      return;
+    }
+    const parsed = parseJobRequest(item as Record<string, unknown>);
+    if (!parsed.ok) {
+      errors.push(...parsed.errors.map((e) => ({ ...e, field: at(e.field) })));
+      return;
+    }
+    try {
+      checkSubmittable(principal, parsed.request);
+      requests.push(parsed.request);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      errors.push(...err.errors.map((e) => ({ ...e, field: at(e.field) })));
+    }
+  });
+  return { requests, errors };
+}
+
+export function parseBatch(principal: Principal, body: Record<string, unknown>): Envelope & { requests: JobRequest[] } {
+  const parsed = envelope(JOB_LIMITS[principal.tier].maxBatchSize).safeParse(body);
+  if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
+  const { requests, errors } = parseItems(principal, parsed.data.items);
+  if (errors.length > 0) throw new ValidationError(errors);
+  return { ...parsed.data, requests };
+}
+
+export async function submitBatch(
+  k: Knex,
+  principal: Principal,
+  body: Record<string, unknown>,
+): Promise<AcceptedBatch> {
+  const batch = parseBatch(principal, body);
+  const batchId = randomUUID();
+  const priority = PRIORITIES[batch.priority];
+  const bus = transport();
+  const jobs = batch.requests.map((item, index) => {
+    const { request, metadata } = splitMetadata(item);
+    return {
+      id: randomUUID(),
+      tenant_id: principal.tenantId,
+      batch_id: batchId,
+      batch_index: index,
+      priority,
+      status: 'PENDING',
+      recipe: item.recipe,
+      request,
+      metadata: JSON.stringify(metadata),
+    };
+  });
+  const queued = await k.transaction(async (trx) => {
+    await trx('batches').insert({
+      id: batchId,
+      tenant_id: principal.tenantId,
+      priority,
+      metadata: JSON.stringify(batch.metadata ?? {}),
+      total: jobs.length,
+    });
+    await trx('jobs').insert(jobs);
+    return enqueueMany(
+      trx,
+      bus,
+      PIPELINE_JOBS,
+      jobs.map((j) => {
+        const message: PipelineJobMessage = { job_id: j.id };
+        return { payload: message, attributes: { tenant_id: principal.tenantId, batch_id: batchId } };
+      }),
+    );
+  });
+  // The batch is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
+  await announce(k, queued, { batchId });
+  return { batch_id: batchId, status: 'PENDING', total: jobs.length, priority: batch.priority };
+}
