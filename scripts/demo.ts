@@ -1,11 +1,11 @@
 /**
  * `npm run demo`: the main job end to end on the local stack. Makes a sample clip with ffmpeg,
- * puts it in the tenant's uploads, submits it over HTTP, follows the job, downloads the result
+ * uploads it through a signed upload URL, submits it over HTTP, follows the job, downloads the result
  * through its signed URL and prints what ffprobe and the loudness meter say about it.
  * Uses the stack on PORT when one is running (`npm start`), else starts one for the run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createApiKey } from '../shared/auth/api-keys';
 import { startLocalPostgres } from '../shared/db/embedded';
@@ -14,8 +14,6 @@ import { migrateLatest } from '../shared/db/migrate';
 import { loadFunction } from '../functions';
 import { startStack, Stack } from '../shared/local/stack';
 import { ffmpegPath, measureLoudness, probe } from '../shared/media';
-import { localStore } from '../shared/platform';
-import { config } from '../shared/config';
 
 const dataDir = resolve(process.env.AIPROD_DATA_DIR ?? '.aiprod');
 process.env.AIPROD_DATA_DIR = dataDir;
@@ -46,7 +44,7 @@ async function main(): Promise<void> {
   const k = connect(process.env.DATABASE_URL!, 2);
   try {
     await migrateLatest(k);
-    const { key, tenantId } = await createApiKey(k, { name: 'demo', tier: 'pro' }, 'npm run demo');
+    const { key } = await createApiKey(k, { name: 'demo', tier: 'pro' }, 'npm run demo');
 
     const dir = join(dataDir, 'demo');
     mkdirSync(dir, { recursive: true });
@@ -76,15 +74,29 @@ async function main(): Promise<void> {
       '-shortest',
       sample,
     ]);
-    const objectKey = `${tenantId}/demo/sample.mp4`;
-    await localStore().put(config().AIPROD_UPLOADS_BUCKET, objectKey, sample, 'video/mp4');
-
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    // As a partner does: a signed upload URL, the file PUT to it, then its storage_uri submitted.
+    const video = readFileSync(sample);
+    const requested = await fetch(`${base}/uploads`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ filename: 'sample.mp4', content_type: 'video/mp4', size_bytes: video.length }),
+    });
+    const upload = (await requested.json()) as {
+      upload_url: string;
+      headers: Record<string, string>;
+      storage_uri: string;
+    };
+    if (requested.status !== 201) throw new Error(`upload refused: ${requested.status} ${JSON.stringify(upload)}`);
+    const put = await fetch(upload.upload_url, { method: 'PUT', headers: upload.headers, body: new Uint8Array(video) });
+    if (!put.ok) throw new Error(`upload failed: ${put.status} ${await put.text()}`);
+    console.log(`uploaded to ${upload.storage_uri}`);
+
     const submitted = await fetch(`${base}/pipeline/run`, {
       method: 'POST',
       headers,
       body: JSON.stringify({
-        video_url: `gs://${config().AIPROD_UPLOADS_BUCKET}/${objectKey}`,
+        video_url: upload.storage_uri,
         voice_text:
           'Welcome to AIPROD. This voice, the music under it and the final mix were all made on this machine.',
         music_style: 'cinematic',

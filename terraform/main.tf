@@ -66,6 +66,7 @@ module "storage" {
   kms_key_id             = module.kms.storage_key_id
   outputs_retention_days = var.outputs_retention_days
   uploads_retention_days = var.uploads_retention_days
+  cors_origins           = var.upload_cors_origins
   labels                 = var.labels
 }
 

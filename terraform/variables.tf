@@ -153,6 +153,12 @@ variable "uploads_retention_days" {
   default     = 7
 }
 
+variable "upload_cors_origins" {
+  description = "Browser origins (e.g. https://app.example.com) allowed to PUT files to signed upload URLs. Empty: uploads from servers only."
+  type        = list(string)
+  default     = []
+}
+
 variable "kms_rotation_period" {
   description = "Rotation period of every KMS key."
   type        = string

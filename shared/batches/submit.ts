@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Principal } from '../auth/api-keys';
+import { config } from '../config';
 import { ValidationError, type FieldError } from '../errors';
 import { enqueueMany } from '../events/outbox';
 import { announce } from '../jobs/complete';
 import { JOB_LIMITS, PRIORITIES, type Priority } from '../jobs/limits';
 import { metadataSchema, parseJobRequest, splitMetadata, type JobRequest } from '../jobs/request';
-import { checkSubmittable } from '../jobs/submit';
+import { checkSubmittable, uploadInputOf } from '../jobs/submit';
+import { checkUploadsRecorded } from '../uploads/ownership';
 import { PIPELINE_JOBS, type PipelineJobMessage } from '../jobs/topics';
 import { transport } from '../platform';
 import { fieldErrors } from '../validation/zod-errors';
@@ -83,6 +85,15 @@ export async function submitBatch(
   body: Record<string, unknown>,
 ): Promise<AcceptedBatch> {
   const batch = parseBatch(principal, body);
+  await checkUploadsRecorded(
+    k,
+    principal.tenantId,
+    config().AIPROD_UPLOADS_BUCKET,
+    batch.requests.map((r, i) => {
+      const input = uploadInputOf(r);
+      return { ...input, field: `items[${i}].${input.field}` };
+    }),
+  );
   const batchId = randomUUID();
   const priority = PRIORITIES[batch.priority];
   const bus = transport();

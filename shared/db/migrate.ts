@@ -9,6 +9,7 @@ import * as m003 from './migrations/003_job_stage_metadata';
 import * as m004 from './migrations/004_webhooks';
 import * as m006 from './migrations/006_webhook_delivery_lease';
 import * as m007 from './migrations/007_batches_priority_cancel';
+import * as m008 from './migrations/008_uploads';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '004_webhooks': m004,
   '006_webhook_delivery_lease': m006,
   '007_batches_priority_cancel': m007,
+  '008_uploads': m008,
 };
 
 const source: Knex.MigrationSource<string> = {

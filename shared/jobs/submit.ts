@@ -14,6 +14,7 @@ import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
 import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, splitMetadata, spokenLanguage } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
+import { checkUploadsRecorded, uploadNameProblem, type UploadInput } from '../uploads/ownership';
 
 export interface Accepted {
   job_id: string;
@@ -24,14 +25,16 @@ export interface Accepted {
 /** A key whose first request died before finishing may be reused after this long. */
 const IN_FLIGHT_STALE_SECONDS = 60;
 
+/** The request's input as the uploads check sees it: its URI and the field it came in. */
+export const uploadInputOf = (request: JobRequest): UploadInput => ({
+  uri: inputUrl(request),
+  field: request.recipe === 'still' ? 'image_url' : 'video_url',
+});
+
 function checkOwnObject(principal: Principal, request: JobRequest): void {
-  const url = inputUrl(request);
-  if (!url.startsWith('gs://')) return;
-  const { host, pathname } = new URL(url);
-  if (host !== config().AIPROD_UPLOADS_BUCKET || !pathname.startsWith(`/${principal.tenantId}/`)) {
-    const field = request.recipe === 'still' ? 'image_url' : 'video_url';
-    throw new ValidationError([{ field, code: 'not_your_object', message: 'gs:// inputs must be your own uploads.' }]);
-  }
+  const input = uploadInputOf(request);
+  const problem = uploadNameProblem(input, principal.tenantId, config().AIPROD_UPLOADS_BUCKET);
+  if (problem) throw new ValidationError([problem]);
 }
 
 /** Refused now, not at the end of the job: the configured engine must speak the language. */
@@ -97,6 +100,7 @@ export async function submitJob(
   idempotencyKey?: string,
 ): Promise<Accepted> {
   checkSubmittable(principal, body);
+  await checkUploadsRecorded(k, principal.tenantId, config().AIPROD_UPLOADS_BUCKET, [uploadInputOf(body)]);
   const print = fingerprint(body);
   if (idempotencyKey) {
     const replay = await reserveKey(k, principal.tenantId, idempotencyKey, print);

@@ -394,6 +394,24 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
   {
     ...small,
     memory: '256Mi',
+    name: 'uploads-create',
+    description:
+      'A signed URL to PUT one input file (video or image) straight into the uploads bucket, and its gs:// URI for a job.',
+    kind: 'http',
+    method: 'POST',
+    paths: ['/uploads'],
+    auth: 'api_key',
+    rateLimit: 'submit',
+    // Signing is one IAM signBlob call, and the upload's row one insert.
+    timeoutSeconds: 15,
+    maxInstances: 20,
+    // Write on the bucket because a signed URL carries its signer's permissions: the PUT creates
+    // objects as this function (create only, so a URL cannot overwrite).
+    access: { ...api, uploads: 'write', signUrls: true },
+  },
+  {
+    ...small,
+    memory: '256Mi',
     name: 'health',
     description: 'Liveness and readiness.',
     kind: 'http',

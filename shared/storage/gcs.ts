@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Storage, type File } from '@google-cloud/storage';
 import { assertObjectName } from './keys';
-import { assertTtl, ObjectNotFoundError, type ObjectStore } from './object-store';
+import { assertTtl, assertUploadTerms, ObjectNotFoundError, type ObjectStore } from './object-store';
 
 /**
  * Above this size an upload goes resumable: one more round trip to open the session, but a
@@ -55,6 +55,30 @@ export function gcsObjectStore(opts: { storage?: Storage }): ObjectStore {
         expires: Date.now() + ttlSeconds * 1000,
       });
       return url;
+    },
+
+    async signedUploadUrl(bucket, key, terms) {
+      assertUploadTerms(terms);
+      const expires = Date.now() + terms.ttlSeconds * 1000;
+      // Cloud Storage refuses a body outside this range with 400. Being signed, the header must be
+      // sent as it is: the holder can neither drop it nor widen it.
+      const range = `${terms.sizeBytes},${terms.sizeBytes}`;
+      const [url] = await file(bucket, key).getSignedUrl({
+        version: 'v4',
+        action: 'write',
+        expires,
+        contentType: terms.contentType,
+        extensionHeaders: { 'x-goog-content-length-range': range },
+      });
+      return {
+        url,
+        headers: {
+          'Content-Type': terms.contentType,
+          'Content-Length': String(terms.sizeBytes),
+          'x-goog-content-length-range': range,
+        },
+        expiresAt: new Date(expires),
+      };
     },
   };
 }

@@ -3,33 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { parseRange } from './byte-range';
 import type { LocalObjectStore } from './local';
+import { sendProblem } from './local-problem';
+import { receiveUpload } from './local-upload';
 import { STORAGE_PATH_PREFIX } from './signed-path';
-
-type ProblemStatus = 403 | 404 | 405 | 416 | 500;
-
-const TITLES: Record<ProblemStatus, string> = {
-  403: 'Forbidden',
-  404: 'Not found',
-  405: 'Method not allowed',
-  416: 'Range not satisfiable',
-  500: 'Internal server error',
-};
-
-function sendProblem(
-  res: ServerResponse,
-  status: ProblemStatus,
-  code: string,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify({ type: `https://aiprod.dev/problems/${code}`, title: TITLES[status], status, code });
-  res.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/problem+json',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
-}
 
 async function openObject(path: string): Promise<{ handle: FileHandle; size: number } | null> {
   let handle: FileHandle;
@@ -50,8 +26,9 @@ async function openObject(path: string): Promise<{ handle: FileHandle; size: num
 async function serve(store: LocalObjectStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = req.url ?? '';
   if (!target.startsWith(STORAGE_PATH_PREFIX)) return sendProblem(res, 404, 'not_found');
+  if (req.method === 'PUT') return receiveUpload(store, req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    return sendProblem(res, 405, 'method_not_allowed', { Allow: 'GET, HEAD' });
+    return sendProblem(res, 405, 'method_not_allowed', { Allow: 'GET, HEAD, PUT' });
   }
   const access = store.authorize(target);
   if (!access.ok) return sendProblem(res, 403, access.code);
@@ -89,7 +66,7 @@ async function serve(store: LocalObjectStore, req: IncomingMessage, res: ServerR
 /**
  * Serves the local backend's signed URLs (`GET|HEAD /_storage/<bucket>/<key>?expires=&signature=`),
  * the embedded mode's stand-in for Cloud Storage V4 URLs. Single byte ranges are honoured because
- * video players seek with them.
+ * video players seek with them. Signed upload URLs take a PUT (local-upload.ts).
  */
 export function localStorageHandler(store: LocalObjectStore): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {

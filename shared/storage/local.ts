@@ -1,9 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { assertObjectName } from './keys';
-import { assertTtl, ObjectNotFoundError, type ObjectStore } from './object-store';
-import { checkSignedPath, signPath, type SignedPathCheck } from './signed-path';
+import { assertTtl, assertUploadTerms, ObjectNotFoundError, type ObjectStore } from './object-store';
+import {
+  checkSignedPath,
+  checkSignedUploadPath,
+  signPath,
+  signUploadPath,
+  type SignedPathCheck,
+  type SignedUploadCheck,
+} from './signed-path';
 
 export interface LocalObjectStoreOptions {
   rootDir: string;
@@ -17,12 +27,38 @@ export interface LocalObjectStore extends ObjectStore {
   verify(pathAndQuery: string): { bucket: string; key: string } | null;
   /** Like `verify`, but says why a request is refused (the handler reports it). */
   authorize(pathAndQuery: string): SignedPathCheck;
+  /** What a signed upload target allows to be stored, or why it is refused. */
+  authorizeUpload(pathAndQuery: string): SignedUploadCheck;
+  /**
+   * Stores a new object from a stream that must be exactly `sizeBytes` long. Never replaces one:
+   * a signed upload in Cloud Storage cannot either (its signer may create objects, not overwrite).
+   */
+  createFrom(bucket: string, key: string, body: Readable, contentType: string, sizeBytes: number): Promise<void>;
   filePath(bucket: string, key: string): string;
   /** The type given to `put`; `application/octet-stream` for files placed there by other means. */
   contentTypeOf(bucket: string, key: string): Promise<string>;
 }
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+export class ObjectExistsError extends Error {
+  override readonly name = 'ObjectExistsError';
+  readonly code = 'object_exists';
+
+  constructor(bucket: string, key: string) {
+    super(`object ${key} already exists in bucket ${bucket}`);
+  }
+}
+
+/** A body of another size than the one declared; nothing was stored. */
+export class ObjectSizeError extends Error {
+  override readonly name = 'ObjectSizeError';
+  readonly code = 'content_length_mismatch';
+
+  constructor(expected: number) {
+    super(`the body is not the ${expected} bytes declared`);
+  }
+}
 
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -63,6 +99,23 @@ export function localObjectStore(opts: LocalObjectStoreOptions): LocalObjectStor
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** The body, checked against the declared size as it arrives, into a private temporary file. */
+  async function receive(body: Readable, tmp: string, sizeBytes: number): Promise<void> {
+    let received = 0;
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          received += chunk.length;
+          if (received > sizeBytes) throw new ObjectSizeError(sizeBytes);
+          yield chunk;
+        }
+      },
+      createWriteStream(tmp, { flags: 'wx' }),
+    );
+    if (received !== sizeBytes) throw new ObjectSizeError(sizeBytes);
   }
 
   async function isFile(path: string): Promise<boolean> {
@@ -119,8 +172,43 @@ export function localObjectStore(opts: LocalObjectStoreOptions): LocalObjectStor
       return `${baseUrl}${signPath(opts.signingKey, bucket, key, expires)}`;
     },
 
+    async signedUploadUrl(bucket, key, terms) {
+      assertUploadTerms(terms);
+      const expires = Math.floor(Date.now() / 1000) + terms.ttlSeconds;
+      return {
+        url: `${baseUrl}${signUploadPath(opts.signingKey, bucket, key, terms, expires)}`,
+        headers: { 'Content-Type': terms.contentType, 'Content-Length': String(terms.sizeBytes) },
+        expiresAt: new Date(expires * 1000),
+      };
+    },
+
+    async createFrom(bucket, key, body, contentType, sizeBytes) {
+      const target = filePath(bucket, key);
+      await mkdir(tmpDir, { recursive: true });
+      await mkdir(dirname(target), { recursive: true });
+      const tmp = join(tmpDir, randomUUID());
+      try {
+        await receive(body, tmp, sizeBytes);
+        // The type goes in before the bytes become visible. Only a racing upload of the same key
+        // (the same URL, so the same type) can find the object there after all.
+        await replaceAtomically(metaPath(bucket, key), (metaTmp) =>
+          writeFile(metaTmp, JSON.stringify({ contentType })),
+        );
+        // A hard link appears whole or not at all, and fails rather than replace what is there.
+        await link(tmp, target).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EEXIST' ? new ObjectExistsError(bucket, key) : err;
+        });
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    },
+
     authorize(pathAndQuery) {
       return checkSignedPath(opts.signingKey, pathAndQuery, Date.now());
+    },
+
+    authorizeUpload(pathAndQuery) {
+      return checkSignedUploadPath(opts.signingKey, pathAndQuery, Date.now());
     },
 
     verify(pathAndQuery) {

@@ -289,10 +289,12 @@ describe('localStorageHandler over HTTP', () => {
     expect(res.headers['content-type']).toBe('application/octet-stream');
   });
 
-  it('allows only GET and HEAD, and only under /_storage/', async () => {
+  it('allows only GET, HEAD and (signed uploads) PUT, and only under /_storage/', async () => {
     const post = await send(targetOf(url), { method: 'POST' });
     expect(post.status).toBe(405);
-    expect(post.headers.allow).toBe('GET, HEAD');
+    expect(post.headers.allow).toBe('GET, HEAD, PUT');
+    // A read URL does not take a PUT.
+    expect((await send(targetOf(url), { method: 'PUT', headers: { 'content-length': '0' } })).status).toBe(403);
     expect((await send('/elsewhere')).status).toBe(404);
   });
 });

@@ -1,7 +1,8 @@
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Storage } from '@google-cloud/storage';
+import { Storage } from '@google-cloud/storage';
 import {
   gcsObjectStore,
   InvalidObjectNameError,
@@ -121,5 +122,108 @@ describe('gcsObjectStore', () => {
       InvalidObjectNameError,
     );
     expect(storage.bucket).not.toHaveBeenCalled();
+  });
+});
+
+describe('gcsObjectStore.signedUploadUrl', () => {
+  const terms = { contentType: 'video/mp4', sizeBytes: 1234, ttlSeconds: 900 };
+
+  it('asks for a V4 write URL binding the content type and, as x-goog-content-length-range, the exact size', async () => {
+    const { bucket, file, store } = fakeStorage();
+    const before = Date.now();
+    const signed = await store.signedUploadUrl('aiprod-uploads', 't1/u1/clip.mp4', terms);
+    const after = Date.now();
+    expect(bucket.file).toHaveBeenCalledWith('t1/u1/clip.mp4');
+    const cfg = file.getSignedUrl.mock.calls[0]?.[0] as Record<string, unknown> & { expires: number };
+    expect(cfg).toEqual({
+      version: 'v4',
+      action: 'write',
+      expires: expect.any(Number),
+      contentType: 'video/mp4',
+      extensionHeaders: { 'x-goog-content-length-range': '1234,1234' },
+    });
+    expect(cfg.expires).toBeGreaterThanOrEqual(before + 900_000);
+    expect(cfg.expires).toBeLessThanOrEqual(after + 900_000);
+    expect(signed).toEqual({
+      url: 'https://storage.googleapis.com/b/k?X-Goog-Signature=x',
+      headers: { 'Content-Type': 'video/mp4', 'Content-Length': '1234', 'x-goog-content-length-range': '1234,1234' },
+      expiresAt: new Date(cfg.expires),
+    });
+  });
+
+  it.each([
+    ['a TTL beyond what V4 signing allows', { ttlSeconds: 8 * 24 * 3600 }],
+    ['a content type with parameters', { contentType: 'video/mp4; codecs=avc1' }],
+    ['a content type with a line break', { contentType: 'video/mp4\r\nx-evil: 1' }],
+    ['an uppercase content type (signed headers are compared as sent)', { contentType: 'Video/MP4' }],
+    ['a fractional size', { sizeBytes: 1.5 }],
+    ['a negative size', { sizeBytes: -1 }],
+  ])('refuses %s before calling Cloud Storage', async (_what, change) => {
+    const { file, store } = fakeStorage();
+    await expect(store.signedUploadUrl('aiprod-uploads', 'k.mp4', { ...terms, ...change })).rejects.toThrow(RangeError);
+    expect(file.getSignedUrl).not.toHaveBeenCalled();
+  });
+
+  it('holds the key to the object name rules', async () => {
+    const { storage, store } = fakeStorage();
+    await expect(store.signedUploadUrl('aiprod-uploads', 't/../x.mp4', terms)).rejects.toBeInstanceOf(
+      InvalidObjectNameError,
+    );
+    expect(storage.bucket).not.toHaveBeenCalled();
+  });
+
+  /**
+   * With a real client and a throwaway service-account key (signing is local: no network), the URL
+   * verifies, per the V4 scheme, only for a PUT with the type and the size it was made for.
+   */
+  it('produces a V4 signature that holds for the bound headers only', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const storage = new Storage({
+      projectId: 'aiprod-test',
+      credentials: {
+        client_email: 'fn-uploads-create@aiprod-test.iam.gserviceaccount.com',
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+    });
+    const signed = await gcsObjectStore({ storage }).signedUploadUrl('aiprod-uploads', 't1/u1/clip.mp4', terms);
+    const url = new URL(signed.url);
+    expect(url.origin + url.pathname).toBe('https://storage.googleapis.com/aiprod-uploads/t1/u1/clip.mp4');
+    const q = url.searchParams;
+    expect(q.get('X-Goog-SignedHeaders')).toBe('content-type;host;x-goog-content-length-range');
+    expect(q.get('X-Goog-Expires')).toBe('900');
+
+    const canonicalQuery = url.search
+      .slice(1)
+      .split('&')
+      .filter((pair) => !pair.startsWith('X-Goog-Signature='))
+      .sort()
+      .join('&');
+    const signs = (headers: Record<string, string>): boolean => {
+      const canonicalRequest = [
+        'PUT',
+        url.pathname,
+        canonicalQuery,
+        ...Object.entries(headers).map(([name, value]) => `${name}:${value}`),
+        '',
+        q.get('X-Goog-SignedHeaders'),
+        'UNSIGNED-PAYLOAD',
+      ].join('\n');
+      const scope = (q.get('X-Goog-Credential') ?? '').split('/').slice(1).join('/');
+      const toSign = [
+        'GOOG4-RSA-SHA256',
+        q.get('X-Goog-Date'),
+        scope,
+        createHash('sha256').update(canonicalRequest).digest('hex'),
+      ].join('\n');
+      return verify('sha256', Buffer.from(toSign), publicKey, Buffer.from(q.get('X-Goog-Signature') ?? '', 'hex'));
+    };
+    const sent = {
+      'content-type': signed.headers['Content-Type']!,
+      host: 'storage.googleapis.com',
+      'x-goog-content-length-range': signed.headers['x-goog-content-length-range']!,
+    };
+    expect(signs(sent)).toBe(true);
+    expect(signs({ ...sent, 'content-type': 'video/webm' })).toBe(false);
+    expect(signs({ ...sent, 'x-goog-content-length-range': '0,5368709120' })).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { checkSignedPath, signPath } from '../../shared/storage/signed-path';
+import { checkSignedPath, checkSignedUploadPath, signPath, signUploadPath } from '../../shared/storage/signed-path';
 
 const KEY = Buffer.from('test-signing-key');
 const NOW = Date.UTC(2030, 0, 1);
@@ -66,5 +66,53 @@ describe('signPath / checkSignedPath', () => {
 
   it('refuses to sign an invalid name', () => {
     expect(() => signPath(KEY, 'results', '../x', LATER)).toThrow();
+  });
+});
+
+describe('signUploadPath / checkSignedUploadPath', () => {
+  const terms = { contentType: 'video/mp4', sizeBytes: 4096 };
+
+  it('signs HMAC-SHA256 of "PUT\\nbucket\\nkey\\nexpires\\ntype\\nlength" and says what may be stored', () => {
+    const path = signUploadPath(KEY, 'uploads', 't1/u1/my clip.mp4', terms, LATER);
+    const hmac = createHmac('sha256', KEY)
+      .update(`PUT\nuploads\nt1/u1/my clip.mp4\n${LATER}\nvideo/mp4\n4096`)
+      .digest('hex');
+    expect(path).toBe(
+      `/_storage/uploads/t1/u1/my%20clip.mp4?expires=${LATER}&content_type=video%2Fmp4&content_length=4096&signature=${hmac}`,
+    );
+    expect(checkSignedUploadPath(KEY, path, NOW)).toEqual({
+      ok: true,
+      bucket: 'uploads',
+      key: 't1/u1/my clip.mp4',
+      contentType: 'video/mp4',
+      sizeBytes: 4096,
+    });
+  });
+
+  it('refuses a changed type, length, key or expiry as an invalid signature, and says when it expired', () => {
+    const path = signUploadPath(KEY, 'uploads', 't1/u1/a.mp4', terms, LATER);
+    for (const candidate of [
+      path.replace('video%2Fmp4', 'video%2Fwebm'),
+      path.replace('content_length=4096', 'content_length=4097'),
+      path.replace('content_length=4096', 'content_length=x'),
+      path.replace('&content_length=4096', ''),
+      path.replace('/u1/', '/u2/'),
+      path.replace(`expires=${LATER}`, `expires=${LATER + 60}`),
+    ]) {
+      expect(checkSignedUploadPath(KEY, candidate, NOW)).toEqual({ ok: false, code: 'signature_invalid' });
+    }
+    expect(checkSignedUploadPath(KEY, path, (LATER + 1) * 1000)).toEqual({ ok: false, code: 'url_expired' });
+    expect(checkSignedUploadPath(Buffer.from('another key'), path, NOW).ok).toBe(false);
+  });
+
+  it('never lets a read URL pass for an upload URL, or the other way round', () => {
+    const read = signPath(KEY, 'uploads', 't1/u1/a.mp4', LATER);
+    const upload = signUploadPath(KEY, 'uploads', 't1/u1/a.mp4', terms, LATER);
+    expect(checkSignedUploadPath(KEY, read, NOW)).toEqual({ ok: false, code: 'signature_invalid' });
+    expect(checkSignedPath(KEY, upload, NOW)).toEqual({ ok: false, code: 'signature_invalid' });
+    // The read URL's signature, with terms added by hand, does not become an upload signature.
+    const readSig = /signature=([0-9a-f]+)/.exec(read)?.[1] ?? '';
+    const grafted = `/_storage/uploads/t1/u1/a.mp4?expires=${LATER}&content_type=video%2Fmp4&content_length=4096&signature=${readSig}`;
+    expect(checkSignedUploadPath(KEY, grafted, NOW)).toEqual({ ok: false, code: 'signature_invalid' });
   });
 });

@@ -706,7 +706,7 @@ output "account_ids" { value = local.account_ids }
           .sort();
       expect((grants.kms_users as string[]).sort()).toEqual(flagged('kms'));
       expect((grants.url_owners as string[]).sort()).toEqual(flagged('signUrls'));
-      expect(flagged('signUrls')).toEqual(['pipeline-batch-results', 'pipeline-result']);
+      expect(flagged('signUrls')).toEqual(['pipeline-batch-results', 'pipeline-result', 'uploads-create']);
     });
 
     it('gives every function only logging, metrics and tracing at the project level', () => {

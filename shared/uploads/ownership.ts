@@ -1,0 +1,73 @@
+/**
+ * At submit: a gs:// input must be an upload of the submitting tenant, made through POST /uploads.
+ * Two checks, so that the one needing no database runs wherever requests are validated:
+ * - by name alone (`uploadNameProblem`): the uploads bucket, the tenant's own prefix, and a key
+ *   shaped as uploads are (`<tenant id>/<upload id>/<file name>`);
+ * - by record (`checkUploadsRecorded`): the upload was really handed out, to this tenant, under
+ *   this file name, so a made-up id is refused too.
+ * The URL's expiry does not matter here: what was uploaded in time stays usable until the
+ * bucket's lifecycle deletes it.
+ */
+import type { Knex } from 'knex';
+import { ValidationError, type FieldError } from '../errors';
+import { parseUploadUri, type UploadLocation } from './location';
+import { sanitizeFilename } from './request';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface UploadInput {
+  uri: string;
+  /** The request field the URI came in, for the error. */
+  field: string;
+}
+
+const notYours = (field: string): FieldError => ({
+  field,
+  code: 'not_your_object',
+  message: 'gs:// inputs must be your own uploads.',
+});
+
+const unknown = (field: string): FieldError => ({
+  field,
+  code: 'unknown_upload',
+  message: 'gs:// inputs must be the storage_uri of an upload made with POST /uploads.',
+});
+
+/** Where an input that names an upload of this tenant's says it is; null for any other name. */
+function ownLocation(uri: string, tenantId: string, uploadsBucket: string): UploadLocation | null {
+  const location = parseUploadUri(uri, uploadsBucket);
+  if (!location || location.tenantId !== tenantId || !UUID.test(location.uploadId)) return null;
+  return sanitizeFilename(location.filename) === location.filename ? location : null;
+}
+
+/** Why a gs:// input cannot be this tenant's upload by its name; null when it may be (or is not gs://). */
+export function uploadNameProblem(input: UploadInput, tenantId: string, uploadsBucket: string): FieldError | null {
+  if (!input.uri.startsWith('gs://')) return null;
+  const { host, pathname } = new URL(input.uri);
+  if (host !== uploadsBucket || !pathname.startsWith(`/${tenantId}/`)) return notYours(input.field);
+  return ownLocation(input.uri, tenantId, uploadsBucket) ? null : unknown(input.field);
+}
+
+/**
+ * Refuses, with one entry each, the gs:// inputs that name no upload handed out to this tenant.
+ * One query however many inputs (a batch's items); inputs that are not gs:// are skipped.
+ */
+export async function checkUploadsRecorded(
+  k: Knex,
+  tenantId: string,
+  uploadsBucket: string,
+  inputs: UploadInput[],
+): Promise<void> {
+  const named = inputs
+    .filter((i) => i.uri.startsWith('gs://'))
+    .map((input) => ({ input, location: ownLocation(input.uri, tenantId, uploadsBucket) }));
+  if (named.length === 0) return;
+  const ids = [...new Set(named.flatMap((n) => (n.location ? [n.location.uploadId] : [])))];
+  const rows: { id: string; filename: string }[] =
+    ids.length > 0 ? await k('uploads').where({ tenant_id: tenantId }).whereIn('id', ids).select('id', 'filename') : [];
+  const filenames = new Map(rows.map((r) => [r.id, r.filename]));
+  const errors = named
+    .filter(({ location }) => !location || filenames.get(location.uploadId) !== location.filename)
+    .map(({ input }) => unknown(input.field));
+  if (errors.length > 0) throw new ValidationError(errors);
+}
