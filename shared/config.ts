@@ -118,6 +118,13 @@ const schema = z.object({
   /** Memorystore's AUTH string and server CA (in-transit encryption), from Secret Manager. */
   REDIS_AUTH: z.string().min(1).optional(),
   REDIS_CA_CERT: z.string().min(1).optional(),
+  /** Start of every rate-limit counter's Redis key, so deployments (or test runs) sharing one Redis keep apart. */
+  AIPROD_RATE_LIMIT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/)
+    .default('rl:'),
+  /** How long usage counts wait in an instance's memory before one batched upsert writes them. */
+  AIPROD_USAGE_FLUSH_SECONDS: int(10, 1),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -10,6 +10,7 @@ import * as m004 from './migrations/004_webhooks';
 import * as m006 from './migrations/006_webhook_delivery_lease';
 import * as m007 from './migrations/007_batches_priority_cancel';
 import * as m008 from './migrations/008_uploads';
+import * as m009 from './migrations/009_usage';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '006_webhook_delivery_lease': m006,
   '007_batches_priority_cancel': m007,
   '008_uploads': m008,
+  '009_usage': m009,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -18,6 +18,7 @@ import { toProblem } from './errors';
 import { expressPath, pathPattern, pathShape } from './paths';
 import { rateLimiter } from './rate-limit';
 import { httpFunctions, type HttpFunction } from '../platform/manifest';
+import { meterUsage } from '../usage/meter';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -143,6 +144,7 @@ export function createApp(name: string, handler: Handler, options: AppOptions = 
     ...(route.auth === 'api_key' ? [apiKeyAuth()] : []),
     ...(route.auth === 'api_key_or_signed' ? [apiKeyOrSignedAuth(options.signed!)] : []),
     ...(route.rateLimit === 'none' ? [] : [rateLimiter(route.rateLimit)]),
+    meterUsage(route),
     handler,
   ];
   const method = route.method.toLowerCase() as 'get' | 'post' | 'delete';

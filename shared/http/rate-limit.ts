@@ -1,63 +1,102 @@
 /**
- * Per-tenant rate limits by tier (roadmap API-3.10), with the IETF RateLimit headers. Counters live
- * in Redis when REDIS_URL is set, so every instance of a function shares them; without it each
- * instance counts on its own (the in-memory fallback of the embedded default). A Redis outage lets
- * requests through rather than failing them.
+ * Per-tenant rate limits by tier (roadmap API-3.10): requests per minute, per hour and per day,
+ * every window enforced at once (rate-windows.ts counts them, in Redis when REDIS_URL is set) and
+ * advertised with the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-08):
+ * `RateLimit-Policy` lists every window of the caller's budget, `RateLimit` gives the service limit
+ * of the one closest to its end, or, on a 429, of the window that refused the request, which
+ * `Retry-After` and the problem's detail name too. Callers without a key (public endpoints) are
+ * limited per IP address and minute.
+ *
+ * The tier is read from the principal, so a tier change applies as soon as the instance verifies
+ * the key again (AIPROD_API_KEY_CACHE_SECONDS); the counts are per tenant, not per tier, so what a
+ * tenant used in the current windows still counts under its new limits.
  */
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type RateLimitInfo, Store } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { Tier } from '../auth/api-keys';
-import { redis } from '../cache/redis';
+import { now } from '../clock';
 import { HttpProblem } from './problem';
+import { hitWindows, type WindowCount } from './rate-windows';
 
 export type RatePolicy = 'submit' | 'read';
+export type RateWindow = 'minute' | 'hour' | 'day';
 
-/** Requests per minute. */
-const TIER_LIMITS: Record<Tier, Record<RatePolicy, number>> = {
-  free: { submit: 10, read: 120 },
-  pro: { submit: 100, read: 1200 },
-  enterprise: { submit: 1000, read: 12000 },
+export const WINDOW_SECONDS: Readonly<Record<RateWindow, number>> = { minute: 60, hour: 3_600, day: 86_400 };
+
+/** Requests allowed per window; a window left out has no limit. */
+export type Quotas = Partial<Record<RateWindow, number>>;
+
+/** The roadmap's requests per minute, hour and day of each tier; enterprise has no daily cap. */
+const SUBMITS: Readonly<Record<Tier, Quotas>> = {
+  free: { minute: 10, hour: 100, day: 1_000 },
+  pro: { minute: 100, hour: 2_000, day: 50_000 },
+  enterprise: { minute: 1_000, hour: 100_000 },
 };
-/** Callers without a key (public endpoints) are limited per IP address. */
-const ANONYMOUS: Record<RatePolicy, number> = { submit: 10, read: 300 };
 
-function store(policy: RatePolicy): Store | undefined {
-  const client = redis();
-  if (!client) return undefined;
-  return new RedisStore({
-    prefix: `rl:${policy}:`,
-    sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply>,
+/** A partner polls a job many times while it runs: reads get twelve times every submit window. */
+const READS_PER_SUBMIT = 12;
+
+const scaled = (quotas: Quotas, factor: number): Quotas =>
+  Object.fromEntries(Object.entries(quotas).map(([w, n]) => [w, n * factor]));
+
+export const TIER_LIMITS: Readonly<Record<Tier, Readonly<Record<RatePolicy, Quotas>>>> = {
+  free: { submit: SUBMITS.free, read: scaled(SUBMITS.free, READS_PER_SUBMIT) },
+  pro: { submit: SUBMITS.pro, read: scaled(SUBMITS.pro, READS_PER_SUBMIT) },
+  enterprise: { submit: SUBMITS.enterprise, read: scaled(SUBMITS.enterprise, READS_PER_SUBMIT) },
+};
+
+/** Callers without a key (public endpoints), per IP address. */
+export const ANONYMOUS_LIMITS: Readonly<Record<RatePolicy, Quotas>> = {
+  submit: { minute: 10 },
+  read: { minute: 300 },
+};
+
+const WINDOWS = Object.keys(WINDOW_SECONDS) as RateWindow[];
+
+const specs = (quotas: Quotas) =>
+  WINDOWS.flatMap((name) => {
+    const limit = quotas[name];
+    return limit === undefined ? [] : [{ name, seconds: WINDOW_SECONDS[name], limit }];
   });
-}
+
+const remaining = (w: WindowCount): number => Math.max(0, w.limit - w.count);
+
+/** The window with the fewest requests left; of two alike, the one that ends later binds longer. */
+const closest = (windows: WindowCount[]): WindowCount =>
+  windows.reduce((a, b) =>
+    remaining(b) < remaining(a) || (remaining(b) === remaining(a) && b.resetSeconds > a.resetSeconds) ? b : a,
+  );
+
+/** Of the full windows, the one that ends last: no request passes before it ends. */
+const refusing = (windows: WindowCount[]): WindowCount =>
+  windows.filter((w) => remaining(w) === 0).reduce((a, b) => (b.resetSeconds > a.resetSeconds ? b : a));
+
+/** Structured-field lists (RFC 8941): each policy a String item with Integer parameters. */
+const policyField = (windows: WindowCount[]): string =>
+  windows.map((w) => `"${w.name}";q=${w.limit};w=${w.seconds}`).join(', ');
+
+const serviceLimitField = (w: WindowCount): string => `"${w.name}";r=${remaining(w)};t=${w.resetSeconds}`;
 
 export function rateLimiter(policy: RatePolicy): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: (req: Request) => (req.principal ? TIER_LIMITS[req.principal.tier][policy] : ANONYMOUS[policy]),
-    keyGenerator: (req: Request) =>
-      req.principal ? `t:${req.principal.tenantId}` : `ip:${ipKeyGenerator(req.ip ?? '0.0.0.0')}`,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    identifier: policy,
-    store: store(policy),
-    passOnStoreError: true,
-    handler: (req, _res, next, options) => {
-      const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
-      const reset = info?.resetTime?.getTime();
-      const retryAfter = Math.max(1, Math.ceil(((reset ?? Date.now() + options.windowMs) - Date.now()) / 1000));
-      next(
-        new HttpProblem(
-          429,
-          'rate_limited',
-          'Too many requests',
-          `Limit of ${info?.limit} requests per minute reached; retry in ${retryAfter} s.`,
-          undefined,
-          {
-            'Retry-After': String(retryAfter),
-          },
-        ),
-      );
-    },
-  });
+  return async (req: Request, res, next) => {
+    const principal = req.principal;
+    const quotas = principal ? TIER_LIMITS[principal.tier][policy] : ANONYMOUS_LIMITS[policy];
+    const subject = principal ? `t:${principal.tenantId}` : `ip:${ipKeyGenerator(req.ip ?? '0.0.0.0')}`;
+    const hit = await hitWindows(`${policy}:${subject}`, specs(quotas), now());
+    res.setHeader('RateLimit-Policy', policyField(hit.windows));
+    const window = hit.allowed ? closest(hit.windows) : refusing(hit.windows);
+    res.setHeader('RateLimit', serviceLimitField(window));
+    if (hit.allowed) return next();
+    next(
+      new HttpProblem(
+        429,
+        'rate_limited',
+        'Too many requests',
+        `Limit of ${window.limit} requests per ${window.name} reached; retry in ${window.resetSeconds} s.`,
+        undefined,
+        // The draft asks the reset parameter and Retry-After to name the same instant.
+        { 'Retry-After': String(window.resetSeconds) },
+      ),
+    );
+  };
 }

@@ -412,6 +412,21 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
   {
     ...small,
     memory: '256Mi',
+    name: 'usage',
+    description: "The caller's tenant's calls and their cost per day or endpoint, and its jobs' media seconds per day.",
+    kind: 'http',
+    method: 'GET',
+    paths: ['/usage'],
+    auth: 'api_key',
+    rateLimit: 'read',
+    // Two short aggregate reads over at most 366 days of one tenant.
+    timeoutSeconds: 15,
+    maxInstances: 20,
+    access: api,
+  },
+  {
+    ...small,
+    memory: '256Mi',
     name: 'health',
     description: 'Liveness and readiness.',
     kind: 'http',
