@@ -42,6 +42,17 @@ const schema = z.object({
   AIPROD_SCRATCH_DIR: z.string().min(1).optional(),
   AIPROD_PUBLIC_URL: z.string().url().optional(),
   GOOGLE_CLOUD_PROJECT: z.string().min(1).default('local'),
+  /** Identity Platform (Firebase Auth) project whose ID tokens POST /auth/login accepts; GOOGLE_CLOUD_PROJECT when unset. */
+  AIPROD_IDENTITY_PROJECT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a project id')
+    .optional(),
+  /** Google's signing keys of ID tokens, as a JSON Web Key Set; tests serve their own. */
+  AIPROD_IDENTITY_JWKS_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
+    .default('https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com'),
   AIPROD_UPLOADS_BUCKET: z
     .string()
     .regex(/^[a-z0-9._-]{3,63}$/)

@@ -47,3 +47,17 @@ export class ConflictError extends DomainError {}
 
 /** The request is well-formed but cannot be carried out (a reused Idempotency-Key with another body). */
 export class UnprocessableError extends DomainError {}
+
+/** The credentials presented are not good (a bad or expired sign-in token); presenting others may work. */
+export class UnauthenticatedError extends DomainError {}
+
+/** A service this request depends on did not answer; the same request may succeed later. */
+export class UnavailableError extends DomainError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message);
+  }
+}

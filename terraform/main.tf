@@ -22,6 +22,8 @@ locals {
     REDIS_CA_CERT         = module.cache.server_ca_cert
     LOG_LEVEL             = var.log_level
     AIPROD_VOICE_ENGINE   = var.voice_engine
+    # Whose Identity Platform ID tokens POST /auth/login accepts: this project unless told otherwise.
+    AIPROD_IDENTITY_PROJECT = coalesce(var.identity_project, var.project_id)
   }
 }
 

@@ -97,6 +97,17 @@ variable "voice_engine" {
   }
 }
 
+variable "identity_project" {
+  description = "Identity Platform (Firebase Auth) project whose ID tokens POST /auth/login exchanges for API tokens (AIPROD_IDENTITY_PROJECT); empty means project_id."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.identity_project == "" || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.identity_project))
+    error_message = "identity_project must be empty or a valid project id."
+  }
+}
+
 # ----- Data stores ---------------------------------------------------------------------------
 
 variable "database_tier" {

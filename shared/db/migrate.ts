@@ -11,6 +11,7 @@ import * as m006 from './migrations/006_webhook_delivery_lease';
 import * as m007 from './migrations/007_batches_priority_cancel';
 import * as m008 from './migrations/008_uploads';
 import * as m009 from './migrations/009_usage';
+import * as m010 from './migrations/010_support_login';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '007_batches_priority_cancel': m007,
   '008_uploads': m008,
   '009_usage': m009,
+  '010_support_login': m010,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -4,7 +4,15 @@
  * so overload is refused at once instead of queueing until the client gives up.
  */
 import { isDatabaseBusy } from '../db';
-import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  UnprocessableError,
+  ValidationError,
+} from '../errors';
 import { HttpProblem, problems } from './problem';
 
 /** Seconds a client should wait after a 503 before it tries again. */
@@ -22,6 +30,16 @@ export function toProblem(err: unknown): HttpProblem | undefined {
   if (err instanceof ForbiddenError) return problems.forbidden(err.code, err.message);
   if (err instanceof ConflictError) return problems.conflict(err.code, err.message);
   if (err instanceof UnprocessableError) return problems.unprocessable(err.code, err.message);
+  if (err instanceof UnauthenticatedError) {
+    return new HttpProblem(401, err.code, 'Unauthorized', err.message, undefined, {
+      'WWW-Authenticate': 'Bearer realm="aiprod"',
+    });
+  }
+  if (err instanceof UnavailableError) {
+    return new HttpProblem(503, err.code, 'Service unavailable', err.message, undefined, {
+      'Retry-After': String(err.retryAfterSeconds),
+    });
+  }
   if (isDatabaseBusy(err)) {
     return problems.busy('The service is at capacity; retry shortly.', BUSY_RETRY_AFTER_SECONDS);
   }
