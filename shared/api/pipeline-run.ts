@@ -3,17 +3,9 @@ import { db } from '../db';
 import { problems } from '../http/problem';
 import { parseJobRequest } from '../jobs/request';
 import { submitJob } from '../jobs/submit';
+import { jsonBody } from '../http/json-body';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** The functions-framework parsed JSON bodies already; anything else is the wrong media type. */
-function jsonBody(req: Request): Record<string, unknown> {
-  if (!req.is('application/json')) throw problems.unsupportedMediaType();
-  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body) || Buffer.isBuffer(req.body)) {
-    throw problems.badRequest('invalid_json', 'The body must be a JSON object.');
-  }
-  return req.body as Record<string, unknown>;
-}
 
 export async function runPipeline(req: Request, res: Response): Promise<void> {
   const parsed = parseJobRequest(jsonBody(req));

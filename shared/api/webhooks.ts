@@ -6,7 +6,6 @@
 import type { Request, Response } from 'express';
 import { config } from '../config';
 import { db } from '../db';
-import { problems } from '../http/problem';
 import { keyEncryptionKey } from '../platform';
 import {
   deleteWebhook,
@@ -18,15 +17,7 @@ import {
   rotateWebhookSecret,
   type WebhookWithSecret,
 } from '../webhooks/registry';
-
-/** The functions-framework parsed JSON bodies already; anything else is the wrong media type. */
-function jsonBody(req: Request): Record<string, unknown> {
-  if (!req.is('application/json')) throw problems.unsupportedMediaType();
-  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body) || Buffer.isBuffer(req.body)) {
-    throw problems.badRequest('invalid_json', 'The body must be a JSON object.');
-  }
-  return req.body as Record<string, unknown>;
-}
+import { jsonBody } from '../http/json-body';
 
 const tenantOf = (req: Request): string => req.principal!.tenantId;
 const idOf = (req: Request): string => String(req.params.id);

@@ -10,6 +10,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { eventFunctions, httpFunctions, manifest } from '../platform/manifest';
 import { config, resetConfig } from '../config';
 import { closeDb, db } from '../db';
+import { flushUsage } from '../usage/meter';
 import { startLocalPostgres } from '../db/embedded';
 import { migrateLatest } from '../db/migrate';
 import { LocalPushBus, LocalSubscription } from '../events/local-bus';
@@ -118,6 +119,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       clearInterval(tick);
       await bus.stop();
       await Promise.all([close(gateway), ...eventServers.map(close)]);
+      // What the servers counted is written before the pool goes.
+      await flushUsage();
       await closeDb();
       await pg?.stop();
     },
