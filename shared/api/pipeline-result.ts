@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { config } from '../config';
 import { db } from '../db';
 import { HttpProblem } from '../http/problem';
-import { objectStore } from '../platform';
+import { resultView } from '../jobs/result-view';
 import { findJob, statusView } from '../jobs/views';
 
 /** Seconds a partner should wait before asking again while the job runs. */
@@ -22,19 +22,10 @@ export async function pipelineResult(req: Request, res: Response): Promise<void>
     res.status(202).json(statusView(job));
     return;
   }
-  const r = job.result;
-  const ttl = config().AIPROD_SIGNED_URL_TTL_SECONDS;
   res.json({
     job_id: job.id,
     status: job.status,
     metadata: job.metadata ?? {},
-    url: await objectStore().signedReadUrl(r.bucket, r.key, ttl),
-    url_expires_at: new Date(Date.now() + ttl * 1000).toISOString(),
-    content_type: r.content_type,
-    size_bytes: r.size_bytes,
-    duration_seconds: r.duration_seconds,
-    video: r.video,
-    audio: r.audio,
-    loudness: r.loudness,
+    ...(await resultView(job.result, config().AIPROD_SIGNED_URL_TTL_SECONDS)),
   });
 }

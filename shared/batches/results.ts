@@ -9,8 +9,8 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import { ZipFile } from 'yazl';
-import { objectStore } from '../platform';
 import type { JobMetadata } from '../jobs/request';
+import { resultView } from '../jobs/result-view';
 import type { JobStatus, StoredResult } from '../jobs/views';
 import { batchState, batchView, type BatchRow } from './views';
 
@@ -38,19 +38,7 @@ async function itemFile(row: ItemRow, ttlSeconds: number) {
     metadata: row.metadata ?? {},
     completed_at: row.completed_at ? new Date(row.completed_at).toISOString() : null,
     error: row.status === 'FAILED' ? { code: row.error_code, message: row.error_message } : null,
-    result:
-      row.status === 'COMPLETED' && r
-        ? {
-            url: await objectStore().signedReadUrl(r.bucket, r.key, ttlSeconds),
-            url_expires_at: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
-            content_type: r.content_type,
-            size_bytes: r.size_bytes,
-            duration_seconds: r.duration_seconds,
-            video: r.video,
-            audio: r.audio,
-            loudness: r.loudness,
-          }
-        : null,
+    result: row.status === 'COMPLETED' && r ? await resultView(r, ttlSeconds) : null,
   };
 }
 
