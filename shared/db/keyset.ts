@@ -35,9 +35,10 @@ export function decodeCursor(text: string): KeysetPosition | null {
   if (!CURSOR_TEXT.test(text)) return null;
   const [at, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   if (rest.length > 0 || !at || !id || !CURSOR_AT.test(at) || !UUID.test(id)) return null;
-  // A real instant: no 2024-02-31.
+  // A real instant PostgreSQL can hold: no 2024-02-31, no year 0.
   const date = new Date(at);
   if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 23) !== at.slice(0, 23)) return null;
+  if (at.startsWith('0000')) return null;
   return { at, id };
 }
 

@@ -15,9 +15,9 @@ export const USAGE_RANGE_DAYS = { max: 366, default: 30 } as const;
 const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** A real calendar day: no 2024-02-30. */
+/** A real calendar day PostgreSQL can hold: no 2024-02-30, no year 0. */
 function isDay(v: string): boolean {
-  const ms = DATE.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+  const ms = DATE.test(v) && !v.startsWith('0000') ? Date.parse(`${v}T00:00:00Z`) : NaN;
   // Date rolls 2024-02-30 over to March: a real day reads back as itself.
   return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(v);
 }

@@ -315,6 +315,11 @@ describe('GET /jobs', () => {
       ['limit 0', 'limit=0', [{ field: 'limit', code: 'out_of_range' }]],
       ['limit 101', 'limit=101', [{ field: 'limit', code: 'out_of_range' }]],
       ['a cursor this API did not issue', 'cursor=bm90LWEtY3Vyc29y', [{ field: 'cursor', code: 'invalid_cursor' }]],
+      [
+        'a well-formed cursor in year 0',
+        `cursor=${Buffer.from('0000-01-01T00:00:00.000000Z|00000000-0000-4000-8000-000000000000').toString('base64url')}`,
+        [{ field: 'cursor', code: 'invalid_cursor' }],
+      ],
       ['an unknown parameter', 'page=2', [{ field: 'page', code: 'unknown_field' }]],
       [
         'several bad parameters',

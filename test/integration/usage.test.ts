@@ -292,6 +292,7 @@ describe('GET /usage', () => {
   it.each([
     ['from=2031-13-01', 'from', 'invalid_date'],
     ['to=2024-02-30', 'to', 'invalid_date'],
+    ['to=0000-12-31', 'to', 'invalid_date'],
     ['from=20310301', 'from', 'invalid_date'],
     ['to=yesterday', 'to', 'invalid_date'],
     ['from=2031-03-02&to=2031-03-01', 'from', 'invalid_range'],
