@@ -1,12 +1,14 @@
 /**
  * Cancelling jobs: a waiting job never runs; a running one loses its lease at once, and its worker,
- * renewing the lease a few seconds later, finds it gone, stops and removes its scratch files (its
- * writes name the lease holder, so nothing of that run lands). Each cancelled job is announced as
- * `job.cancelled`; a running one's slot goes to the tenant's next waiting job.
+ * renewing the lease a few seconds later (and once more before it stores the output), finds it
+ * gone, stops and removes its scratch files; its writes name the lease holder, so the job's row
+ * keeps no trace of that run. Each cancelled job is announced as `job.cancelled`; a running one's
+ * slot goes to the tenant's next waiting job.
  */
 import type { Knex } from 'knex';
 import { ConflictError, NotFoundError } from '../errors';
-import { enqueue, type OutboxMessage } from '../events/outbox';
+import { enqueueMany, type OutboxMessage } from '../events/outbox';
+import { transport } from '../platform';
 import { afterJobsEnded, announce } from './complete';
 import { lockTenantQueue } from './lease';
 import type { JobMetadata } from './request';
@@ -43,17 +45,21 @@ export async function cancelWhere(
       [tenantId, column, value],
     )
   ).rows;
-  const messages: OutboxMessage[] = [];
-  for (const row of rows) {
-    const message: JobResultMessage = {
-      type: 'job.cancelled',
-      job_id: row.id,
-      tenant_id: tenantId,
-      status: 'CANCELLED',
-      metadata: row.metadata ?? {},
-    };
-    messages.push(await enqueue(trx, JOB_RESULTS, message, { tenant_id: tenantId, type: message.type }));
-  }
+  const messages = await enqueueMany(
+    trx,
+    transport(),
+    JOB_RESULTS,
+    rows.map((row) => {
+      const message: JobResultMessage = {
+        type: 'job.cancelled',
+        job_id: row.id,
+        tenant_id: tenantId,
+        status: 'CANCELLED',
+        metadata: row.metadata ?? {},
+      };
+      return { payload: message, attributes: { tenant_id: tenantId, type: message.type } };
+    }),
+  );
   const freed = rows.filter((r) => r.was === 'PROCESSING').length;
   messages.push(
     ...(await afterJobsEnded(

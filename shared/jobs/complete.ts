@@ -9,7 +9,7 @@ import { completeBatchIfDone } from '../batches/complete';
 import { enqueue, publishCommitted, type OutboxMessage } from '../events/outbox';
 import { logger } from '../log';
 import { transport } from '../platform';
-import { finishJob, handOffTurn, lockTenantQueue, Outcome } from './lease';
+import { finishJob, handOffTurns, lockTenantQueue, Outcome } from './lease';
 import { JOB_RESULTS, JobResultMessage } from './topics';
 import type { JobRow } from './views';
 
@@ -24,7 +24,7 @@ export async function afterJobsEnded(
   batchIds: (string | null)[],
 ): Promise<OutboxMessage[]> {
   const messages: OutboxMessage[] = [];
-  if (freedSlots > 0) messages.push(...(await handOffTurn(trx, tenantId, freedSlots)));
+  if (freedSlots > 0) messages.push(...(await handOffTurns(trx, tenantId)).messages);
   for (const batchId of new Set(batchIds)) {
     if (!batchId) continue;
     const ended = await completeBatchIfDone(trx, batchId);

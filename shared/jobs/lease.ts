@@ -7,7 +7,8 @@
  */
 import type { Knex } from 'knex';
 import type { Tier } from '../auth/api-keys';
-import { enqueue, type OutboxMessage } from '../events/outbox';
+import { enqueueMany, type OutboxMessage } from '../events/outbox';
+import { transport } from '../platform';
 import { JOB_LIMITS } from './limits';
 import type { JobMetadata } from './request';
 import type { JobStage } from './stages';
@@ -19,6 +20,8 @@ export const MAX_ATTEMPTS = 5;
 
 /** The advisory lock namespace of tenants' queues (the key within it is the tenant id's hash). */
 const TENANT_QUEUE_LOCK = 7301;
+
+const SLOTS_BY_TIER = Object.fromEntries(Object.entries(JOB_LIMITS).map(([tier, l]) => [tier, l.concurrentJobs]));
 
 /**
  * Serializes, per tenant, whatever decides which of its jobs run: claims, and the ends that free
@@ -76,7 +79,7 @@ export async function claimJob(k: Knex, jobId: string, owner: string, leaseSecon
       await trx.raw(
         `UPDATE jobs j SET ${CLAIMED}
          FROM (SELECT id FROM jobs WHERE tenant_id = :tenant AND status = 'PENDING' AND attempts < :max
-               ORDER BY ${WAITING_ORDER} LIMIT 1 FOR UPDATE SKIP LOCKED) next
+               ORDER BY ${WAITING_ORDER} LIMIT 1 FOR UPDATE) next
          WHERE j.id = next.id AND ${HAS_SLOT}
          RETURNING j.*`,
         bindings,
@@ -87,22 +90,38 @@ export async function claimJob(k: Knex, jobId: string, owner: string, leaseSecon
 }
 
 /**
- * After `slots` of the tenant's jobs stopped running (ended, cancelled): a turn for as many of its
- * best waiting jobs, written in the caller's transaction, which holds `lockTenantQueue`.
+ * A turn for as many of the tenant's first waiting jobs as it has free slots, written in the
+ * caller's transaction, which holds `lockTenantQueue`. Called when a job stops running (ended,
+ * cancelled) and by the sweeper: counting the free slots, not the ones just freed, makes up for a
+ * turn that was lost (dead-lettered, or its job requeued by a failed attempt) or a tier raised.
+ * A turn too many costs one short claim that finds nothing.
  */
-export async function handOffTurn(trx: Knex.Transaction, tenantId: string, slots: number): Promise<OutboxMessage[]> {
-  const next: { id: string }[] = await trx('jobs')
-    .where({ tenant_id: tenantId, status: 'PENDING' })
-    .where('attempts', '<', MAX_ATTEMPTS)
-    .orderByRaw(WAITING_ORDER)
-    .limit(slots)
-    .select('id');
-  const turns = [];
-  for (const { id } of next) {
-    const message: PipelineJobMessage = { job_id: id };
-    turns.push(await enqueue(trx, PIPELINE_JOBS, message, { tenant_id: tenantId, turn: 'handed-off' }));
-  }
-  return turns;
+export async function handOffTurns(
+  trx: Knex.Transaction,
+  tenantId: string,
+): Promise<{ turns: number; messages: OutboxMessage[] }> {
+  const rows: { id: string }[] = (
+    await trx.raw(
+      `SELECT id FROM jobs
+       WHERE tenant_id = :tenant AND status = 'PENDING' AND attempts < :max
+       ORDER BY ${WAITING_ORDER}
+       LIMIT greatest(0, CAST((SELECT CAST(:limits AS jsonb) ->> tier FROM tenants WHERE id = :tenant) AS int)
+                         - (SELECT count(*) FROM jobs WHERE tenant_id = :tenant AND status = 'PROCESSING'
+                            AND lease_expires_at >= now()))`,
+      { tenant: tenantId, max: MAX_ATTEMPTS, limits: JSON.stringify(SLOTS_BY_TIER) },
+    )
+  ).rows;
+  const messages = await enqueueMany(
+    trx,
+    transport(),
+    PIPELINE_JOBS,
+    rows.map(({ id }) => {
+      const message: PipelineJobMessage = { job_id: id };
+      return { payload: message, attributes: { tenant_id: tenantId, turn: 'handed-off' } };
+    }),
+  );
+  // On the local bus the turns travel in this transaction and nothing is left to publish.
+  return { turns: rows.length, messages };
 }
 
 /** Extends the lease; false when it was lost (taken over or the job was finished elsewhere). */

@@ -67,7 +67,13 @@ function progressWriter(k: Knex, job: JobRow, owner: string, log: Logger): Progr
   };
 }
 
-async function run(job: JobRow, progress: ProgressWriter, workDir: string, signal: AbortSignal): Promise<StoredResult> {
+async function run(
+  job: JobRow,
+  progress: ProgressWriter,
+  workDir: string,
+  signal: AbortSignal,
+  stillHeld: () => Promise<void>,
+): Promise<StoredResult> {
   // Rows written before recipes existed carry no `recipe` in their request: they are dubs.
   const request = { recipe: job.recipe, ...job.request } as JobRequest;
   const inputPath = await fetchInput(inputUrl(request), workDir, signal);
@@ -81,6 +87,8 @@ async function run(job: JobRow, progress: ProgressWriter, workDir: string, signa
     signal,
   });
   progress.stage('storing');
+  // A job cancelled (or taken over) since the last renewal stores nothing: the upload cannot be undone.
+  await stillHeld();
   const bucket = config().AIPROD_OUTPUTS_BUCKET;
   const key = outputKey(job, out.extension);
   const { sizeBytes } = await objectStore().put(bucket, key, out.path, out.contentType);
@@ -148,7 +156,11 @@ export async function processJob(k: Knex, messageJobId: string): Promise<void> {
   const workDir = await mkdtemp(join(config().AIPROD_SCRATCH_DIR ?? tmpdir(), 'aiprod-job-'));
   const progress = progressWriter(k, job, owner, log);
   try {
-    const result = await run(job, progress, workDir, AbortSignal.any([abort.signal, timeout]));
+    const stillHeld = async (): Promise<void> => {
+      if (!(await renewLease(k, jobId, owner, leaseSeconds))) abort.abort(new Error('lease lost'));
+      abort.signal.throwIfAborted();
+    };
+    const result = await run(job, progress, workDir, AbortSignal.any([abort.signal, timeout]), stillHeld);
     // The last stage lands before the outcome, so the stages read in the order they happened.
     await progress.flushed();
     if (!(await completeJob(k, job, owner, { status: 'COMPLETED', result }))) log.warn('lease lost before completion');

@@ -8,12 +8,14 @@ import { publishCommitted, republishDue, WRITER_GRACE_SECONDS } from '../events/
 import { logger } from '../log';
 import { transport } from '../platform';
 import { dispatchDueDeliveries } from '../webhooks/deliveries';
-import { MAX_ATTEMPTS } from './lease';
-import { completeJob } from './complete';
+import { handOffTurns, lockTenantQueue, MAX_ATTEMPTS } from './lease';
+import { announce, completeJob } from './complete';
 import { PIPELINE_JOBS } from './topics';
 
 /** How long past its lease a job may sit before the sweeper steps in (Pub/Sub usually wins first). */
 const LEASE_GRACE_SECONDS = 30;
+/** How long a job may wait, its tenant having a free slot, before the sweeper gives it a turn again. */
+const STALLED_SECONDS = 60;
 
 export interface SweepReport {
   requeued: number;
@@ -21,6 +23,33 @@ export interface SweepReport {
   republished: number;
   /** Webhook deliveries whose next attempt came due, sent to webhook-deliverer. */
   deliveries: number;
+  /** Turns given again to tenants whose jobs waited with a slot free (a turn lost, a tier raised). */
+  turns: number;
+}
+
+/**
+ * A turn is lost when its message is dead-lettered, or when a failed attempt's job waits again
+ * and the redelivery never comes; a raised tier adds slots nobody fills. Tenants with a job
+ * waiting that long get a turn for each free slot, under their queue lock.
+ */
+async function restoreTurns(k: Knex): Promise<number> {
+  const tenants: { tenant_id: string }[] = (
+    await k.raw(
+      `SELECT DISTINCT tenant_id FROM jobs
+       WHERE status = 'PENDING' AND attempts < ? AND updated_at < now() - make_interval(secs => ?)`,
+      [MAX_ATTEMPTS, STALLED_SECONDS],
+    )
+  ).rows;
+  let turns = 0;
+  for (const { tenant_id: tenantId } of tenants) {
+    const handed = await k.transaction(async (trx) => {
+      await lockTenantQueue(trx, tenantId);
+      return handOffTurns(trx, tenantId);
+    });
+    await announce(k, handed.messages, { tenantId });
+    turns += handed.turns;
+  }
+  return turns;
 }
 
 export async function sweep(k: Knex): Promise<SweepReport> {
@@ -70,10 +99,11 @@ export async function sweep(k: Knex): Promise<SweepReport> {
     if (done) abandoned++;
   }
 
+  const turns = await restoreTurns(k);
   const deliveries = await dispatchDueDeliveries(k, transport());
   const republished = await republishDue(k, transport());
-  const report = { requeued, abandoned, republished, deliveries };
-  if (requeued || abandoned || republished || deliveries) logger().info('sweep', report);
+  const report = { requeued, abandoned, republished, deliveries, turns };
+  if (requeued || abandoned || republished || deliveries || turns) logger().info('sweep', report);
   return report;
 }
 

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFunction } from '../../functions';
 import { completeJob } from '../../shared/jobs/complete';
+import { claimJob } from '../../shared/jobs/lease';
 import { JOB_LIMITS } from '../../shared/jobs/limits';
+import { sweep } from '../../shared/jobs/sweep';
 import type { StoredResult } from '../../shared/jobs/views';
 import { startStack, Stack } from '../../shared/local/stack';
 import { transport } from '../../shared/platform';
@@ -334,5 +336,47 @@ describe('POST /pipeline/batch/{id}/cancel', () => {
     const r = await call('POST', `/pipeline/batch/${id}/cancel`);
     expect(r.status).toBe(409);
     expect(r.body.code).toBe('batch_not_cancellable');
+  });
+});
+
+describe('lost turns', () => {
+  const turnsOf = async (tenantId: string): Promise<string[]> =>
+    (
+      await env
+        .db('bus_messages')
+        .where({ topic: 'pipeline-jobs' })
+        .whereRaw("attributes->>'turn' = 'handed-off' AND attributes->>'tenant_id' = ?", [tenantId])
+        .orderBy('id')
+    ).map((m) => JSON.parse(Buffer.from(m.data, 'base64').toString()).job_id as string);
+  const waitedLong = (batchId: string) =>
+    env
+      .db('jobs')
+      .where({ batch_id: batchId })
+      .update({ updated_at: env.db.raw("now() - interval '5 minutes'") });
+
+  it('are given again by the sweeper, one per free slot, and for a raised tier', async () => {
+    const t = await newTenantKey(env.db, 'free');
+    const id = await accepted({ items: items(3) }, t.key);
+    await waitedLong(id);
+    const [first, second, third] = await jobsOf(id);
+    await sweep(env.db);
+    expect(await turnsOf(t.tenantId)).toEqual([first.id]);
+    // Raised to pro: five slots, three jobs waiting.
+    await env.db('tenants').where({ id: t.tenantId }).update({ tier: 'pro' });
+    await sweep(env.db);
+    expect(await turnsOf(t.tenantId)).toEqual([first.id, first.id, second.id, third.id]);
+  });
+
+  it('are not given to a tenant whose slots are all taken, nor for jobs that waited only a moment', async () => {
+    const busy = await newTenantKey(env.db, 'free');
+    const id = await accepted({ items: items(2) }, busy.key);
+    await waitedLong(id);
+    const [first] = await jobsOf(id);
+    expect(await claimJob(env.db, first.id, 'worker', 60)).not.toBeNull();
+    const fresh = await newTenantKey(env.db, 'free');
+    await accepted({ items: items(2) }, fresh.key);
+    await sweep(env.db);
+    expect(await turnsOf(busy.tenantId)).toEqual([]);
+    expect(await turnsOf(fresh.tenantId)).toEqual([]);
   });
 });
