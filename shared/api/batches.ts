@@ -29,7 +29,15 @@ export async function batchResults(req: Request, res: Response): Promise<void> {
   try {
     await writeBatchResults(db(), batch, config().AIPROD_SIGNED_URL_TTL_SECONDS, res);
   } catch (err) {
-    if (!res.headersSent) throw err;
+    if (!res.headersSent) {
+      // Nothing sent yet (the first page failed): the problem goes out instead of an archive.
+      res.removeHeader('Content-Disposition');
+      throw err;
+    }
+    if (res.destroyed) {
+      logger().info('batch results: the client went away', { requestId: req.id, batchId: batch.id });
+      return;
+    }
     // Past the first byte there is no problem to answer: the cut archive tells the client.
     logger().error('batch results stream failed', { requestId: req.id, batchId: batch.id, error: err });
     res.destroy(err instanceof Error ? err : new Error(String(err)));

@@ -52,6 +52,23 @@ export async function writeBatchResults(k: Knex, batch: BatchRow, ttlSeconds: nu
   );
   const zip = new ZipFile();
   zip.outputStream.pipe(out);
+  try {
+    await writeEntries(k, batch, ttlSeconds, out, zip, gone);
+  } catch (err) {
+    zip.outputStream.unpipe(out);
+    throw err;
+  }
+  await done;
+}
+
+async function writeEntries(
+  k: Knex,
+  batch: BatchRow,
+  ttlSeconds: number,
+  out: Writable,
+  zip: ZipFile,
+  gone: Promise<'gone'>,
+): Promise<void> {
   const lines: { index: number; job_id: string; status: JobStatus; file: string }[] = [];
   let after = -1;
   for (;;) {
@@ -76,5 +93,4 @@ export async function writeBatchResults(k: Knex, batch: BatchRow, ttlSeconds: nu
   const manifest = { batch: batchView(await batchState(k, batch)), items: lines };
   zip.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'manifest.json');
   zip.end();
-  await done;
 }
