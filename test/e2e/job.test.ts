@@ -6,10 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFunction } from '../../functions';
-import { startStack, Stack } from '../../shared/local/stack';
+import type { Stack } from '../../shared/local/stack';
 import { measureLoudness } from '../../shared/media';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+import { startTestStack } from '../support/stack';
 import { FileServer, serveDir } from '../support/file-server';
 import { ffprobeJson, makeAudioOnly, makeClip, makeImage, videoPacketsMd5 } from '../support/media-fixtures';
 
@@ -46,13 +46,7 @@ async function waitForEnd(jobId: string, timeoutMs = 90_000): Promise<Record<str
 
 beforeAll(async () => {
   env = await useTestEnv();
-  stack = await startStack({
-    loadFunction,
-    port: 0,
-    dataDir: env.dataDir,
-    maintenanceSeconds: 0,
-    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-  });
+  stack = await startTestStack(env);
   inputDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-in-'));
   makeClip(join(inputDir, 'clip.mp4'), { seconds: 6 });
   writeFileSync(join(inputDir, 'notes.mp4'), 'this is a text file, not a video\n'.repeat(50));

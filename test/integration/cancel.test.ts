@@ -7,9 +7,9 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFunction } from '../../functions';
-import { startStack, Stack } from '../../shared/local/stack';
+import type { Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+import { startTestStack } from '../support/stack';
 import { FileServer, serveDir } from '../support/file-server';
 import { makeClip } from '../support/media-fixtures';
 import { insertWebhook, until } from '../support/webhook-fixtures';
@@ -54,13 +54,7 @@ beforeAll(async () => {
   // A scratch directory of their own shows what the jobs leave behind.
   scratch = mkdtempSync(join(tmpdir(), 'aiprod-cancel-scratch-'));
   env = await useTestEnv({ AIPROD_SCRATCH_DIR: scratch });
-  stack = await startStack({
-    loadFunction,
-    port: 0,
-    dataDir: env.dataDir,
-    maintenanceSeconds: 0,
-    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-  });
+  stack = await startTestStack(env);
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-cancel-in-'));
   makeClip(join(dir, 'clip.mp4'), { seconds: 4 });
   files = await serveDir(dir);

@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFunction } from '../../functions';
 import { completeJob } from '../../shared/jobs/complete';
 import { claimJob } from '../../shared/jobs/lease';
 import { JOB_LIMITS } from '../../shared/jobs/limits';
-import { startStack, Stack } from '../../shared/local/stack';
+import type { Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+import { startTestStack } from '../support/stack';
 import { FileServer, serveDir } from '../support/file-server';
 import { makeClip } from '../support/media-fixtures';
 import { until } from '../support/webhook-fixtures';
@@ -62,13 +62,7 @@ const overlaps = (a: Run, b: Run): boolean => a.started_at < b.completed_at && b
 
 beforeAll(async () => {
   env = await useTestEnv();
-  stack = await startStack({
-    loadFunction,
-    port: 0,
-    dataDir: env.dataDir,
-    maintenanceSeconds: 0,
-    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-  });
+  stack = await startTestStack(env);
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-fair-'));
   makeClip(join(dir, 'clip.mp4'), { seconds: 4 });
   files = await serveDir(dir);

@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFunction } from '../../functions';
 import { resetConfig } from '../../shared/config';
 import { eventsToken } from '../../shared/jobs/events-url';
 import { JOB_STAGES } from '../../shared/jobs/stages';
-import { startStack, Stack } from '../../shared/local/stack';
+import type { Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+import { startTestStack } from '../support/stack';
 import { FileServer, serveDir } from '../support/file-server';
 import { makeClip } from '../support/media-fixtures';
 
@@ -119,13 +119,7 @@ beforeAll(async () => {
     END $$`);
   await env.db.raw(`CREATE TRIGGER test_log_stage AFTER UPDATE OF stage ON jobs FOR EACH ROW
     WHEN (OLD.stage IS DISTINCT FROM NEW.stage) EXECUTE FUNCTION test_log_stage()`);
-  stack = await startStack({
-    loadFunction,
-    port: 0,
-    dataDir: env.dataDir,
-    maintenanceSeconds: 0,
-    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-  });
+  stack = await startTestStack(env);
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-events-in-'));
   makeClip(join(dir, 'clip.mp4'), { seconds: 4 });
   files = await serveDir(dir);

@@ -9,14 +9,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFunction } from '../../functions';
 import { closeRedis } from '../../shared/cache/redis';
 import { ValidationError } from '../../shared/errors';
-import { startStack, Stack } from '../../shared/local/stack';
+import type { Stack } from '../../shared/local/stack';
 import { localSigningKey, localStore } from '../../shared/platform';
 import { signUploadPath } from '../../shared/storage/signed-path';
 import { checkUploadsRecorded } from '../../shared/uploads/ownership';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
+import { startTestStack } from '../support/stack';
 import { ffprobeJson, makeClip, videoPacketsMd5 } from '../support/media-fixtures';
 
 const BUCKET = 'aiprod-uploads';
@@ -89,13 +89,7 @@ async function waitForEnd(jobId: string, timeoutMs = 90_000): Promise<Record<str
 
 beforeAll(async () => {
   env = await useTestEnv({ AIPROD_MAX_INPUT_BYTES: String(MAX_INPUT_BYTES) });
-  stack = await startStack({
-    loadFunction,
-    port: 0,
-    dataDir: env.dataDir,
-    maintenanceSeconds: 0,
-    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-  });
+  stack = await startTestStack(env);
   // Enterprise: the cases below make more uploads than a pro tenant's submits per minute.
   a = await newTenantKey(env.db, 'enterprise');
   b = await newTenantKey(env.db, 'pro');

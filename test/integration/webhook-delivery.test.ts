@@ -8,9 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadFunction } from '../../functions';
 import { completeJob } from '../../shared/jobs/complete';
-import { startStack, type Stack } from '../../shared/local/stack';
+import type { Stack } from '../../shared/local/stack';
 import { logger } from '../../shared/log';
 import { FetchError } from '../../shared/net';
 import { freePort } from '../../shared/net/free-port';
@@ -18,6 +17,7 @@ import { postWithPolicy } from '../../shared/net/post';
 import { transport } from '../../shared/platform';
 import { jobEventId } from '../../shared/webhooks/events';
 import { closeTestEnv, newTenantKey, type TestEnv, useTestEnv } from '../support/database';
+import { startTestStack } from '../support/stack';
 import { insertWebhook, Receiver, until } from '../support/webhook-fixtures';
 
 let env: TestEnv;
@@ -34,13 +34,7 @@ beforeAll(async () => {
     AIPROD_WEBHOOK_DISABLE_AFTER: '2',
     AIPROD_WEBHOOK_MAX_IN_FLIGHT: '1',
   });
-  stack = await startStack({
-    loadFunction,
-    port: 0,
-    dataDir: env.dataDir,
-    maintenanceSeconds: 1,
-    subscriptionOverrides: { minBackoffSeconds: 1, maxBackoffSeconds: 2 },
-  });
+  stack = await startTestStack(env, { maintenanceSeconds: 1 });
   receiver = await new Receiver().start();
   warn = jest.spyOn(logger(), 'warn');
 });
