@@ -87,7 +87,10 @@ export async function sweep(k: Knex): Promise<SweepReport> {
   const exhausted: { id: string; tenant_id: string }[] = await k('jobs')
     .whereIn('status', ['PENDING', 'PROCESSING'])
     .where('attempts', '>=', MAX_ATTEMPTS)
-    .whereRaw('(lease_expires_at IS NULL OR lease_expires_at < now())')
+    // A live worker late on one renewal is not failed under it: the same grace as for requeueing.
+    .whereRaw('(lease_expires_at IS NULL OR lease_expires_at < now() - make_interval(secs => ?))', [
+      LEASE_GRACE_SECONDS,
+    ])
     .select('id', 'tenant_id');
   let abandoned = 0;
   for (const job of exhausted) {

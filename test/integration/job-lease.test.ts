@@ -166,9 +166,21 @@ describe('sweeper', () => {
         lease_owner: 'dead',
         lease_expires_at: env.db.raw("now() - interval '1 minute'"),
       });
+    // Its last worker, late on one renewal only, is not failed under it.
+    const late = await newJob();
+    await env
+      .db('jobs')
+      .where({ id: late })
+      .update({
+        status: 'PROCESSING',
+        attempts: MAX_ATTEMPTS,
+        lease_owner: 'late',
+        lease_expires_at: env.db.raw("now() - interval '5 seconds'"),
+      });
     await sweep(env.db);
     expect(await job(id)).toMatchObject({ status: 'FAILED', error_code: 'attempts_exhausted' });
     expect(await resultsFor(id)).toHaveLength(1);
+    expect(await job(late)).toMatchObject({ status: 'PROCESSING', lease_owner: 'late' });
   });
 
   it('publishes outbox rows their writer never published, once their grace period is over', async () => {
