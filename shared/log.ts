@@ -2,8 +2,8 @@
  * winston logger: JSON lines locally, Cloud Logging's structured format on Google Cloud (severity,
  * trace correlation). A redaction format runs last so no key, secret or signed URL reaches a sink.
  */
-import winston from 'winston';
-import { LoggingWinston } from '@google-cloud/logging-winston';
+import type winston from 'winston';
+import type { LoggingWinston as CloudLogging } from '@google-cloud/logging-winston';
 import { config } from './config';
 
 const SENSITIVE_KEY = /(authorization|api[_-]?key|secret|password|token|signature|cookie|signing)/i;
@@ -27,23 +27,29 @@ function redactValue(value: unknown, depth: number): unknown {
   return out;
 }
 
-const redact = winston.format((info) => {
+function redact(info: winston.Logform.TransformableInfo): winston.Logform.TransformableInfo {
   for (const key of Object.keys(info)) {
     if (key === 'level') continue;
     info[key] = SENSITIVE_KEY.test(key) ? '[redacted]' : redactValue(info[key], 0);
   }
   return info;
-});
+}
 
+/** Cloud Logging's format, loaded only on Google Cloud: its generated API client is large. */
+function cloudLogging(): CloudLogging {
+  const { LoggingWinston } = require('@google-cloud/logging-winston') as typeof import('@google-cloud/logging-winston');
+  return new LoggingWinston({ redirectToStdout: true, useMessageField: false });
+}
+
+/** Built on the first line logged, winston loaded with it: a cold start's first answer needs neither. */
 function build(): winston.Logger {
+  const winston = require('winston') as typeof import('winston');
   const c = config();
   const transports: winston.transport[] =
-    c.AIPROD_MODE === 'gcp'
-      ? [new LoggingWinston({ redirectToStdout: true, useMessageField: false })]
-      : [new winston.transports.Console({ stderrLevels: [] })];
+    c.AIPROD_MODE === 'gcp' ? [cloudLogging()] : [new winston.transports.Console({ stderrLevels: [] })];
   return winston.createLogger({
     level: c.LOG_LEVEL,
-    format: winston.format.combine(winston.format.timestamp(), redact(), winston.format.json()),
+    format: winston.format.combine(winston.format.timestamp(), winston.format(redact)(), winston.format.json()),
     defaultMeta: { service: process.env.K_SERVICE ?? process.env.FUNCTION_TARGET ?? 'aiprod' },
     transports,
     silent: c.NODE_ENV === 'test' && !process.env.LOG_IN_TESTS,

@@ -2,7 +2,7 @@
  * The shared Redis client (Memorystore in GCP), when REDIS_URL is set. Commands time out quickly
  * while Redis is away, so callers fall back instead of hanging a request.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { config } from '../config';
 import { logger } from '../log';
 
@@ -13,7 +13,9 @@ export function redis(): Redis | null {
   const url = config().REDIS_URL;
   if (!url) return (client = null);
   const { REDIS_AUTH, REDIS_CA_CERT } = config();
-  client = new Redis(url, {
+  // Loaded here, not at import: a function without REDIS_URL never pays for the client.
+  const IORedis = require('ioredis') as typeof import('ioredis').default;
+  client = new IORedis(url, {
     maxRetriesPerRequest: 1,
     commandTimeout: 500,
     connectTimeout: 2000,

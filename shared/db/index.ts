@@ -1,5 +1,5 @@
 /** knex over pg. One pool per process (a function instance), created on first use. */
-import knex, { Knex, KnexTimeoutError } from 'knex';
+import type { Knex } from 'knex';
 import { config, ConfigError } from '../config';
 import { logger } from '../log';
 
@@ -16,6 +16,8 @@ let primary: Knex | undefined;
  * is saturated, and refusing the request at once (503) beats queueing it until the client gives up.
  */
 export function connect(url: string, poolMax = 10, acquireTimeoutMs = 10_000): Knex {
+  // Loaded on the first connection rather than at import, to keep it out of a cold start's first answer.
+  const knex = require('knex') as typeof import('knex').knex;
   return knex({
     client: 'pg',
     connection: { connectionString: url, application_name: process.env.K_SERVICE ?? 'aiprod' },
@@ -55,7 +57,7 @@ export function replicaDb(): Knex {
 }
 
 /** No pooled connection came free in time (or a query ran past its own timeout). */
-export const isDatabaseBusy = (err: unknown): boolean => err instanceof KnexTimeoutError;
+export const isDatabaseBusy = (err: unknown): boolean => err instanceof Error && err.name === 'KnexTimeoutError';
 
 export async function closeDb(): Promise<void> {
   await Promise.all([primary?.destroy(), replica?.destroy()]);

@@ -12,11 +12,19 @@
  * tenant used in the current windows still counts under its new limits.
  */
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator } from 'express-rate-limit';
 import type { Tier } from '../auth/api-keys';
 import { now } from '../clock';
 import { HttpProblem } from './problem';
 import { hitWindows, type WindowCount } from './rate-windows';
+
+/**
+ * express-rate-limit's key of an address (an IPv6 caller counted per /56, as it can pick any address
+ * in its prefix), loaded with the first keyless request: API-key routes never need it at cold start.
+ */
+function ipKey(ip: string): string {
+  const { ipKeyGenerator } = require('express-rate-limit') as typeof import('express-rate-limit');
+  return ipKeyGenerator(ip);
+}
 
 export type RatePolicy = 'submit' | 'read';
 export type RateWindow = 'minute' | 'hour' | 'day';
@@ -81,7 +89,7 @@ export function rateLimiter(policy: RatePolicy): RequestHandler {
   return async (req: Request, res, next) => {
     const principal = req.principal;
     const quotas = principal ? TIER_LIMITS[principal.tier][policy] : ANONYMOUS_LIMITS[policy];
-    const subject = principal ? `t:${principal.tenantId}` : `ip:${ipKeyGenerator(req.ip ?? '0.0.0.0')}`;
+    const subject = principal ? `t:${principal.tenantId}` : `ip:${ipKey(req.ip ?? '0.0.0.0')}`;
     const hit = await hitWindows(`${policy}:${subject}`, specs(quotas), now());
     res.setHeader('RateLimit-Policy', policyField(hit.windows));
     const window = hit.allowed ? closest(hit.windows) : refusing(hit.windows);

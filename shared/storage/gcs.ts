@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { Storage, type File } from '@google-cloud/storage';
+import type { File, Storage } from '@google-cloud/storage';
 import { assertObjectName } from './keys';
 import { assertTtl, assertUploadTerms, ObjectNotFoundError, type ObjectStore } from './object-store';
 
@@ -10,7 +10,9 @@ import { assertTtl, assertUploadTerms, ObjectNotFoundError, type ObjectStore } f
 export const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 export function gcsObjectStore(opts: { storage?: Storage }): ObjectStore {
-  const storage = opts.storage ?? new Storage();
+  // Loaded on first use, so a function that never touches a bucket does not pay for it at cold start.
+  const storage =
+    opts.storage ?? new (require('@google-cloud/storage') as typeof import('@google-cloud/storage')).Storage();
 
   function file(bucket: string, key: string): File {
     assertObjectName(bucket, key);
