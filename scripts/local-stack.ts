@@ -1,4 +1,5 @@
 /** `npm start`: the whole system on this machine (see README "Local mode"). */
+import { installShutdown, onShutdown } from '../shared/lifecycle/shutdown';
 import { startStack } from '../shared/local/stack';
 import { loadFunction } from '../functions';
 import { manifest } from '../shared/platform/manifest';
@@ -10,21 +11,11 @@ async function main(): Promise<void> {
     `AIPROD is ready on http://localhost:${port} (${manifest.length} functions; data in ${process.env.AIPROD_DATA_DIR})`,
   );
   console.log(`  try: curl http://localhost:${port}/health`);
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping...`);
-    stack.stop().then(
-      () => process.exit(0),
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Ctrl-C and SIGTERM run the deployed functions' shutdown, the stack's own parts included.
+  onShutdown('stop-accepting', () =>
+    console.log('\nstopping: finishing the requests in flight, releasing running jobs...'),
+  );
+  installShutdown();
 }
 
 main().catch((err) => {

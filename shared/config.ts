@@ -80,6 +80,12 @@ const schema = z.object({
   AIPROD_JOB_HEARTBEAT_SECONDS: int(3, 1),
   /** Below job-processor's function timeout (540 s), so a slow job fails with a reason instead of being cut off. */
   AIPROD_PROCESSING_TIMEOUT_SECONDS: int(480, 5),
+  /**
+   * The whole graceful shutdown (lifecycle/shutdown.ts), from SIGTERM to exit: under the 10 s
+   * after which Cloud Run kills the instance, so the exit is always ours. Longer only where nothing
+   * kills the process (the local stack).
+   */
+  AIPROD_SHUTDOWN_SECONDS: z.coerce.number().int().min(2).max(120).default(8),
   AIPROD_SIGNED_URL_TTL_SECONDS: int(3600, 60),
   /** GET /pipeline/{id}/events: how often a stream reads the job (one short query, no connection kept between). */
   AIPROD_SSE_POLL_MS: int(500, 20),
@@ -125,6 +131,17 @@ const schema = z.object({
   AIPROD_MUSIC_PREFIX: z.string().default('music/'),
   /** Longest input accepted, checked from ffprobe before the heavy work. */
   AIPROD_MAX_INPUT_SECONDS: int(3600, 1),
+  /**
+   * Circuit breakers around the voice providers, the music library and Pub/Sub publishing, one per
+   * dependency and process. A breaker opens when more than FAILURE_PERCENT of the calls of the last
+   * WINDOW_SECONDS failed transiently, once the window holds MIN_CALLS (so a quiet dependency's
+   * first failures do not open it); open, it refuses calls without making them for RESET_MS, then
+   * lets one trial call through, whose success closes it. Tests shorten RESET_MS.
+   */
+  AIPROD_BREAKER_FAILURE_PERCENT: z.coerce.number().int().min(0).max(99).default(50),
+  AIPROD_BREAKER_MIN_CALLS: int(10, 1),
+  AIPROD_BREAKER_WINDOW_SECONDS: int(60, 1),
+  AIPROD_BREAKER_RESET_MS: int(30_000, 10),
   REDIS_URL: z.string().url().optional(),
   /** Memorystore's AUTH string and server CA (in-transit encryption), from Secret Manager. */
   REDIS_AUTH: z.string().min(1).optional(),

@@ -5,6 +5,7 @@
 import type Redis from 'ioredis';
 import { config } from '../config';
 import { logger } from '../log';
+import { onShutdown } from '../lifecycle/shutdown';
 
 let client: Redis | null | undefined;
 
@@ -31,3 +32,5 @@ export async function closeRedis(): Promise<void> {
   if (client) await client.quit().catch(() => undefined);
   client = undefined;
 }
+
+onShutdown('close', closeRedis);

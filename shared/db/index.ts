@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { config, ConfigError } from '../config';
 import { logger } from '../log';
+import { onShutdown } from '../lifecycle/shutdown';
 
 function databaseUrl(): string {
   const url = config().DATABASE_URL;
@@ -64,3 +65,6 @@ export async function closeDb(): Promise<void> {
   primary = undefined;
   replica = undefined;
 }
+
+// A stopping instance closes its pools once what it holds is given back and written.
+onShutdown('close', closeDb);

@@ -32,5 +32,9 @@ export function localBusTransport(k: () => Knex): Transport {
       const rows = busRows(topic, messages);
       return rows.length === 0 ? null : writer('bus_messages').insert(rows);
     },
+    async ping(timeoutMs) {
+      // The bus is its table: reachable when a read of it answers.
+      await k().raw('SELECT 1 FROM bus_messages LIMIT 1').timeout(timeoutMs);
+    },
   };
 }

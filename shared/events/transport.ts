@@ -11,6 +11,11 @@ export interface Transport {
    * no subscriber. Brokers outside the database (Pub/Sub) have no such statement.
    */
   publishStatement?(k: Knex | Knex.Transaction, topic: string, messages: BrokerMessage[]): Knex.QueryBuilder | null;
+  /**
+   * Resolves once the broker has answered a call that moves no message, within `timeoutMs`;
+   * rejects when it cannot be reached. The readiness probe's check of the bus.
+   */
+  ping(timeoutMs: number): Promise<void>;
 }
 
 export interface BrokerMessage {

@@ -1,6 +1,7 @@
 /**
  * The express app every HTTP function is built from: request id, trace-correlated request log,
- * security headers, body-size limit, API-key auth, and one error path that answers problem+json.
+ * security headers, draining at shutdown (draining.ts), body-size limit, API-key auth, and one
+ * error path that answers problem+json.
  * The functions-framework has already parsed the body (keeping req.rawBody) when the app runs,
  * on Google Cloud and in the local stack alike; what it could not parse (or otherwise would have
  * answered itself) reaches the app as req.frameworkError and is answered here too (framework-errors.ts).
@@ -15,6 +16,7 @@ import { authenticate, type Principal } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
 import { frameworkErrorProblem, routeFrameworkErrors } from './framework-errors';
 import { toProblem } from './errors';
+import { draining } from './draining';
 import { expressPath, pathPattern, pathShape } from './paths';
 import { rateLimiter } from './rate-limit';
 import { httpFunctions, type HttpFunction } from '../platform/manifest';
@@ -137,6 +139,8 @@ export function createApp(name: string, handler: Handler, options: AppOptions = 
   app.set('trust proxy', true);
   app.use(requestContext());
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"] } } }));
+  // Before any work: a stopping instance refuses at once, and counts what it lets in.
+  app.use(draining());
   app.use(bodyLimit());
   app.use(frameworkErrorProblem());
   // express 5 passes a rejected promise on to the error handler.

@@ -134,12 +134,46 @@ export async function renewLease(k: Knex, jobId: string, owner: string, leaseSec
 
 /**
  * After an unexpected (retryable) failure: the job waits again, its slot free, for the redelivery
- * of the message, which is its tenant's turn, to claim it or a better one.
+ * of the message, which is its tenant's turn, to claim it or a better one. `refundAttempt` gives
+ * back the attempt its claim counted, for a run stopped rather than failed. False when `owner` no
+ * longer held the job.
  */
-export async function requeueJob(k: Knex, jobId: string, owner: string): Promise<void> {
-  await k('jobs')
+export async function requeueJob(
+  k: Knex | Knex.Transaction,
+  jobId: string,
+  owner: string,
+  opts: { refundAttempt?: boolean } = {},
+): Promise<boolean> {
+  const n = await k('jobs')
     .where({ id: jobId, lease_owner: owner, status: 'PROCESSING' })
-    .update({ status: 'PENDING', stage: 'queued', lease_owner: null, lease_expires_at: null, updated_at: k.fn.now() });
+    .update({
+      status: 'PENDING',
+      stage: 'queued',
+      lease_owner: null,
+      lease_expires_at: null,
+      ...(opts.refundAttempt ? { attempts: k.raw('greatest(attempts - 1, 0)') } : {}),
+      updated_at: k.fn.now(),
+    });
+  return n > 0;
+}
+
+/**
+ * Gives a running job back when its instance shuts down, in one transaction under the tenant's
+ * queue lock: PENDING again, its lease cleared, the attempt of this claim not spent (the run was
+ * stopped, it did not fail), and its tenant handed a turn, so that another instance claims it at
+ * once instead of after the lease lapses. The turns to publish after commit; null when `owner` no
+ * longer held the job.
+ */
+export async function releaseJob(
+  k: Knex,
+  job: Pick<JobRow, 'id' | 'tenant_id'>,
+  owner: string,
+): Promise<OutboxMessage[] | null> {
+  return k.transaction(async (trx) => {
+    await lockTenantQueue(trx, job.tenant_id);
+    if (!(await requeueJob(trx, job.id, owner, { refundAttempt: true }))) return null;
+    return (await handOffTurns(trx, job.tenant_id)).messages;
+  });
 }
 
 /** Writes the job's progress and stage (either or both), if `owner` still holds it. */

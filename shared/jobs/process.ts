@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'winston';
 import { config } from '../config';
+import { isShuttingDown, ShuttingDown } from '../lifecycle/shutdown';
 import { logger } from '../log';
 import { objectStore } from '../platform';
 import { finalFailure } from './failures';
 import { fetchInput } from './input';
-import { completeJob } from './complete';
-import { claimJob, recordProgress, renewLease, requeueJob } from './lease';
+import { announce, completeJob } from './complete';
+import { claimJob, MAX_ATTEMPTS, recordProgress, releaseJob, renewLease, requeueJob } from './lease';
 import { inputUrl, JobRequest } from './request';
 import { runRecipe } from './recipes';
+import { trackRunning } from './running';
 import type { JobStage } from './stages';
 import type { JobRow, StoredResult } from './views';
 
@@ -120,6 +122,17 @@ async function run(
   };
 }
 
+/** At shutdown: the job goes back to waiting, and the turn its release hands on is published. */
+async function release(k: Knex, job: JobRow, owner: string, log: Logger): Promise<void> {
+  const turns = await releaseJob(k, job, owner);
+  if (!turns) {
+    log.info('job stopped at shutdown; it had been cancelled or taken over meanwhile');
+    return;
+  }
+  log.info('job released at shutdown; its tenant has a turn to claim it elsewhere');
+  await announce(k, turns, { jobId: job.id });
+}
+
 /** How often a running job renews its lease, and so how soon it sees that it was cancelled. */
 function heartbeatMs(leaseSeconds: number): number {
   return Math.min(leaseSeconds / 3, config().AIPROD_JOB_HEARTBEAT_SECONDS) * 1000;
@@ -127,10 +140,13 @@ function heartbeatMs(leaseSeconds: number): number {
 
 /**
  * Handles one `pipeline-jobs` delivery: a turn of the job's tenant (lease.ts). Resolves (ack)
- * when the job claimed is done, failed for good, cancelled or taken over, or when the tenant has
- * nothing it may run now; throws (retry) on the platform's own trouble.
+ * when the job claimed is done, failed for good, cancelled or taken over, released because the
+ * instance shuts down (its turn handed on), or when the tenant has nothing it may run now; throws
+ * (retry) on the platform's own trouble, and when the instance is already stopping.
  */
 export async function processJob(k: Knex, messageJobId: string): Promise<void> {
+  // A stopping instance starts nothing: the redelivery goes to another one.
+  if (isShuttingDown()) throw new ShuttingDown();
   const owner = randomUUID();
   const leaseSeconds = config().AIPROD_JOB_LEASE_SECONDS;
   const job = await claimJob(k, messageJobId, owner, leaseSeconds);
@@ -155,6 +171,7 @@ export async function processJob(k: Knex, messageJobId: string): Promise<void> {
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   const workDir = await mkdtemp(join(config().AIPROD_SCRATCH_DIR ?? tmpdir(), 'aiprod-job-'));
   const progress = progressWriter(k, job, owner, log);
+  const untrack = trackRunning(abort);
   try {
     const stillHeld = async (): Promise<void> => {
       if (!(await renewLease(k, jobId, owner, leaseSeconds))) abort.abort(new Error('lease lost'));
@@ -166,14 +183,16 @@ export async function processJob(k: Knex, messageJobId: string): Promise<void> {
     if (!(await completeJob(k, job, owner, { status: 'COMPLETED', result }))) log.warn('lease lost before completion');
     else log.info('job completed', { sizeBytes: result.size_bytes, seconds: result.duration_seconds });
   } catch (err) {
-    // Cancelled, or taken over after a lapse: not a failure, and nothing of this run is wanted.
+    // Cancelled, taken over after a lapse, or stopped by the shutdown: not a failure, and nothing
+    // of this run is wanted.
     if (abort.signal.aborted) {
+      if (abort.signal.reason instanceof ShuttingDown) return await release(k, job, owner, log);
       log.info('job stopped: cancelled or taken over');
       return;
     }
     const failure = timeout.aborted
       ? { code: 'processing_timeout', message: `Processing took longer than ${timeoutSeconds} s.` }
-      : finalFailure(err);
+      : finalFailure(err, job.attempts >= MAX_ATTEMPTS);
     if (failure) {
       // A failed job shows the stage it failed in.
       await progress.flushed();
@@ -187,5 +206,6 @@ export async function processJob(k: Knex, messageJobId: string): Promise<void> {
     clearInterval(heartbeat);
     await progress.flushed();
     await rm(workDir, { recursive: true, force: true });
+    untrack();
   }
 }

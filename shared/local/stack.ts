@@ -2,6 +2,9 @@
  * The embedded default, assembled: PostgreSQL (embedded unless DATABASE_URL is set), migrations,
  * every HTTP function of the manifest behind one gateway on PORT, every event function on its own
  * port fed by the local push bus, and the every-minute maintenance tick Cloud Scheduler sends in GCP.
+ * It stops with the deployed functions' graceful shutdown (lifecycle/shutdown.ts), its own parts
+ * added: the bus and the tick stop with the accepting, the bus's deliveries in flight end with the
+ * release, and the listeners and the embedded server go last.
  */
 import { createServer, RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,12 +12,12 @@ import { resolve } from 'node:path';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { eventFunctions, httpFunctions, manifest } from '../platform/manifest';
 import { config, resetConfig } from '../config';
-import { closeDb, db } from '../db';
-import { flushUsage } from '../usage/meter';
+import { db } from '../db';
 import { startLocalPostgres } from '../db/embedded';
 import { migrateLatest } from '../db/migrate';
 import { LocalPushBus, LocalSubscription } from '../events/local-bus';
 import { subscriptionOf } from '../events/local-transport';
+import { onShutdown, shutdown } from '../lifecycle/shutdown';
 import { logger } from '../log';
 import { localStore, resetPlatform, transport } from '../platform';
 import { localStorageHandler } from '../storage';
@@ -112,17 +115,26 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         }, tickSeconds * 1000)
       : undefined;
 
+  let busStopped = Promise.resolve();
+  const ownParts = [
+    onShutdown('stop-accepting', () => {
+      clearInterval(tick);
+      busStopped = bus.stop();
+    }),
+    // A released job's delivery answers at once; the others get what is left of the deadline.
+    onShutdown('release', () => busStopped),
+    onShutdown('teardown', async () => {
+      await Promise.all([close(gateway), ...eventServers.map(close)]);
+      await pg?.stop();
+    }),
+  ];
+
   return {
     url: `http://127.0.0.1:${port}`,
     bus,
     async stop() {
-      clearInterval(tick);
-      await bus.stop();
-      await Promise.all([close(gateway), ...eventServers.map(close)]);
-      // What the servers counted is written before the pool goes.
-      await flushUsage();
-      await closeDb();
-      await pg?.stop();
+      await shutdown('local stack stopped');
+      for (const remove of ownParts) remove();
     },
   };
 }

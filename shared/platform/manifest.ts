@@ -500,15 +500,18 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     ...small,
     memory: '256Mi',
     name: 'health',
-    description: 'Liveness and readiness.',
+    description:
+      'Startup, liveness and readiness probes: migrations and configuration; the process; the database, Redis and the bus.',
     kind: 'http',
     method: 'GET',
-    paths: ['/health', '/health/live', '/health/ready'],
+    paths: ['/health', '/health/startup', '/health/live', '/health/ready'],
     auth: 'public',
+    // A probe is never refused: it must tell an overloaded instance from a broken one.
     rateLimit: 'none',
     timeoutSeconds: 10,
     maxInstances: 10,
-    access: { secrets: ['database-url'] },
+    // Redis's AUTH string, to ping Memorystore. Pub/Sub's check needs no grant (events/pubsub-transport.ts).
+    access: { secrets: ['database-url', 'redis-auth'] },
   },
   {
     name: 'job-processor',

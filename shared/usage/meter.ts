@@ -5,7 +5,7 @@
  * Why in memory, written in batches: the submit path must not get slower, so a call costs no
  * database statement of its own, only an addition to a counter in this instance's memory. Every
  * AIPROD_USAGE_FLUSH_SECONDS the counters are written in one statement (an upsert adding to each
- * day's row), and once more when the instance is stopped (final-flush.ts). Counting in Redis would
+ * day's row), and once more when the instance is stopped (lifecycle/shutdown.ts). Counting in Redis would
  * ride on the rate limiter's round trip, but it would need a second job moving counts from Redis to
  * PostgreSQL and still a memory fallback (the embedded default has no Redis, and an outage must
  * not lose calls), and Memorystore is a cache, not a ledger. The price of this choice is bounded:
@@ -21,8 +21,8 @@ import { db } from '../db';
 import { pathPattern } from '../http/paths';
 import { logger } from '../log';
 import type { HttpFunction } from '../platform/manifest';
+import { installShutdown, onShutdown } from '../lifecycle/shutdown';
 import { callCostMicros } from './costs';
-import { flushBeforeExit } from './final-flush';
 
 interface Counter {
   tenant_id: string;
@@ -92,7 +92,9 @@ export function recordCall(principal: Principal, endpoint: string): void {
   });
   if (!timer) {
     timer = setInterval(() => void flushUsage(), config().AIPROD_USAGE_FLUSH_SECONDS * 1000).unref();
-    flushBeforeExit(flushUsage);
+    // Before the pools close: the counts go through the pool that served their calls.
+    onShutdown('flush', flushUsage);
+    installShutdown();
   }
 }
 

@@ -29,6 +29,9 @@ function recordingBroker(fail = false): Transport & { sent: { topic: string; att
       sent.push({ topic, attributes });
       return `m-${sent.length}`;
     },
+    async ping() {
+      if (fail) throw new Error('broker unavailable');
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { config } from '../../config';
+import { circuitBreaker, isTransientError, type Breaker } from '../../resilience';
 import { ObjectNotFoundError, type ObjectStore } from '../../storage/object-store';
 import { SAMPLE_RATE } from '../audio-format';
 import { MediaError } from '../errors';
@@ -46,12 +47,31 @@ export interface MusicLibrary {
 const manifestCache = new WeakMap<ObjectStore, Map<string, { tracks: Track[]; until: number }>>();
 
 /**
+ * The `music:library` circuit breaker, per store as the cache (a library object is made per job):
+ * storage that keeps failing is left alone for a while, and the jobs meanwhile fail at once, to
+ * be retried, instead of each waiting out the client's timeouts. Only the store's own trouble
+ * counts (5xx, 429, timeouts, lost connections), never a missing object.
+ */
+const breakers = new WeakMap<ObjectStore, Breaker>();
+
+function breakerOf(store: ObjectStore): Breaker {
+  let breaker = breakers.get(store);
+  if (!breaker) breakers.set(store, (breaker = circuitBreaker({ name: 'music:library', isFailure: isTransientError })));
+  return breaker;
+}
+
+/** Downloads an object of the library's bucket, through its breaker. */
+type Download = (key: string, toPath: string) => Promise<void>;
+
+/**
  * Music tracks kept in storage, one manifest per style at `<prefix><style>/manifest.json`:
  * `{ "tracks": [{ "key": "music/calm/harbour.mp3", "title": "Harbour", "license": "CC-BY 4.0" }] }`.
  * Tracks can be in any format and length ffmpeg reads (see fit.ts for how they meet the video).
  */
 export function musicLibrary(opts: { store: ObjectStore; bucket: string; prefix: string }): MusicLibrary {
   const { store, bucket } = opts;
+  const breaker = breakerOf(store);
+  const download: Download = (key, toPath) => breaker.run(() => store.download(bucket, key, toPath));
 
   async function tracksOf(style: MusicStyle, dir: string): Promise<Track[]> {
     const key = `${opts.prefix}${style}/manifest.json`;
@@ -60,7 +80,7 @@ export function musicLibrary(opts: { store: ObjectStore; bucket: string; prefix:
     const cached = cache.get(`${bucket}/${key}`);
     if (cached && cached.until > Date.now()) return cached.tracks;
 
-    const tracks = await readManifest(store, bucket, key, join(dir, 'manifest.json'));
+    const tracks = await readManifest(download, bucket, key, join(dir, 'manifest.json'));
     // Invalid manifests throw above and are not kept: a fix shows on the next job.
     cache.set(`${bucket}/${key}`, { tracks, until: Date.now() + MANIFEST_TTL_MS });
     return tracks;
@@ -74,7 +94,7 @@ export function musicLibrary(opts: { store: ObjectStore; bucket: string; prefix:
         const tracks = await tracksOf(style, dir);
         if (tracks.length > 0) {
           bed = await prepareBed(
-            store,
+            download,
             bucket,
             choose(tracks, seed),
             Math.round(durationSeconds * SAMPLE_RATE),
@@ -97,9 +117,9 @@ export function configuredMusicLibrary(store: ObjectStore): MusicLibrary | null 
 }
 
 /** The style's tracks; none when it has no manifest. */
-async function readManifest(store: ObjectStore, bucket: string, key: string, path: string): Promise<Track[]> {
+async function readManifest(download: Download, bucket: string, key: string, path: string): Promise<Track[]> {
   try {
-    await store.download(bucket, key, path);
+    await download(key, path);
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return [];
     throw err;
@@ -122,7 +142,7 @@ async function readManifest(store: ObjectStore, bucket: string, key: string, pat
 
 /** Downloads the track and fits it to the video, in `dir`; returns the bed's path. */
 async function prepareBed(
-  store: ObjectStore,
+  download: Download,
   bucket: string,
   track: Track,
   samples: number,
@@ -132,7 +152,7 @@ async function prepareBed(
   const source = join(dir, 'source');
   const outPath = join(dir, 'music.wav');
   try {
-    await store.download(bucket, track.key, source);
+    await download(track.key, source);
     await fitTrack({ sourcePath: source, samples, outPath, signal });
     return outPath;
   } catch (err) {

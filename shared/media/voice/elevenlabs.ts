@@ -1,7 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { MediaError } from '../errors';
 import { LANGUAGES, type VoiceEngine } from './engine';
-import { retryAfterMs, retryPolicy, TransientVoiceError, withRetries, type RetryPolicy } from './retry';
+import {
+  providerBreaker,
+  retryAfterMs,
+  retryPolicy,
+  TransientVoiceError,
+  withRetries,
+  type RetryPolicy,
+} from './retry';
 import { splitText } from './split';
 import { wavFile } from './wav';
 
@@ -33,9 +40,13 @@ export interface ElevenLabsVoiceOptions extends Partial<RetryPolicy> {
   fetch?: typeof fetch;
 }
 
-/** ElevenLabs over its HTTP API: long texts are spoken in several requests and joined. */
+/**
+ * ElevenLabs over its HTTP API: long texts are spoken in several requests and joined. The engine
+ * owns the process's `voice:elevenlabs` circuit breaker, so make it once (voiceEngine() does).
+ */
 export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine {
   const policy = retryPolicy(opts);
+  const breaker = providerBreaker('voice:elevenlabs');
   const post = opts.fetch ?? fetch;
   const base = opts.baseUrl.replace(/\/+$/, '');
   const url = `${base}/v1/text-to-speech/${encodeURIComponent(opts.voiceId)}?output_format=${OUTPUT_FORMAT}`;
@@ -82,7 +93,9 @@ export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine
       // One after the other: ElevenLabs caps concurrent requests per account, and jobs share it.
       for (const piece of splitText(text, language, MAX_CHARACTERS, (s) => s.length)) {
         pieces.push(
-          await withRetries(PROVIDER, policy, signal, (attemptSignal) => speak(piece, language, attemptSignal)),
+          await withRetries(PROVIDER, policy, breaker, signal, (attemptSignal) =>
+            speak(piece, language, attemptSignal),
+          ),
         );
       }
       if (!pieces.some((pcm) => pcm.length > 0)) {

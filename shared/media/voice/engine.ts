@@ -15,8 +15,8 @@ export interface VoiceEngine {
    * resamples). Rejects with MediaError('voice_synthesis_failed') when it cannot; a cloud engine
    * with MediaError('voice_rejected') when its provider refuses the request (retrying would not
    * help) and MediaError('voice_provider_unavailable') when the provider stayed overloaded, down or
-   * silent through every retry; any engine with MediaError('processing_timeout') once `signal`
-   * aborts.
+   * silent through every retry, or its circuit breaker refused the request (worth trying again
+   * later); any engine with MediaError('processing_timeout') once `signal` aborts.
    */
   synthesize(text: string, language: string, outPath: string, signal?: AbortSignal): Promise<void>;
 }

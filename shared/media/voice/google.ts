@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { TextToSpeechClient } from '@google-cloud/text-to-speech';
 import { MediaError } from '../errors';
 import type { Language, VoiceEngine } from './engine';
-import { retryPolicy, TransientVoiceError, withRetries, type RetryPolicy } from './retry';
+import { providerBreaker, retryPolicy, TransientVoiceError, withRetries, type RetryPolicy } from './retry';
 import { splitText } from './split';
 import { readWav, wavFile, type PcmFormat } from './wav';
 
@@ -57,9 +57,13 @@ export interface GoogleVoiceOptions extends Partial<RetryPolicy> {
   apiEndpoint?: string;
 }
 
-/** Google Cloud Text-to-Speech: long texts are spoken in several requests and joined. */
+/**
+ * Google Cloud Text-to-Speech: long texts are spoken in several requests and joined. The engine
+ * owns the process's `voice:google` circuit breaker, so make it once (voiceEngine() does).
+ */
 export function googleVoiceEngine(opts: GoogleVoiceOptions = {}): VoiceEngine {
   const policy = retryPolicy(opts);
+  const breaker = providerBreaker('voice:google');
   let client = opts.client;
 
   return {
@@ -76,7 +80,7 @@ export function googleVoiceEngine(opts: GoogleVoiceOptions = {}): VoiceEngine {
       // One after the other: a long script is a handful of requests, and a provider that rations
       // its quota per minute is better met in single file.
       for (const piece of splitText(text, language, MAX_INPUT_BYTES, (s) => Buffer.byteLength(s, 'utf8'))) {
-        const wav = await withRetries(PROVIDER, policy, signal, (attemptSignal) =>
+        const wav = await withRetries(PROVIDER, policy, breaker, signal, (attemptSignal) =>
           speak(tts, piece, voice, policy.timeoutMs, attemptSignal),
         );
         const audio = decode(wav);

@@ -1,3 +1,4 @@
+import { BreakerOpenError, circuitBreaker, type Breaker } from '../../resilience';
 import { MediaError } from '../errors';
 
 export interface RetryPolicy {
@@ -36,14 +37,28 @@ export class TransientVoiceError extends Error {
 }
 
 /**
- * Runs `attempt` until it succeeds, throws anything but a TransientVoiceError, or the retries run
- * out (MediaError('voice_provider_unavailable')). Each attempt gets a signal that fires at the
- * policy's timeout or when `signal` does; `signal` firing ends everything with
- * MediaError('processing_timeout'), as the VoiceEngine contract says.
+ * The circuit breaker of one provider. Each request counts, a job's retries included: the breaker
+ * measures what the provider answers request by request, so a job's next retry is refused (and
+ * the job stops at once) when the provider's failures opened it meanwhile, its half-open trial is
+ * a single request, and a blip a retry got past counts one failure beside one success. Only
+ * TransientVoiceError counts against it: a refusal of the request (voice_rejected) shows that the
+ * provider answers.
+ */
+export function providerBreaker(name: string): Breaker {
+  return circuitBreaker({ name, isFailure: (err) => err instanceof TransientVoiceError });
+}
+
+/**
+ * Runs `attempt` through `breaker` until it succeeds, throws anything but a TransientVoiceError,
+ * or the retries run out (MediaError('voice_provider_unavailable')); a breaker that refuses an
+ * attempt ends it all at once with the same code and no request made, to be tried again later.
+ * Each attempt gets a signal that fires at the policy's timeout or when `signal` does; `signal`
+ * firing ends everything with MediaError('processing_timeout'), as the VoiceEngine contract says.
  */
 export async function withRetries<T>(
   provider: string,
   policy: RetryPolicy,
+  breaker: Breaker,
   signal: AbortSignal | undefined,
   attempt: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
@@ -59,14 +74,13 @@ export async function withRetries<T>(
       await sleep(pause, provider, signal);
     }
     if (signal?.aborted) throw stopped(provider);
-    attempts += 1;
-    const timeout = AbortSignal.timeout(policy.timeoutMs);
     try {
-      return await attempt(signal ? AbortSignal.any([signal, timeout]) : timeout);
+      return await breaker.run(() => attemptOnce(provider, policy.timeoutMs, signal, attempt));
     } catch (err) {
       if (signal?.aborted) throw stopped(provider);
-      if (timeout.aborted) last = new TransientVoiceError(`no answer within ${policy.timeoutMs} ms`);
-      else if (err instanceof TransientVoiceError) last = err;
+      if (err instanceof BreakerOpenError) throw refused(provider, err, attempts, last);
+      attempts += 1;
+      if (err instanceof TransientVoiceError) last = err;
       else throw err;
     }
   }
@@ -74,6 +88,42 @@ export async function withRetries<T>(
     'voice_provider_unavailable',
     `${provider} is unavailable: ${attempts} attempt${attempts === 1 ? '' : 's'} failed, the last with: ${last?.message}`,
     last?.message,
+  );
+}
+
+/**
+ * One request under its own deadline: running out of it is a TransientVoiceError like any other
+ * provider trouble, while the caller's abort is not the provider's doing and counts against no
+ * breaker.
+ */
+async function attemptOnce<T>(
+  provider: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  attempt: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    return await attempt(signal ? AbortSignal.any([signal, timeout]) : timeout);
+  } catch (err) {
+    if (signal?.aborted) throw stopped(provider);
+    if (timeout.aborted) throw new TransientVoiceError(`no answer within ${timeoutMs} ms`);
+    throw err;
+  }
+}
+
+/** The breaker refused the next attempt: nothing was sent, and the job is to try again later. */
+function refused(
+  provider: string,
+  err: BreakerOpenError,
+  made: number,
+  last: TransientVoiceError | undefined,
+): MediaError {
+  const before = last ? ` (${made} attempt${made === 1 ? '' : 's'} failed first, the last with: ${last.message})` : '';
+  return new MediaError(
+    'voice_provider_unavailable',
+    `${provider} is unavailable: too many of its recent requests failed, so no request is sent for now${before}`,
+    err.message,
   );
 }
 
