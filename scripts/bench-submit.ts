@@ -18,30 +18,28 @@
  * the median. A failed goal prints FAIL and still exits 0, unless --strict; a failed setup exits 1.
  */
 import { mkdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { freePort } from '../shared/net/free-port';
-import { Child, cpuSeconds, healthy, logSummary, startChild, stopChild, waitForHealth } from './bench/children';
+import { Child, cpuSeconds, healthy, logSummary, waitForHealth } from './bench/children';
 import {
   createScratchTable,
   createTenants,
   deleteTenants,
   dropScratchTable,
-  openDatabase,
   SCRATCH_TABLE,
   serverVersion,
 } from './bench/database';
 import { jobRequests, runSegment, Segment, summarize, TIMEOUT_SECONDS } from './bench/load';
 import { BATCH_SIZE, batchReport, measureBatches, type BatchRun } from './bench/batch';
 import { baselineWarnings, goalChecks, Level, levelTable, machineLines } from './bench/report';
+import { BenchSession, message } from './bench/session';
 
 const USAGE =
   'usage: npm run bench:submit -- [--duration <s>] [--rounds <n>] [--connections <n,n,...>] [--tenants <n>] [--warmup <s>] [--batches <n>] [--strict]';
-const STACK_START_MS = 180_000;
 const BASELINE_START_MS = 30_000;
-const STOP_GRACE_MS = 20_000;
 /** After a segment, the target must answer /health again (its pool free) within this long. */
 const SETTLE_MS = 15_000;
 
@@ -66,27 +64,23 @@ interface Setup {
   stackLog: string;
 }
 
-/** What was set up, undone in reverse order whatever happens (error, Ctrl-C). */
-const undo: { what: string; step: () => Promise<unknown> }[] = [];
-const children: Child[] = [];
-/** Aborted by Ctrl-C, SIGTERM or SIGHUP. */
-const stop = new AbortController();
+const session = new BenchSession(log);
 
 async function main(): Promise<number> {
   const opts = optionsFromArgs(process.argv.slice(2));
-  onStopSignals();
+  session.onStopSignals();
   try {
-    const setup = await setUp(opts, stop.signal);
-    const levels = await measure(opts, setup, stop.signal);
+    const setup = await setUp(opts, session.signal);
+    const levels = await measure(opts, setup, session.signal);
     let batches: BatchRun | null = null;
     if (opts.batches > 0) {
       log(`sending ${opts.batches} batches of ${BATCH_SIZE} items...`);
-      batches = await measureBatches(setup.targets.submit.url, setup.keys[0]!, opts.batches, stop.signal);
+      batches = await measureBatches(setup.targets.submit.url, setup.keys[0]!, opts.batches, session.signal);
     }
     const failed = await report(opts, levels, batches, setup);
     return opts.strict && failed > 0 ? 1 : 0;
   } finally {
-    await tearDown();
+    await session.tearDown();
   }
 }
 
@@ -96,27 +90,17 @@ async function setUp(opts: Options, signal: AbortSignal): Promise<Setup> {
   const dataDir = resolve(process.env.AIPROD_DATA_DIR ?? '.aiprod', 'bench-submit');
   await mkdir(dataDir, { recursive: true });
 
-  const stackUrl = `http://127.0.0.1:${await freePort()}`;
-  const stack = launch('stack', 'scripts/bench/stack.ts', dataDir, {
-    PORT: new URL(stackUrl).port,
-    AIPROD_LOCAL_WORKERS: '0',
-    AIPROD_DATA_DIR: dataDir,
-    DATABASE_URL: external,
-  });
-  log(`starting the stack (workers off) on ${stackUrl}...`);
-  await waitForHealth(stack, stackUrl, STACK_START_MS, signal);
-
-  const { url, k } = await openDatabase(external, dataDir);
-  undo.push({ what: 'close the connection', step: () => k.destroy() });
+  const stack = await session.startStack(dataDir, { workers: false });
+  const { url: stackUrl, databaseUrl: url, k } = stack;
   await deleteTenants(k);
-  undo.push({ what: "delete the bench's tenants", step: () => deleteTenants(k) });
+  session.onTearDown("delete the bench's tenants", () => deleteTenants(k));
   log(`creating ${opts.tenants} enterprise tenants with one key each...`);
   const keys = await createTenants(k, opts.tenants);
   await createScratchTable(k);
-  undo.push({ what: `drop ${SCRATCH_TABLE}`, step: () => dropScratchTable(k) });
+  session.onTearDown(`drop ${SCRATCH_TABLE}`, () => dropScratchTable(k));
 
   const bareUrl = `http://127.0.0.1:${await freePort()}`;
-  const bare = launch('baseline', 'scripts/bench/baseline.ts', dataDir, {
+  const bare = session.launch('baseline', 'scripts/bench/baseline.ts', dataDir, {
     PORT: new URL(bareUrl).port,
     DATABASE_URL: url,
     BENCH_TABLE: SCRATCH_TABLE,
@@ -125,22 +109,11 @@ async function setUp(opts: Options, signal: AbortSignal): Promise<Setup> {
   await waitForHealth(bare, bareUrl, BASELINE_START_MS, signal);
 
   return {
-    targets: { submit: { url: stackUrl, child: stack }, bare: { url: bareUrl, child: bare } },
+    targets: { submit: { url: stackUrl, child: stack.child }, bare: { url: bareUrl, child: bare } },
     keys,
     database: await databaseLine(k, external),
-    stackLog: stack.logPath,
+    stackLog: stack.child.logPath,
   };
-}
-
-/** A child with the bench's environment plus `env`, logging to `<dataDir>/<name>.log`; stopped at the end. */
-function launch(name: string, script: string, dataDir: string, env: NodeJS.ProcessEnv): Child {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
-  // An empty or absent DATABASE_URL must reach the stack as absent: it then runs the embedded server.
-  if (!childEnv.DATABASE_URL) delete childEnv.DATABASE_URL;
-  const child = startChild(name, script, childEnv, join(dataDir, `${name}.log`));
-  children.push(child);
-  undo.push({ what: `stop the ${name}`, step: () => stopChild(child, STOP_GRACE_MS) });
-  return child;
 }
 
 async function databaseLine(k: Knex, external: string | undefined): Promise<string> {
@@ -241,41 +214,6 @@ async function report(opts: Options, levels: Level[], batches: BatchRun | null, 
   return failed;
 }
 
-async function tearDown(): Promise<void> {
-  for (let step = undo.pop(); step; step = undo.pop()) {
-    try {
-      await step.step();
-    } catch (err) {
-      log(`could not ${step.what}: ${message(err)}`);
-    }
-  }
-}
-
-/**
- * First Ctrl-C (or SIGTERM, SIGHUP): stop measuring and clean up. A second: kill the children's
- * process groups now and leave, for when a cleanup step hangs.
- */
-function onStopSignals(): void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (!stop.signal.aborted) {
-      log(`\n${signal}: stopping and cleaning up (again to force)...`);
-      stop.abort(new Error(`stopped by ${signal}`));
-      return;
-    }
-    for (const child of children) killGroup(child);
-    process.exit(130);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
-}
-
-function killGroup(child: Child): void {
-  try {
-    if (child.process.pid && child.process.exitCode === null) process.kill(-child.process.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 const FLAGS = {
   duration: { type: 'string', default: '10' },
   rounds: { type: 'string', default: '3' },
@@ -318,8 +256,6 @@ function usage(problem?: string): never {
   process.exit(problem ? 2 : 0);
 }
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -328,6 +264,6 @@ main().then(
   (code) => process.exit(code),
   (err) => {
     console.error(`bench-submit: ${message(err)}`);
-    process.exit(stop.signal.aborted ? 130 : 1);
+    process.exit(session.signal.aborted ? 130 : 1);
   },
 );

@@ -1,15 +1,16 @@
 /**
  * `npm run build`: one small bundle per function of the manifest (esbuild; only what the function
  * imports), zipped as Cloud Functions source: dist/functions/<name>.zip (unpacked beside it in
- * dist/functions/<name>/) holding index.js and a
- * package.json. What cannot be bundled stays a dependency the Cloud Build of the function installs:
+ * dist/functions/<name>/) holding index.js, a package.json and the files the function serves from
+ * beside its bundle (ASSETS below). What cannot be bundled stays a dependency the Cloud Build of the function installs:
  * the functions-framework (the runtime must find the same copy the handler registered with), and
  * the packages listed in RUNTIME_DEPENDENCIES below.
  */
-import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
+import { BUNDLED_ASSETS_DIR, SWAGGER_UI_FILES, swaggerUiDir } from '../shared/openapi/docs-page';
 import { manifest } from '../shared/platform/manifest';
 
 const root = join(__dirname, '..');
@@ -48,6 +49,11 @@ const NEVER_LOADED = [
   'pg-query-stream',
 ];
 
+/** Files a function reads from beside its bundle, by function, as zip path -> source: the docs page's Swagger UI. */
+const ASSETS: Readonly<Record<string, Record<string, string>>> = {
+  docs: Object.fromEntries(SWAGGER_UI_FILES.map((f) => [`${BUNDLED_ASSETS_DIR}/${f}`, join(swaggerUiDir(), f)])),
+};
+
 function zip(files: Record<string, string | Buffer>, dest: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const z = new ZipFile();
@@ -72,7 +78,8 @@ async function main(): Promise<void> {
       minify: true,
       sourcemap: false,
       write: false,
-      external: [...RUNTIME_DEPENDENCIES, ...NEVER_LOADED],
+      // swagger-ui-dist's files ship beside the docs bundle (ASSETS): the package itself is never resolved there.
+      external: [...RUNTIME_DEPENDENCIES, ...NEVER_LOADED, 'swagger-ui-dist'],
       logLevel: 'warning',
     });
     const code = result.outputFiles[0]!.contents;
@@ -85,10 +92,16 @@ async function main(): Promise<void> {
       engines: { node: '20' },
       dependencies,
     };
-    const files = { 'index.js': Buffer.from(code), 'package.json': `${JSON.stringify(functionPackage, null, 2)}\n` };
+    const files = {
+      'index.js': Buffer.from(code),
+      'package.json': `${JSON.stringify(functionPackage, null, 2)}\n`,
+      ...Object.fromEntries(Object.entries(ASSETS[fn.name] ?? {}).map(([name, src]) => [name, readFileSync(src)])),
+    };
     // The unpacked source beside the zip: what the zip holds, to inspect or load as it is.
-    mkdirSync(join(out, fn.name));
-    for (const [file, content] of Object.entries(files)) writeFileSync(join(out, fn.name, file), content);
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(out, fn.name, file)), { recursive: true });
+      writeFileSync(join(out, fn.name, file), content);
+    }
     const dest = join(out, `${fn.name}.zip`);
     await zip(files, dest);
     console.log(

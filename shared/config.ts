@@ -153,6 +153,12 @@ const schema = z.object({
     .default('rl:'),
   /** How long usage counts wait in an instance's memory before one batched upsert writes them. */
   AIPROD_USAGE_FLUSH_SECONDS: int(10, 1),
+  /**
+   * Bearer token the scraper sends to GET /metrics (secret `metrics-token`): the figures are the
+   * operators', not the partners'. Unset, /metrics is open in local mode and answers 503 on Google
+   * Cloud; optional here because only the metrics function reads the secret.
+   */
+  AIPROD_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

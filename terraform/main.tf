@@ -121,6 +121,14 @@ resource "random_bytes" "key_encryption_key" {
   length = 32
 }
 
+# The Bearer token of GET /metrics, written once as the first version of metrics-token (the
+# scraper reads it from there too); alphanumeric, so it goes into an Authorization header as is.
+# Later versions come from its rotation.
+resource "random_password" "metrics_token" {
+  length  = 48
+  special = false
+}
+
 module "secrets" {
   source = "./modules/secrets"
 
@@ -136,11 +144,12 @@ module "secrets" {
 
   # The replica's URL carries the same password as the primary's (a replica keeps its primary's
   # users), so it is seeded too: ops rotate both by hand (docs/disaster-recovery.md).
-  seeded_secret_ids = ["database-url", "database-replica-url", "key-encryption-key"]
+  seeded_secret_ids = ["database-url", "database-replica-url", "key-encryption-key", "metrics-token"]
   seeded_values = {
     "database-url"         = module.database.database_url
     "database-replica-url" = module.database.database_replica_url
     "key-encryption-key"   = random_bytes.key_encryption_key.base64
+    "metrics-token"        = random_password.metrics_token.result
   }
 
   managed_secret_ids = ["redis-auth"]

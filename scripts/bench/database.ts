@@ -1,16 +1,30 @@
 /**
- * The database side of `npm run bench:submit`: the stack's own database (DATABASE_URL, or the
- * embedded server the stack started on its data dir), the bench's tenants and keys in it, and the
- * bare baseline's scratch table; and the undoing of all of it.
+ * The database side of `npm run bench:submit` and `npm run loadtest`: the stack's own database
+ * (DATABASE_URL, or the embedded server the stack started on its data dir), the run's tenants and
+ * keys in it, and the bare baseline's scratch table; and the undoing of all of it.
  */
 import type { Knex } from 'knex';
-import { createApiKey } from '../../shared/auth/api-keys';
+import { createApiKey, type Tier } from '../../shared/auth/api-keys';
 import { connect } from '../../shared/db';
 import { startLocalPostgres } from '../../shared/db/embedded';
 import { migrateLatest } from '../../shared/db/migrate';
 
 export const SCRATCH_TABLE = 'bench_submit_bare';
-const TENANT_PREFIX = 'bench-submit-';
+
+/** A run's tenants: named `<prefix>001`, ..., so that they can be found again and deleted. */
+export interface TenantSet {
+  prefix: string;
+  /** The keys' label, naming the command that made them. */
+  label: string;
+  /** The tier of tenant number i (from 1). */
+  tierOf: (i: number) => Tier;
+}
+
+export const SUBMIT_BENCH_TENANTS: TenantSet = {
+  prefix: 'bench-submit-',
+  label: 'bench:submit',
+  tierOf: () => 'enterprise',
+};
 
 /**
  * A connection to the database the running stack serves. Without DATABASE_URL that is the
@@ -36,27 +50,27 @@ export async function openDatabase(
 }
 
 /**
- * `count` enterprise tenants with one fresh key each. Many tenants, because the tier limits are
- * per tenant and per minute: spread over enough of them, they are not what is measured.
+ * `count` tenants with one fresh key each. Many tenants, because the tier limits are per tenant
+ * and per minute: spread over enough of them, they are not what is measured.
  */
-export async function createTenants(k: Knex, count: number): Promise<string[]> {
+export async function createTenants(k: Knex, count: number, set = SUBMIT_BENCH_TENANTS): Promise<string[]> {
   const keys: string[] = [];
   for (let i = 1; i <= count; i++) {
-    const name = `${TENANT_PREFIX}${String(i).padStart(3, '0')}`;
-    const { key } = await createApiKey(k, { name, tier: 'enterprise' }, 'bench:submit');
+    const name = `${set.prefix}${String(i).padStart(3, '0')}`;
+    const { key } = await createApiKey(k, { name, tier: set.tierOf(i) }, set.label);
     keys.push(key);
   }
   return keys;
 }
 
 /**
- * Removes the bench's tenants, before a run (what a killed run left) and after it: their jobs, keys
+ * Removes a run's tenants, before it (what a killed run left) and after it: their jobs, keys
  * and idempotency keys go with them (ON DELETE CASCADE), and their queued messages, which name the
  * tenant in their attributes, are deleted too, so that no worker started later on this database
  * picks up thousands of jobs nobody wants, and runs do not pile rows up in the tables measured.
  */
-export async function deleteTenants(k: Knex): Promise<number> {
-  const ids = (await k('tenants').where('name', 'like', `${TENANT_PREFIX}%`).pluck('id')) as string[];
+export async function deleteTenants(k: Knex, set = SUBMIT_BENCH_TENANTS): Promise<number> {
+  const ids = (await k('tenants').where('name', 'like', `${set.prefix}%`).pluck('id')) as string[];
   if (ids.length === 0) return 0;
   for (const table of ['bus_messages', 'outbox']) {
     await k(table).whereRaw("attributes->>'tenant_id' = ANY(?::text[])", [ids]).del();

@@ -4,6 +4,7 @@ import { db } from '../db';
 import { HttpProblem } from '../http/problem';
 import { resultView } from '../jobs/result-view';
 import { findJob, statusView } from '../jobs/views';
+import type { JobResultView } from '../openapi/schemas/jobs';
 
 /** Seconds a partner should wait before asking again while the job runs. */
 const RETRY_AFTER_SECONDS = 5;
@@ -17,6 +18,15 @@ export async function pipelineResult(req: Request, res: Response): Promise<void>
   if (job.status === 'CANCELLED') {
     throw new HttpProblem(409, 'job_cancelled', 'Job cancelled', 'The job was cancelled: it has no result.');
   }
+  if (job.expired_at) {
+    const on = new Date(job.expired_at).toISOString();
+    throw new HttpProblem(
+      410,
+      'result_expired',
+      'Result expired',
+      `The output was deleted on ${on}, at the end of its retention period.`,
+    );
+  }
   if (job.status !== 'COMPLETED' || !job.result) {
     res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(202).json(statusView(job));
@@ -27,5 +37,5 @@ export async function pipelineResult(req: Request, res: Response): Promise<void>
     status: job.status,
     metadata: job.metadata ?? {},
     ...(await resultView(job.result, config().AIPROD_SIGNED_URL_TTL_SECONDS)),
-  });
+  } satisfies JobResultView);
 }

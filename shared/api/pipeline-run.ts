@@ -5,7 +5,8 @@ import { parseJobRequest } from '../jobs/request';
 import { submitJob } from '../jobs/submit';
 import { jsonBody } from '../http/json-body';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** What an `Idempotency-Key` may be: 1 to 255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export async function runPipeline(req: Request, res: Response): Promise<void> {
   const parsed = parseJobRequest(jsonBody(req));

@@ -8,6 +8,7 @@ import {
   voiceEngines,
 } from '../media/catalog';
 import { RECIPES } from '../jobs/request';
+import type { PresetsView } from '../openapi/schemas/catalog';
 
 export function presets(_req: Request, res: Response): void {
   const engines = voiceEngines();
@@ -28,5 +29,5 @@ export function presets(_req: Request, res: Response): void {
       target_lufs: p.targetLufs,
       true_peak_dbtp: p.truePeakDbtp,
     })),
-  });
+  } satisfies PresetsView);
 }

@@ -18,12 +18,13 @@ import {
   type WebhookWithSecret,
 } from '../webhooks/registry';
 import { jsonBody } from '../http/json-body';
+import type { WebhookWithSecretView } from '../openapi/schemas/webhooks';
 
 const tenantOf = (req: Request): string => req.principal!.tenantId;
 const idOf = (req: Request): string => String(req.params.id);
 
 /** The view, and the key shown this once beside it. */
-const withSecret = (w: WebhookWithSecret) => ({ ...w.webhook, secret: w.secret });
+const withSecret = (w: WebhookWithSecret): WebhookWithSecretView => ({ ...w.webhook, secret: w.secret });
 
 export async function webhooksCreate(req: Request, res: Response): Promise<void> {
   const created = await registerWebhook(db(), keyEncryptionKey(), req.principal!, jsonBody(req), {

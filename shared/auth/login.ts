@@ -6,8 +6,9 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { ForbiddenError, ValidationError } from '../errors';
+import type { LoginView } from '../openapi/schemas/account';
 import { fieldErrors } from '../validation/zod-errors';
-import { issueUserToken, type Tier } from './api-keys';
+import { issueUserToken } from './api-keys';
 import { verifyIdToken, type IdTokenSettings } from './id-token';
 
 /** How long an API token from a login works. */
@@ -16,7 +17,7 @@ export const LOGIN_TOKEN_TTL_SECONDS = 3600;
 /** Far above a real ID token (about 1 KB), far below the body limit. */
 const ID_TOKEN_MAX_LENGTH = 8192;
 
-const loginSchema = z
+export const loginSchema = z
   .object({
     id_token: z
       .string({ error: 'id_token must be a string.' })
@@ -25,12 +26,8 @@ const loginSchema = z
   })
   .strict();
 
-export interface LoginAnswer {
-  token: string;
-  token_type: 'Bearer';
-  expires_at: string;
-  tenant: { id: string; name: string; tier: Tier };
-}
+/** What POST /auth/login answers: the documented shape (shared/openapi/schemas/account.ts). */
+export type LoginAnswer = LoginView;
 
 /**
  * The API token for the body's ID token: ValidationError for a bad body, UnauthenticatedError

@@ -16,19 +16,17 @@ import { metadataSchema, parseJobRequest, splitMetadata, type JobRequest } from 
 import { checkSubmittable, uploadInputOf } from '../jobs/submit';
 import { checkUploadsRecorded } from '../uploads/ownership';
 import { PIPELINE_JOBS, type PipelineJobMessage } from '../jobs/topics';
+import type { BatchAcceptedView } from '../openapi/schemas/batches';
 import { transport } from '../platform';
 import { fieldErrors } from '../validation/zod-errors';
 
-export interface AcceptedBatch {
-  batch_id: string;
-  status: 'PENDING';
-  total: number;
-  priority: Priority;
-}
+/** What POST /pipeline/batch answers (shared/openapi/schemas/batches.ts). */
+export type AcceptedBatch = BatchAcceptedView;
 
 const MIN_ITEMS = 2;
 
-function envelope(maxItems: number) {
+/** The batch around its items, which parseBatch then checks one by one as job requests. */
+export function batchEnvelope(maxItems: number) {
   return z
     .object({
       items: z
@@ -43,7 +41,7 @@ function envelope(maxItems: number) {
     .strict();
 }
 
-type Envelope = z.infer<ReturnType<typeof envelope>>;
+type Envelope = z.infer<ReturnType<typeof batchEnvelope>>;
 
 /** Every item's problems, each field named `items[<index>].<field>`. */
 function parseItems(principal: Principal, items: unknown[]): { requests: JobRequest[]; errors: FieldError[] } {
@@ -72,7 +70,7 @@ function parseItems(principal: Principal, items: unknown[]): { requests: JobRequ
 }
 
 export function parseBatch(principal: Principal, body: Record<string, unknown>): Envelope & { requests: JobRequest[] } {
-  const parsed = envelope(JOB_LIMITS[principal.tier].maxBatchSize).safeParse(body);
+  const parsed = batchEnvelope(JOB_LIMITS[principal.tier].maxBatchSize).safeParse(body);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
   const { requests, errors } = parseItems(principal, parsed.data.items);
   if (errors.length > 0) throw new ValidationError(errors);

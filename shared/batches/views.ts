@@ -4,6 +4,7 @@ import { NotFoundError } from '../errors';
 import { priorityName } from '../jobs/limits';
 import type { JobMetadata } from '../jobs/request';
 import type { JobStatus } from '../jobs/views';
+import type { BatchView } from '../openapi/schemas/batches';
 
 export type BatchStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'PARTIAL_FAILURE' | 'CANCELLED';
 
@@ -65,7 +66,8 @@ export function batchStatus({ batch, counts }: BatchState): BatchStatus {
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
-export function batchView(state: BatchState) {
+/** The documented shape (shared/openapi/schemas/batches.ts). */
+export function batchView(state: BatchState): BatchView {
   const { batch, counts } = state;
   return {
     batch_id: batch.id,
@@ -75,7 +77,7 @@ export function batchView(state: BatchState) {
     counts,
     progress: batchStatus(state) === 'COMPLETED' ? 100 : state.progress,
     metadata: batch.metadata ?? {},
-    created_at: iso(batch.created_at),
+    created_at: new Date(batch.created_at).toISOString(),
     completed_at: iso(batch.completed_at),
     cancelled_at: iso(batch.cancelled_at),
   };

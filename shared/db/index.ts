@@ -57,6 +57,32 @@ export function replicaDb(): Knex {
   return replica;
 }
 
+/** What a pool holds at this moment: connections lent out, idle ones, callers waiting, its size. */
+export interface PoolUsage {
+  pool: 'primary' | 'replica';
+  used: number;
+  free: number;
+  pendingAcquires: number;
+  max: number;
+}
+
+/** The usage of the pools this process has opened; reading it never opens one. */
+export function poolUsage(): PoolUsage[] {
+  const open = [
+    ['primary', primary],
+    ['replica', replica],
+  ] as const;
+  return open.flatMap(([name, k]) => {
+    const pool = (k?.client as Knex.Client | undefined)?.pool;
+    // Ours are knex's own pools (tarn's); a destroyed one has none.
+    if (!pool || !('numUsed' in pool)) return [];
+    const max = config().DATABASE_POOL_MAX;
+    return [
+      { pool: name, used: pool.numUsed(), free: pool.numFree(), pendingAcquires: pool.numPendingAcquires(), max },
+    ];
+  });
+}
+
 /** No pooled connection came free in time (or a query ran past its own timeout). */
 export const isDatabaseBusy = (err: unknown): boolean => err instanceof Error && err.name === 'KnexTimeoutError';
 

@@ -12,6 +12,7 @@ import * as m007 from './migrations/007_batches_priority_cancel';
 import * as m008 from './migrations/008_uploads';
 import * as m009 from './migrations/009_usage';
 import * as m010 from './migrations/010_support_login';
+import * as m011 from './migrations/011_metrics_indexes';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '008_uploads': m008,
   '009_usage': m009,
   '010_support_login': m010,
+  '011_metrics_indexes': m011,
 };
 
 /** Every migration of this code, in the order they apply. */

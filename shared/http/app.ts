@@ -19,6 +19,8 @@ import { toProblem } from './errors';
 import { draining } from './draining';
 import { expressPath, pathPattern, pathShape } from './paths';
 import { rateLimiter } from './rate-limit';
+import { metricsTokenAuth } from './metrics-token';
+import { requestMetrics } from '../metrics/requests';
 import { httpFunctions, type HttpFunction } from '../platform/manifest';
 import { meterUsage } from '../usage/meter';
 
@@ -38,6 +40,11 @@ export interface AppOptions {
    * signed URL grants, or null (401). It may throw a problem of its own (an expired URL).
    */
   signed?: (req: Request) => Promise<Principal | null>;
+  /**
+   * Content-Security-Policy directives on top of `default-src 'none'` (helmet's names, e.g.
+   * `connectSrc`), for the one function whose answers are a page a browser runs: the docs.
+   */
+  csp?: Record<string, string[] | null>;
 }
 
 function requestContext(): RequestHandler {
@@ -137,8 +144,10 @@ export function createApp(name: string, handler: Handler, options: AppOptions = 
   routeFrameworkErrors(app);
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  // First, so every answer is counted and timed, the app's own refusals included.
+  app.use(requestMetrics(route.name));
   app.use(requestContext());
-  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"] } } }));
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], ...options.csp } } }));
   // Before any work: a stopping instance refuses at once, and counts what it lets in.
   app.use(draining());
   app.use(bodyLimit());
@@ -147,6 +156,7 @@ export function createApp(name: string, handler: Handler, options: AppOptions = 
   const chain: RequestHandler[] = [
     ...(route.auth === 'api_key' ? [apiKeyAuth()] : []),
     ...(route.auth === 'api_key_or_signed' ? [apiKeyOrSignedAuth(options.signed!)] : []),
+    ...(route.auth === 'metrics_token' ? [metricsTokenAuth()] : []),
     ...(route.rateLimit === 'none' ? [] : [rateLimiter(route.rateLimit)]),
     meterUsage(route),
     handler,

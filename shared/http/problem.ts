@@ -4,6 +4,7 @@
  */
 import type { Response } from 'express';
 import type { FieldError } from '../errors';
+import type { ProblemBody } from '../openapi/schemas/problem';
 
 export class HttpProblem extends Error {
   constructor(
@@ -61,6 +62,6 @@ export function sendProblem(res: Response, p: HttpProblem, instance?: string): v
         ...(p.detail ? { detail: p.detail } : {}),
         ...(instance ? { instance } : {}),
         ...(p.errors ? { errors: p.errors } : {}),
-      }),
+      } satisfies ProblemBody),
     );
 }

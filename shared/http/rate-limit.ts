@@ -14,6 +14,7 @@
 import type { Request, RequestHandler } from 'express';
 import type { Tier } from '../auth/api-keys';
 import { now } from '../clock';
+import { rateLimitRefusals } from '../metrics/rate-limit';
 import { HttpProblem } from './problem';
 import { hitWindows, type WindowCount } from './rate-windows';
 
@@ -95,6 +96,7 @@ export function rateLimiter(policy: RatePolicy): RequestHandler {
     const window = hit.allowed ? closest(hit.windows) : refusing(hit.windows);
     res.setHeader('RateLimit', serviceLimitField(window));
     if (hit.allowed) return next();
+    rateLimitRefusals.inc({ policy, window: window.name, caller: principal ? 'tenant' : 'anonymous' });
     next(
       new HttpProblem(
         429,

@@ -12,6 +12,7 @@ import { fieldErrors } from '../validation/zod-errors';
 import { eventsUrl } from './events-url';
 import { RECIPES, type Recipe } from './request';
 import { STATUS_COLUMNS, statusView, type JobStatus, type JobStatusRow } from './views';
+import type { JobStatusWithEventsView } from '../openapi/schemas/jobs';
 
 export const JOB_STATUSES = [
   'PENDING',
@@ -72,7 +73,7 @@ const timestamp = (name: string) =>
     })
     .optional();
 
-const listSchema = z
+export const listJobsSchema = z
   .object({
     ...pageParams(),
     status: z
@@ -109,18 +110,18 @@ const listSchema = z
   })
   .strict();
 
-export type ListJobsQuery = z.infer<typeof listSchema>;
+export type ListJobsQuery = z.infer<typeof listJobsSchema>;
 
 /** GET /jobs's query string, or a ValidationError with one entry per bad parameter. */
 export function parseListJobs(query: unknown): ListJobsQuery {
   const input = { ...(query as Record<string, unknown>) };
-  const parsed = listSchema.safeParse(input);
+  const parsed = listJobsSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   return parsed.data;
 }
 
 /** One job of the list: what GET /pipeline/{id} answers for it, its signed events URL included. */
-export type JobListItem = ReturnType<typeof statusView> & { events_url: string; events_url_expires_at: string };
+export type JobListItem = JobStatusWithEventsView;
 
 function listItem(tenantId: string, row: JobStatusRow, nowMs: number): JobListItem {
   const events = eventsUrl(row.id, tenantId, nowMs);

@@ -141,7 +141,8 @@ const stillSchema = z
   })
   .strict();
 
-const SCHEMAS = { dub: dubSchema, extract_audio: extractAudioSchema, still: stillSchema } as const;
+/** Each recipe's body (`recipe` as parseJobRequest fills it in: `dub` when absent). */
+export const JOB_REQUEST_SCHEMAS = { dub: dubSchema, extract_audio: extractAudioSchema, still: stillSchema } as const;
 
 export type DubJobRequest = z.infer<typeof dubSchema>;
 export type ExtractAudioJobRequest = z.infer<typeof extractAudioSchema>;
@@ -159,7 +160,7 @@ export function parseJobRequest(body: Record<string, unknown>): ParsedRequest {
     };
   }
   const input = { ...body, recipe };
-  const parsed = SCHEMAS[recipe as Recipe].safeParse(input);
+  const parsed = JOB_REQUEST_SCHEMAS[recipe as Recipe].safeParse(input);
   return parsed.success ? { ok: true, request: parsed.data } : { ok: false, errors: fieldErrors(parsed.error, input) };
 }
 

@@ -1,8 +1,9 @@
 /** A finished job's output as partners get it: a signed URL of the stored file and its media facts. */
+import type { ResultMediaView } from '../openapi/schemas/jobs';
 import { objectStore } from '../platform';
 import type { StoredResult } from './views';
 
-export async function resultView(r: StoredResult, ttlSeconds: number) {
+export async function resultView(r: StoredResult, ttlSeconds: number): Promise<ResultMediaView> {
   return {
     url: await objectStore().signedReadUrl(r.bucket, r.key, ttlSeconds),
     url_expires_at: new Date(Date.now() + ttlSeconds * 1000).toISOString(),

@@ -14,13 +14,11 @@ import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
 import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, splitMetadata, spokenLanguage } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
+import type { JobAcceptedView } from '../openapi/schemas/jobs';
 import { checkUploadsRecorded, uploadNameProblem, type UploadInput } from '../uploads/ownership';
 
-export interface Accepted {
-  job_id: string;
-  status: 'PENDING';
-  estimated_duration: number;
-}
+/** What POST /pipeline/run answers (shared/openapi/schemas/jobs.ts). */
+export type Accepted = JobAcceptedView;
 
 /** A key whose first request died before finishing may be reused after this long. */
 const IN_FLIGHT_STALE_SECONDS = 60;

@@ -1,8 +1,9 @@
 /** What a partner sees of a job. Another tenant's job is indistinguishable from a missing one. */
 import type { Knex } from 'knex';
 import { NotFoundError } from '../errors';
+import type { JobStatusView } from '../openapi/schemas/jobs';
 import { priorityName } from './limits';
-import type { JobMetadata } from './request';
+import type { JobMetadata, Recipe } from './request';
 import type { JobStage } from './stages';
 
 export type JobStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
@@ -32,6 +33,8 @@ export interface JobRow {
   started_at: Date | null;
   completed_at: Date | null;
   cancelled_at: Date | null;
+  /** When retention deleted the output and cleared the request (maintenance/expired-jobs.ts). */
+  expired_at: Date | null;
 }
 
 export interface StoredResult {
@@ -88,17 +91,19 @@ export const isFinal = (status: string): boolean => status !== 'PENDING' && stat
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
-export function statusView(job: JobStatusRow) {
+/** The answer's shape is the documented one (shared/openapi/schemas/jobs.ts): a field the schema lacks fails the typecheck. */
+export function statusView(job: JobStatusRow): JobStatusView {
   return {
     job_id: job.id,
     status: job.status,
-    recipe: job.recipe,
+    // The column holds what submit wrote: one of RECIPES.
+    recipe: job.recipe as Recipe,
     progress: job.status === 'COMPLETED' ? 100 : job.progress,
     stage: job.status === 'COMPLETED' ? 'done' : job.stage,
     metadata: job.metadata ?? {},
     batch_id: job.batch_id,
     priority: priorityName(job.priority),
-    created_at: iso(job.created_at),
+    created_at: new Date(job.created_at).toISOString(),
     started_at: iso(job.started_at),
     completed_at: iso(job.completed_at),
     ...(job.status === 'FAILED' ? { error: { code: job.error_code, message: job.error_message } } : {}),

@@ -42,7 +42,7 @@ function text(field: string, max: number, control: RegExp) {
     });
 }
 
-const createSchema = z
+export const createBugSchema = z
   .object({
     title: text('title', BUG_LIMITS.title, CONTROL),
     description: text('description', BUG_LIMITS.description, CONTROL_IN_TEXT),
@@ -62,17 +62,17 @@ const createSchema = z
       .transform((v) => v ?? null),
   })
   .strict();
-export type CreateBugRequest = z.infer<typeof createSchema>;
+export type CreateBugRequest = z.infer<typeof createBugSchema>;
 
-const commentSchema = z.object({ body: text('body', BUG_LIMITS.comment, CONTROL_IN_TEXT) }).strict();
+export const commentSchema = z.object({ body: text('body', BUG_LIMITS.comment, CONTROL_IN_TEXT) }).strict();
 
-const listSchema = z
+export const listBugsSchema = z
   .object({
     ...pageParams(),
     status: z.enum(BUG_STATUSES, { error: `status must be one of ${BUG_STATUSES.join(', ')}.` }).optional(),
   })
   .strict();
-export type ListBugsQuery = z.infer<typeof listSchema>;
+export type ListBugsQuery = z.infer<typeof listBugsSchema>;
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input);
@@ -81,10 +81,10 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
 }
 
 /** POST /support/bugs's body, or a ValidationError. */
-export const parseCreateBug = (body: unknown): CreateBugRequest => parse(createSchema, body);
+export const parseCreateBug = (body: unknown): CreateBugRequest => parse(createBugSchema, body);
 
 /** POST /support/bugs/{id}/comments's body: the comment's text, or a ValidationError. */
 export const parseComment = (body: unknown): string => parse(commentSchema, body).body;
 
 /** GET /support/bugs's query string, or a ValidationError. */
-export const parseListBugs = (query: unknown): ListBugsQuery => parse(listSchema, { ...(query as object) });
+export const parseListBugs = (query: unknown): ListBugsQuery => parse(listBugsSchema, { ...(query as object) });

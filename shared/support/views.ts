@@ -2,6 +2,7 @@
  * What a partner sees of a problem report and its comments: the one definition, used by every
  * answer that returns one and by the operator's CLI.
  */
+import type { BugViewBody, CommentViewBody } from '../openapi/schemas/support';
 
 export const BUG_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export type BugStatus = (typeof BUG_STATUSES)[number];
@@ -46,25 +47,9 @@ export interface CommentRow {
 export const COMMENT_VIEW_COLUMNS = ['id', 'author', 'body', 'created_at'] as const;
 export type CommentViewRow = Pick<CommentRow, (typeof COMMENT_VIEW_COLUMNS)[number]>;
 
-export interface BugView {
-  id: string;
-  title: string;
-  description: string;
-  steps: string[];
-  environment: string | null;
-  job_id: string | null;
-  status: BugStatus;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface CommentView {
-  id: string;
-  /** `partner`: written over the API; `operator`: AIPROD support. */
-  author: CommentAuthor;
-  body: string;
-  created_at: string;
-}
+/** The documented shapes (shared/openapi/schemas/support.ts). */
+export type BugView = BugViewBody;
+export type CommentView = CommentViewBody;
 
 export type BugWithComments = BugView & { comments: CommentView[] };
 

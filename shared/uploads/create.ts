@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { UploadView } from '../openapi/schemas/account';
 import type { ObjectStore } from '../storage';
 import { storageUri, uploadKey } from './location';
 import { parseUploadRequest } from './request';
@@ -16,13 +17,8 @@ export interface UploadSettings {
   ttlSeconds: number;
 }
 
-export interface UploadAnswer {
-  upload_url: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  storage_uri: string;
-  expires_at: string;
-}
+/** What POST /uploads answers: the documented shape (shared/openapi/schemas/account.ts). */
+export type UploadAnswer = UploadView;
 
 export async function createUpload(
   k: Knex,

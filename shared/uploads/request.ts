@@ -80,7 +80,7 @@ const sizeBytes = (maxBytes: number) =>
       custom(ctx, 'too_large', `size_bytes must be at most ${maxBytes}, the largest input a job takes.`);
   });
 
-const schema = (maxBytes: number) =>
+export const uploadRequestSchema = (maxBytes: number) =>
   z
     .object({ filename, content_type: contentType, size_bytes: sizeBytes(maxBytes) })
     .strict()
@@ -88,15 +88,21 @@ const schema = (maxBytes: number) =>
       path: ['filename'],
       message: 'filename must have an extension of its content_type.',
       params: { code: 'extension_mismatch' },
-      // Only a good name and a good type can disagree; each field's own error says enough otherwise.
-      when: (payload) => !payload.issues.some((i) => ['filename', 'content_type'].includes(String(i.path?.[0]))),
+      // Only a good name and a good type can disagree; each field's own error (or the body's, when it
+      // is no object at all) says enough otherwise.
+      when: (payload) =>
+        !payload.issues.some(
+          (i) =>
+            (i.code === 'invalid_type' && !i.path?.length) ||
+            ['filename', 'content_type'].includes(String(i.path?.[0])),
+        ),
     });
 
-export type UploadRequest = z.infer<ReturnType<typeof schema>>;
+export type UploadRequest = z.infer<ReturnType<typeof uploadRequestSchema>>;
 
 /** POST /uploads's body, or a ValidationError with one entry per bad field. */
 export function parseUploadRequest(body: unknown, maxBytes: number): UploadRequest {
-  const parsed = schema(maxBytes).safeParse(body);
+  const parsed = uploadRequestSchema(maxBytes).safeParse(body);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
   return parsed.data;
 }

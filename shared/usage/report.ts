@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { now } from '../clock';
 import { ValidationError } from '../errors';
+import type { UsageReportView } from '../openapi/schemas/account';
 import { fieldErrors } from '../validation/zod-errors';
 
 /** The longest range one request may ask for, and the range when none is given (ending today). */
@@ -36,7 +37,7 @@ const dayParam = (field: string) =>
     }
   });
 
-const querySchema = z
+export const usageQuerySchema = z
   .object({
     from: dayParam('from').optional(),
     to: dayParam('to').optional(),
@@ -54,7 +55,7 @@ export interface UsageQuery {
 /** GET /usage's query string, or a ValidationError with one entry per bad parameter. */
 export function parseUsageQuery(query: unknown): UsageQuery {
   const input = { ...(query as Record<string, unknown>) };
-  const parsed = querySchema.safeParse(input);
+  const parsed = usageQuerySchema.safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   const to = parsed.data.to ?? dayOf(now());
   const from = parsed.data.from ?? dayOf(startOf(to) - (USAGE_RANGE_DAYS.default - 1) * DAY_MS);
@@ -82,13 +83,8 @@ interface Amounts {
 
 export type UsageRow = ({ day: string; media_seconds: number } & Amounts) | ({ endpoint: string } & Amounts);
 
-export interface UsageReport {
-  from: string;
-  to: string;
-  group_by: UsageQuery['groupBy'];
-  data: UsageRow[];
-  total: Amounts & { media_seconds: number };
-}
+/** What GET /usage answers: the documented shape (shared/openapi/schemas/account.ts). */
+export type UsageReport = UsageReportView;
 
 const amounts = (calls: number, costMicros: number): Amounts => ({
   calls,

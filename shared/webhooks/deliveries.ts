@@ -28,6 +28,7 @@ import type { Transport } from '../events/transport';
 import { ConflictError, NotFoundError } from '../errors';
 import { logger } from '../log';
 import { FetchError, postPinned } from '../net';
+import type { AttemptOutcomeView } from '../openapi/schemas/webhooks';
 import type { Topic } from '../platform/manifest';
 import { liveKeys, type WebhookRow } from './keys';
 import { nextWaitSeconds, retryAfterSeconds, retryWaitSeconds, verdictOf, type Answer } from './schedule';
@@ -215,17 +216,8 @@ async function attempt(c: Claim, kek: KeyEncryptionKey): Promise<AttemptResult> 
 /** `scheduled` and `manual` attempts count for the webhook's health; a `test` one is a diagnostic and never does. */
 export type AttemptMode = 'scheduled' | 'manual' | 'test';
 
-/** One attempt's outcome, as the test and retry endpoints answer it. */
-export interface AttemptOutcome {
-  delivery_id: string;
-  event_id: string;
-  status_code: number | null;
-  latency_ms: number;
-  error: string | null;
-  succeeded: boolean;
-  state: DeliveryState;
-  next_attempt_at: string | null;
-}
+/** One attempt's outcome, as the test and retry endpoints answer it (shared/openapi/schemas/webhooks.ts). */
+export type AttemptOutcome = AttemptOutcomeView;
 
 type Disable = 'gone' | 'failing';
 

@@ -15,6 +15,7 @@ import type { KeyEncryptionKey } from '../crypto/envelope';
 import { keysetPage, type Page } from '../db/keyset';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldError } from '../errors';
 import { assertPublicAddress } from '../net/address-policy';
+import type { WebhookViewBody } from '../openapi/schemas/webhooks';
 import { FetchError } from '../net/errors';
 import { bareHostname, checkHop, systemHopPolicy, type HopPolicy } from '../net/hop';
 import { checkUrlShape } from '../net/url-policy';
@@ -64,20 +65,8 @@ export const WEBHOOK_VIEW_COLUMNS = [
 ] as const;
 export type WebhookViewRow = Pick<WebhookRow, (typeof WEBHOOK_VIEW_COLUMNS)[number]>;
 
-export interface WebhookView {
-  id: string;
-  url: string;
-  events: string[];
-  signing: SigningScheme;
-  status: 'active' | 'disabled';
-  /** Only when `status` is `disabled`: why and since when. */
-  disabled?: { reason: string | null; at: string | null };
-  consecutive_failures: number;
-  /** Only while the key before the last rotation still signs deliveries. */
-  rotation?: { previous_expires_at: string };
-  created_at: string;
-  updated_at: string;
-}
+/** A webhook as every endpoint returns it: the documented shape (shared/openapi/schemas/webhooks.ts). */
+export type WebhookView = WebhookViewBody;
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -87,7 +76,8 @@ export function webhookView(row: WebhookViewRow, now = new Date()): WebhookView 
   return {
     id: row.id,
     url: row.url,
-    events: row.events,
+    // The column holds what registration accepted: events of WEBHOOK_EVENTS.
+    events: row.events as WebhookEvent[],
     signing: row.signing,
     status: row.status,
     ...(row.status === 'disabled' ? { disabled: { reason: row.disabled_reason, at: iso(row.disabled_at) } } : {}),
@@ -179,7 +169,7 @@ function custom(ctx: z.RefinementCtx, code: string, message: string): void {
   ctx.addIssue({ code: 'custom', message, params: { code } });
 }
 
-const createSchema = (allowPrivate: boolean) =>
+export const createWebhookSchema = (allowPrivate: boolean) =>
   z
     .object({
       url: z
@@ -208,23 +198,23 @@ const createSchema = (allowPrivate: boolean) =>
     })
     .strict();
 
-export type CreateWebhookRequest = z.infer<ReturnType<typeof createSchema>>;
+export type CreateWebhookRequest = z.infer<ReturnType<typeof createWebhookSchema>>;
 
 /** POST /webhooks's body, or a ValidationError with one entry per bad field. */
 export function parseCreateWebhook(body: unknown, allowPrivate: boolean): CreateWebhookRequest {
-  const parsed = createSchema(allowPrivate).safeParse(body);
+  const parsed = createWebhookSchema(allowPrivate).safeParse(body);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
   return parsed.data;
 }
 
-const listSchema = z.object(pageParams()).strict();
+export const listWebhooksSchema = z.object(pageParams()).strict();
 
-export type ListWebhooksQuery = z.infer<typeof listSchema>;
+export type ListWebhooksQuery = z.infer<typeof listWebhooksSchema>;
 
 /** GET /webhooks's query string, or a ValidationError. */
 export function parseListWebhooks(query: unknown): ListWebhooksQuery {
   const input = { ...(query as Record<string, unknown>) };
-  const parsed = listSchema.safeParse(input);
+  const parsed = listWebhooksSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   return parsed.data;
 }

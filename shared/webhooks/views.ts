@@ -3,8 +3,12 @@
  * attempt. Another tenant's webhook is indistinguishable from a missing one.
  */
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { ValidationError } from '../errors';
+import { fieldErrors } from '../validation/zod-errors';
+import type { DeliveryPageView } from '../openapi/schemas/webhooks';
 import { findTenantWebhook, type DeliveryState } from './deliveries';
+import type { WebhookEvent } from './registry';
 
 export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'succeeded', 'failed'];
 export const DEFAULT_PAGE = 20;
@@ -42,45 +46,41 @@ function decodeCursor(cursor: string): Position {
   ]);
 }
 
+const once = (name: string) => ({ error: `${name} may be given once.` });
+
+/** GET /webhooks/{id}/deliveries's query string; other parameters are ignored. */
+export const deliveryQuerySchema = z.object({
+  state: z
+    .string(once('state'))
+    .refine((v) => DELIVERY_STATES.includes(v as DeliveryState), {
+      message: `state must be one of ${DELIVERY_STATES.join(', ')}.`,
+      params: { code: 'invalid_value' },
+    })
+    .transform((v) => v as DeliveryState)
+    .optional(),
+  limit: z
+    .string(once('limit'))
+    .refine((v) => /^\d{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_PAGE, {
+      message: `limit must be a whole number from 1 to ${MAX_PAGE}.`,
+      params: { code: 'invalid_value' },
+    })
+    .transform(Number)
+    .default(DEFAULT_PAGE),
+  cursor: z.string(once('cursor')).optional(),
+});
+
 /** The query string's `state`, `limit` and `cursor`, each checked; every bad one reported. */
 export function parseDeliveryQuery(query: Record<string, unknown>): DeliveryQuery {
-  const errors: { field: string; code: string; message: string }[] = [];
-  const one = (name: string): string | undefined => {
-    const v = query[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') {
-      errors.push({ field: name, code: 'invalid_type', message: `${name} may be given once.` });
-      return undefined;
-    }
-    return v;
-  };
-  const state = one('state');
-  const limit = one('limit');
-  const cursor = one('cursor');
-  if (state !== undefined && !DELIVERY_STATES.includes(state as DeliveryState)) {
-    errors.push({
-      field: 'state',
-      code: 'invalid_value',
-      message: `state must be one of ${DELIVERY_STATES.join(', ')}.`,
-    });
-  }
-  if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= MAX_PAGE)) {
-    errors.push({
-      field: 'limit',
-      code: 'invalid_value',
-      message: `limit must be a whole number from 1 to ${MAX_PAGE}.`,
-    });
-  }
-  if (errors.length) throw new ValidationError(errors);
+  const input = { ...query };
+  const parsed = deliveryQuerySchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
+  const { state, limit, cursor } = parsed.data;
   if (cursor !== undefined) decodeCursor(cursor);
-  return {
-    ...(state ? { state: state as DeliveryState } : {}),
-    limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
-    ...(cursor ? { cursor } : {}),
-  };
+  return { ...(state ? { state } : {}), limit, ...(cursor ? { cursor } : {}) };
 }
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
+const instant = (d: Date): string => new Date(d).toISOString();
 
 interface ListedRow {
   id: string;
@@ -103,7 +103,12 @@ interface AttemptRow {
 }
 
 /** GET /webhooks/{id}/deliveries: one page, newest first, and the cursor of the next (null on the last). */
-export async function listDeliveries(k: Knex, tenantId: string, webhookId: string, q: DeliveryQuery) {
+export async function listDeliveries(
+  k: Knex,
+  tenantId: string,
+  webhookId: string,
+  q: DeliveryQuery,
+): Promise<DeliveryPageView> {
   const webhook = await findTenantWebhook(k, tenantId, webhookId);
   const query = k('webhook_deliveries')
     .where({ webhook_id: webhook.id })
@@ -147,15 +152,16 @@ export async function listDeliveries(k: Knex, tenantId: string, webhookId: strin
     data: page.map((r) => ({
       delivery_id: r.id,
       event_id: r.event_id,
-      event_type: r.event_type,
+      // The column holds the event a delivery was made for: one of WEBHOOK_EVENTS.
+      event_type: r.event_type as WebhookEvent,
       state: r.state,
       next_attempt_at: r.state === 'pending' ? iso(r.next_attempt_at) : null,
-      created_at: iso(r.created_at),
-      updated_at: iso(r.updated_at),
+      created_at: instant(r.created_at),
+      updated_at: instant(r.updated_at),
       attempts: attempts
         .filter((a) => a.delivery_id === r.id)
         .map((a) => ({
-          attempted_at: iso(a.attempted_at),
+          attempted_at: instant(a.attempted_at),
           status_code: a.status_code,
           latency_ms: a.latency_ms,
           error: a.error,

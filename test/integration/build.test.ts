@@ -3,7 +3,7 @@
  * function under its name, as the Cloud Functions runtime will look it up.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifest } from '../../shared/platform/manifest';
@@ -11,7 +11,7 @@ import { manifest } from '../../shared/platform/manifest';
 const root = join(__dirname, '../..');
 /** The Google API clients (and their gRPC) a function loads on first use, never at import. */
 const LOADED_LATER =
-  /node_modules\/(@google-cloud\/(pubsub|storage|logging|logging-winston|text-to-speech)|@grpc|google-gax)\//;
+  /node_modules\/(@google-cloud\/(pubsub|storage|logging|logging-winston|text-to-speech|secret-manager|kms)|@grpc|google-gax)\//;
 
 beforeAll(() => {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'pipe' });
@@ -71,4 +71,63 @@ it('gives the ffmpeg binaries to the media function only', () => {
   );
   for (const fn of manifest.filter((f) => f.name !== 'job-processor'))
     expect(dependencies(fn.name)).not.toEqual(expect.arrayContaining(['ffmpeg-static']));
+});
+
+it('ships Swagger UI with the docs bundle, which serves the page and its assets without swagger-ui-dist installed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aiprod-bundle-docs-'));
+  const built = join(root, 'dist/functions/docs');
+  cpSync(built, dir, { recursive: true });
+  const zipped = execFileSync('unzip', ['-Z1', join(root, 'dist/functions/docs.zip')], { encoding: 'utf8' });
+  expect(zipped.split('\n').filter(Boolean).sort()).toEqual(
+    ['index.js', 'package.json', 'swagger-ui/swagger-ui-bundle.js', 'swagger-ui/swagger-ui.css'].sort(),
+  );
+  const probe = join(dir, 'probe.js');
+  writeFileSync(
+    probe,
+    `// As deployed: no node_modules but the function's own install, so swagger-ui-dist does not resolve.
+     const Module = require('node:module');
+     const resolve = Module._resolveFilename;
+     Module._resolveFilename = function (request, ...rest) {
+       if (request.startsWith('swagger-ui-dist')) throw Object.assign(new Error('not installed'), { code: 'MODULE_NOT_FOUND' });
+       return resolve.call(this, request, ...rest);
+     };
+     require('./index.js');
+     const { getTestServer } = require('@google-cloud/functions-framework/testing');
+     const server = getTestServer('docs');
+     server.listen(0, '127.0.0.1', async () => {
+       const answers = {};
+       for (const path of ['/docs', '/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js', '/docs/swagger-initializer.js']) {
+         const res = await fetch('http://127.0.0.1:' + server.address().port + path);
+         answers[path] = { status: res.status, type: res.headers.get('content-type'), bytes: (await res.arrayBuffer()).byteLength };
+       }
+       process.stdout.write(JSON.stringify(answers));
+       process.exit(0);
+     });`,
+  );
+  const answers = JSON.parse(
+    execFileSync(process.execPath, [probe], {
+      env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
+      encoding: 'utf8',
+    }),
+  );
+  const size = (file: string) => statSync(join(built, 'swagger-ui', file)).size;
+  expect(answers).toEqual({
+    '/docs': { status: 200, type: 'text/html; charset=utf-8', bytes: expect.any(Number) },
+    '/docs/swagger-ui.css': { status: 200, type: 'text/css; charset=utf-8', bytes: size('swagger-ui.css') },
+    '/docs/swagger-ui-bundle.js': {
+      status: 200,
+      type: 'text/javascript; charset=utf-8',
+      bytes: size('swagger-ui-bundle.js'),
+    },
+    '/docs/swagger-initializer.js': { status: 200, type: 'text/javascript; charset=utf-8', bytes: expect.any(Number) },
+  });
+});
+
+it('keeps zod-to-openapi and the document out of every bundle but the openapi function', () => {
+  // A message of zod-to-openapi's own, which minifying keeps.
+  const marker = 'Unknown zod object type';
+  for (const fn of manifest) {
+    const code = readFileSync(join(root, 'dist/functions', fn.name, 'index.js'), 'utf8');
+    expect({ fn: fn.name, bundled: code.includes(marker) }).toEqual({ fn: fn.name, bundled: fn.name === 'openapi' });
+  }
 });

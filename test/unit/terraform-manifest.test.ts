@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOPICS } from '../../shared/platform/manifest';
+import { secretEnv, TOPICS } from '../../shared/platform/manifest';
 import {
   MANIFEST_JSON,
   MODULES_DIR,
@@ -193,8 +193,6 @@ const METHODS = ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'PUT'];
 /** A concrete request path for a declared path: every {var} becomes an id-like segment. */
 const concrete = (path: string): string => path.replace(/\{[^}]+\}/g, 'job_01HZX3K9');
 
-const envName = (id: string): string => id.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-
 const access = (secrets: string[], more: Record<string, unknown> = {}) => ({
   secrets,
   publishes: [],
@@ -364,7 +362,7 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
       expect(fn.ingress).toBe(entry.kind === 'http' ? 'ALLOW_INTERNAL_AND_GCLB' : 'ALLOW_INTERNAL_ONLY');
       expect(fn.concurrency).toBe(entry.kind === 'http' ? 40 : 1);
       expect(fn.db_pool_max).toBe(entry.kind === 'http' ? 5 : 2);
-      expect(fn.secret_env).toEqual(Object.fromEntries(entry.access.secrets.map((id) => [envName(id), id])));
+      expect(fn.secret_env).toEqual(Object.fromEntries(entry.access.secrets.map((id) => [secretEnv(id), id])));
       if (entry.access.secrets.includes('database-url')) expect(fn.secret_env.DATABASE_URL).toBe('database-url');
     });
 
@@ -675,7 +673,7 @@ output "account_ids" { value = local.account_ids }
     it('gives every function its declared secrets and nothing else', () => {
       const env = grants.secret_env as Record<string, Record<string, string>>;
       for (const entry of manifest) {
-        const expected = Object.fromEntries(entry.access.secrets.map((id) => [envName(id), id]));
+        const expected = Object.fromEntries(entry.access.secrets.map((id) => [secretEnv(id), id]));
         expect({ fn: entry.name, env: env[entry.name] }).toEqual({ fn: entry.name, env: expected });
       }
       const reads = grants.secret_reads as string[];

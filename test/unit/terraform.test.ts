@@ -601,7 +601,12 @@ describe('database module', () => {
   it('stores the database URL (its password inside) in Secret Manager', () => {
     const seeded = call('secrets').seeded_values as Block;
     expect(seeded['database-url']).toBe('${module.database.database_url}');
-    expect(call('secrets').seeded_secret_ids).toEqual(['database-url', 'database-replica-url', 'key-encryption-key']);
+    expect(call('secrets').seeded_secret_ids).toEqual([
+      'database-url',
+      'database-replica-url',
+      'key-encryption-key',
+      'metrics-token',
+    ]);
   });
 
   it("stores the read replica's URL, the primary's when there is none, as database-replica-url", () => {
@@ -659,12 +664,23 @@ describe('secrets module', () => {
   it('rotates third-party keys, and writes the first version of what Terraform generates', () => {
     expect(SECRETS['elevenlabs-api-key'].rotate).toBe(true);
     const secretsCall = call('secrets');
-    expect(secretsCall.seeded_secret_ids).toEqual(['database-url', 'database-replica-url', 'key-encryption-key']);
+    expect(secretsCall.seeded_secret_ids).toEqual([
+      'database-url',
+      'database-replica-url',
+      'key-encryption-key',
+      'metrics-token',
+    ]);
     // The key-encryption key's first version: 32 random bytes, as KEY_ENCRYPTION_KEY must be.
     expect(resource(root, 'random_bytes', 'key_encryption_key').length).toBe(32);
     expect((secretsCall.seeded_values as Block)['key-encryption-key']).toBe(
       '${random_bytes.key_encryption_key.base64}',
     );
+    // The metrics token: random letters and digits, sent as is in an Authorization header, and rotated.
+    const token = resource(root, 'random_password', 'metrics_token');
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect(token.special).toBe(false);
+    expect((secretsCall.seeded_values as Block)['metrics-token']).toBe('${random_password.metrics_token.result}');
+    expect(SECRETS['metrics-token']).toMatchObject({ rotate: true, env: 'AIPROD_METRICS_TOKEN' });
     expect(secretsCall.managed_secret_ids).toEqual(['redis-auth']);
     for (const id of [
       ...(secretsCall.seeded_secret_ids as string[]),

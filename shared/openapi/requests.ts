@@ -1,0 +1,224 @@
+/**
+ * The request schemas the functions validate with, imported from where they live and described
+ * for the document. The descriptions are registered on those very instances (zod's registry), so
+ * the rules stay in the domain modules, untouched, and this runs only where the document is built.
+ * A refinement zod cannot express in JSON Schema (a URL's extension, a key's characters) is said in
+ * its field's description.
+ */
+import { z } from 'zod';
+import { IDEMPOTENCY_KEY } from '../api/pipeline-run';
+import { loginSchema } from '../auth/login';
+import { batchEnvelope } from '../batches/submit';
+import { JOB_LIMITS, PRIORITIES } from '../jobs/limits';
+import { listJobsSchema } from '../jobs/listing';
+import { JOB_REQUEST_SCHEMAS, METADATA_LIMITS, metadataSchema } from '../jobs/request';
+import { BUG_LIMITS, commentSchema, createBugSchema, listBugsSchema } from '../support/requests';
+import { uploadRequestSchema, UPLOAD_MEDIA_TYPES } from '../uploads/request';
+import { usageQuerySchema, USAGE_RANGE_DAYS } from '../usage/report';
+import { PAGE_SIZE } from '../validation/page-params';
+import { createWebhookSchema, listWebhooksSchema, WEBHOOK_URL_MAX_LENGTH } from '../webhooks/registry';
+import { deliveryQuerySchema, MAX_PAGE } from '../webhooks/views';
+
+type Meta = z.core.GlobalMeta & Record<string, unknown>;
+
+/** Adds to what zod's registry holds for this instance (the instance itself, not a copy). */
+function describe(schema: z.ZodType, meta: Meta): void {
+  z.globalRegistry.add(schema, { ...z.globalRegistry.get(schema), ...meta });
+}
+
+function describeFields<S extends z.ZodObject>(schema: S, fields: { [K in keyof S['shape']]?: Meta }): S {
+  for (const [name, meta] of Object.entries(fields)) {
+    const field = schema.shape[name];
+    if (!field) throw new Error(`no field ${name} to describe`);
+    describe(field as z.ZodType, meta as Meta);
+  }
+  return schema;
+}
+
+/** `limit` and `cursor` (shared/validation/page-params.ts): a number on the wire, checked as text. */
+function describePage<S extends z.ZodObject>(schema: S): S {
+  return describeFields(schema, {
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      maximum: PAGE_SIZE.max,
+      default: PAGE_SIZE.default,
+      description: `Rows per page, 1 to ${PAGE_SIZE.max} (\`out_of_range\`).`,
+    },
+    cursor: { description: 'The `next_cursor` of the previous page (`invalid_cursor` for any other text).' },
+  } as { [K in keyof S['shape']]?: Meta });
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /pipeline/run
+
+const { dub, extract_audio: extractAudio, still } = JOB_REQUEST_SCHEMAS;
+
+const VIDEO_URL =
+  'An `http(s)://` URL whose path ends in `.mp4`, `.mov`, `.m4v`, `.webm` or `.mkv`, without credentials, or the `storage_uri` of one of your uploads (`POST /uploads`). Codes: `invalid_url`, `unsupported_extension`, `not_your_object`, `unknown_upload`.';
+
+describe(metadataSchema, {
+  type: 'object',
+  maxProperties: METADATA_LIMITS.keys,
+  propertyNames: { pattern: `^[A-Za-z0-9_.-]{1,${METADATA_LIMITS.keyLength}}$` },
+  additionalProperties: { type: 'string', maxLength: METADATA_LIMITS.valueLength },
+  description: `Your own values, stored and echoed in the status, the result and the events: up to ${METADATA_LIMITS.keys} string values under keys of 1 to ${METADATA_LIMITS.keyLength} \`A-Z a-z 0-9 _ . -\`, values up to ${METADATA_LIMITS.valueLength} characters, ${METADATA_LIMITS.bytes} bytes in all as JSON. Codes: \`invalid_type\`, \`too_many_keys\`, \`invalid_key\`, \`too_long\`, \`too_large\`.`,
+  example: { order_id: 'PO-77' },
+});
+
+describeFields(dub, {
+  video_url: { description: VIDEO_URL, example: 'https://cdn.example.com/in/clip.mp4' },
+  voice_text: {
+    description:
+      'What the voice reads: 5 to 10,000 characters after trimming, plain text. Codes: `too_short`, `too_long`, `markup_not_allowed`, `invalid_characters`.',
+    example: 'Welcome to the show.',
+  },
+  voice_language: {
+    description:
+      'The language of `voice_text`; it must be spoken by the configured voice engine (`GET /presets`), else 422 `unsupported_language`.',
+  },
+  voice_offset_seconds: { description: 'Where the voice starts, in seconds.' },
+  music_style: { description: 'The music under the voice.' },
+  effects_preset: { description: 'Filter chain and loudness target (`GET /presets`).' },
+});
+describeFields(extractAudio, {
+  format: { description: "The output's audio format." },
+});
+describeFields(still, {
+  image_url: {
+    description:
+      'An `http(s)://` URL whose path ends in `.png`, `.jpg`, `.jpeg` or `.webp`, or the `storage_uri` of one of your uploads.',
+    example: 'https://cdn.example.com/in/cover.png',
+  },
+  duration_seconds: { description: 'Length of the video, in seconds.' },
+  resolution: { description: 'The frame the image is letterboxed into.' },
+});
+
+export const jobRequestSchema = z
+  .union([
+    dub
+      .extend({ recipe: dub.shape.recipe.optional().meta({ description: 'The default recipe.' }) })
+      .meta({ id: 'DubJobRequest', description: 'The video with the voice over ducked music (the default recipe).' }),
+    extractAudio.meta({
+      id: 'ExtractAudioJobRequest',
+      description: "The input's sound, loudness-normalized to the preset's target.",
+    }),
+    still.meta({
+      id: 'StillJobRequest',
+      description: 'An H.264 video of the image, with music and, when given, the voice.',
+    }),
+  ])
+  .meta({
+    id: 'JobRequest',
+    description:
+      '`recipe` picks what the job makes; each recipe has its own fields and refuses the others (`unknown_field`).',
+  });
+
+export const idempotencyHeaders = z.object({
+  'Idempotency-Key': z.string().regex(IDEMPOTENCY_KEY).optional().meta({
+    description:
+      'A retry with the same key and body returns the same job and creates none (keys are per tenant); another body answers 422 `idempotency_key_reused`, a first request still running 409 `idempotency_key_in_flight`. 1 to 255 visible ASCII characters (`invalid_idempotency_key`).',
+    example: 'order-PO-77',
+  }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// POST /pipeline/batch
+
+const MAX_BATCH = Math.max(...Object.values(JOB_LIMITS).map((l) => l.maxBatchSize));
+const batch = batchEnvelope(MAX_BATCH);
+describeFields(batch, {
+  items: {
+    // Each item is checked as a POST /pipeline/run body, after the envelope.
+    items: { $ref: '#/components/schemas/JobRequest' },
+    description: `2 to the tier's \`max_batch_size\` job requests (${Object.entries(JOB_LIMITS)
+      .map(([tier, l]) => `${tier} ${l.maxBatchSize}`)
+      .join(
+        ', ',
+      )}), each exactly a \`POST /pipeline/run\` body; a bad item's fields are named \`items[<index>].<field>\`.`,
+  },
+  priority: { description: `Among the tenant's waiting jobs: ${Object.keys(PRIORITIES).join(', ')}.` },
+  metadata: { description: "The batch's own metadata (each item has its own)." },
+});
+export const batchRequestSchema = batch.meta({ id: 'BatchRequest' });
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks, uploads, support, usage, login
+
+export const webhookRequestSchema = describeFields(createWebhookSchema(false), {
+  url: {
+    description: `\`https://\`, at most ${WEBHOOK_URL_MAX_LENGTH} characters, no credentials, a host that resolves only to public addresses. Codes: \`https_required\`, \`url_forbidden\`, \`url_unresolvable\`, \`invalid_url\`.`,
+    example: 'https://hooks.example.com/aiprod',
+  },
+  events: { description: 'What to receive; no event twice (`duplicate_value`).' },
+  signing: { description: '`hmac` (HMAC-SHA256, the default) or `ed25519` (AIPROD keeps the private key).' },
+}).meta({ id: 'WebhookRequest' });
+
+/** The size limit is the deployment's (AIPROD_MAX_INPUT_BYTES); only its description reaches the document. */
+const ANY_SIZE = Number.MAX_SAFE_INTEGER;
+export const uploadRequestSchemaDoc = describeFields(uploadRequestSchema(ANY_SIZE), {
+  filename: {
+    description:
+      'A bare file name whose extension suits `content_type`; other characters than letters, digits, `.`, `_` and `-` become `_`. Codes: `invalid_filename`, `invalid_characters`, `unsupported_extension`, `extension_mismatch`.',
+    example: 'interview.mp4',
+  },
+  content_type: { enum: Object.keys(UPLOAD_MEDIA_TYPES), example: 'video/mp4' },
+  size_bytes: {
+    type: 'integer',
+    minimum: 1,
+    description:
+      "The file's exact size: the signed URL accepts that many bytes only. At most the largest input a job fetches (`AIPROD_MAX_INPUT_BYTES`, 5 GiB by default: `too_large`).",
+    example: 52428800,
+  },
+}).meta({ id: 'UploadRequest' });
+
+export const bugRequestSchema = describeFields(createBugSchema, {
+  title: { description: `1 to ${BUG_LIMITS.title} characters, one line.`, example: 'Result has no sound' },
+  description: { description: `1 to ${BUG_LIMITS.description} characters.` },
+  steps: { description: `Up to ${BUG_LIMITS.steps} steps, each 1 to ${BUG_LIMITS.step} characters.` },
+  environment: { description: `Up to ${BUG_LIMITS.environment} characters.` },
+  job_id: { format: 'uuid', description: 'One of your jobs (`unknown_job` otherwise).' },
+}).meta({ id: 'BugReportRequest' });
+
+export const commentRequestSchema = describeFields(commentSchema, {
+  body: { description: `1 to ${BUG_LIMITS.comment} characters.`, example: 'It happens with every clip over a minute.' },
+}).meta({ id: 'CommentRequest' });
+
+export const loginRequestSchema = describeFields(loginSchema, {
+  id_token: { description: 'An Identity Platform (Firebase Auth) ID token of a user mapped to a tenant.' },
+}).meta({ id: 'LoginRequest' });
+
+export const jobsQuery = describeFields(describePage(listJobsSchema), {
+  status: {
+    description: 'One or more of `PENDING`, `PROCESSING`, `COMPLETED`, `FAILED`, `CANCELLED`, comma-separated.',
+    example: 'PENDING,PROCESSING',
+  },
+  recipe: { enum: [...Object.keys(JOB_REQUEST_SCHEMAS)] },
+  batch_id: { format: 'uuid', description: "A batch's jobs (`invalid_uuid`)." },
+  created_after: {
+    format: 'date-time',
+    description: 'Created strictly after this RFC 3339 instant (`invalid_timestamp`); send an offset\'s "+" as %2B.',
+  },
+  created_before: { format: 'date-time', description: 'Created strictly before this RFC 3339 instant.' },
+});
+
+export const webhooksQuery = describePage(listWebhooksSchema);
+
+export const deliveriesQuery = describeFields(deliveryQuerySchema, {
+  state: { enum: ['pending', 'succeeded', 'failed'], description: 'Only the deliveries in this state.' },
+  limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, description: `Rows per page, 1 to ${MAX_PAGE}.` },
+  cursor: { description: 'The `next_cursor` of the previous page.' },
+});
+
+export const bugsQuery = describeFields(describePage(listBugsSchema), {
+  status: { description: 'Only the reports in this status.' },
+});
+
+export const usageQuery = describeFields(usageQuerySchema, {
+  from: {
+    format: 'date',
+    description: `First day (UTC), YYYY-MM-DD; by default ${USAGE_RANGE_DAYS.default - 1} days before \`to\`. At most ${USAGE_RANGE_DAYS.max} days in all (\`range_too_long\`), \`from\` not after \`to\` (\`invalid_range\`).`,
+  },
+  to: { format: 'date', description: 'Last day (UTC), included; today by default.' },
+  group_by: { description: 'One row per day (with its media seconds) or per endpoint.' },
+});

@@ -1,0 +1,71 @@
+/** What the public endpoints answer: GET /presets (shared/api/presets.ts) and the health probes (shared/api/health.ts). */
+import { z } from 'zod';
+import type { Config } from '../../config';
+import type { HealthReport } from '../../health/checks';
+import { PROBES, type Probe } from '../../health/probes';
+import { AUDIO_FORMATS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../../media/catalog';
+import { RECIPES } from '../../jobs/request';
+import type { Assert, Exactly } from './common';
+
+const VOICE_ENGINES = ['local', 'google', 'elevenlabs'] as const satisfies readonly Config['AIPROD_VOICE_ENGINE'][];
+
+export const presetsSchema = z
+  .strictObject({
+    recipes: z.array(z.enum(RECIPES)).readonly(),
+    languages: z
+      .array(z.enum(LANGUAGES))
+      .meta({ description: "What this deployment speaks: the configured engine's share of the API's languages." }),
+    voice_engine: z.enum(VOICE_ENGINES).optional().meta({ description: 'The configured voice engine.' }),
+    voice_engines: z.array(
+      z.strictObject({
+        name: z.enum(VOICE_ENGINES),
+        languages: z.array(z.string()).readonly(),
+        configured: z.boolean(),
+      }),
+    ),
+    audio_formats: z.array(z.enum(AUDIO_FORMATS)).readonly(),
+    still_resolutions: z
+      .strictObject(
+        Object.fromEntries(
+          Object.keys(STILL_RESOLUTIONS).map((name) => [name, z.strictObject({ width: z.int(), height: z.int() })]),
+        ) as Record<keyof typeof STILL_RESOLUTIONS, z.ZodObject<{ width: z.ZodInt; height: z.ZodInt }, z.core.$strict>>,
+      )
+      .meta({ description: 'The frames a still can be rendered into.' }),
+    music_styles: z.array(z.enum(MUSIC_STYLES)).readonly(),
+    effects_presets: z.array(
+      z.strictObject({
+        name: z.string(),
+        description: z.string(),
+        target_lufs: z.number(),
+        true_peak_dbtp: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'Presets' });
+export type PresetsView = z.infer<typeof presetsSchema>;
+
+const checkResult = z.strictObject({
+  status: z.enum(['ok', 'fail']),
+  latency_ms: z.number().min(0),
+  error: z.string().optional().meta({ description: 'Why the check failed.' }),
+});
+
+export const healthSchema = z
+  .strictObject({
+    status: z.enum(['ok', 'unavailable']),
+    probe: z.enum(PROBES),
+    checks: z
+      .record(z.string(), checkResult)
+      .meta({ description: "Every check of the probe by name (the ready probe's `database`, `redis`, `bus`)." }),
+  })
+  .meta({
+    id: 'Health',
+    example: {
+      status: 'ok',
+      probe: 'ready',
+      checks: { database: { status: 'ok', latency_ms: 1.2 }, bus: { status: 'ok', latency_ms: 0.9 } },
+    },
+  });
+export type HealthView = z.infer<typeof healthSchema>;
+/** Compile-time proof that the schema is the health report (shared/health/checks.ts) the function answers. */
+export type HealthViewIsReport = Assert<Exactly<HealthView, HealthReport & { probe: Probe }>>;
