@@ -96,7 +96,7 @@ export function rateLimiter(policy: RatePolicy): RequestHandler {
     const window = hit.allowed ? closest(hit.windows) : refusing(hit.windows);
     res.setHeader('RateLimit', serviceLimitField(window));
     if (hit.allowed) return next();
-    rateLimitRefusals.inc({ policy, window: window.name, caller: principal ? 'tenant' : 'anonymous' });
+    rateLimitRefusals().inc({ policy, window: window.name, caller: principal ? 'tenant' : 'anonymous' });
     next(
       new HttpProblem(
         429,

@@ -3,8 +3,7 @@
  * never stale), and counters of what moved it, so a breaker that opened and closed between two
  * scrapes still shows.
  */
-import { Counter, Gauge } from 'prom-client';
-import { registry } from '../metrics/registry';
+import type { Counter } from 'prom-client';
 
 export type BreakerState = 'closed' | 'half_open' | 'open';
 
@@ -14,36 +13,48 @@ export const STATE_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0,
 /** The breakers whose state the gauge reports: the latest one made under each name. */
 const tracked = new Map<string, () => BreakerState>();
 
-new Gauge({
-  name: 'aiprod_circuit_breaker_state',
-  help: 'State of each circuit breaker: 0 closed (calls go through), 1 half-open (one trial call), 2 open (calls refused).',
-  labelNames: ['breaker'],
-  registers: [registry],
-  collect() {
-    for (const [breaker, state] of tracked) this.set({ breaker }, STATE_VALUES[state()]);
-  },
-});
+interface Counters {
+  rejected: Counter<'breaker'>;
+  failures: Counter<'breaker'>;
+  opened: Counter<'breaker'>;
+}
+let counters: Counters | undefined;
 
-const rejected = new Counter({
-  name: 'aiprod_circuit_breaker_rejected_calls_total',
-  help: 'Calls a circuit breaker refused without making them, because it was open or its trial call was under way.',
-  labelNames: ['breaker'],
-  registers: [registry],
-});
-
-const failures = new Counter({
-  name: 'aiprod_circuit_breaker_failures_total',
-  help: 'Calls that failed transiently (overload, outage, lost connection, timeout) and counted toward opening their breaker.',
-  labelNames: ['breaker'],
-  registers: [registry],
-});
-
-const opened = new Counter({
-  name: 'aiprod_circuit_breaker_opened_total',
-  help: 'Times a circuit breaker opened, its half-open trial failing included.',
-  labelNames: ['breaker'],
-  registers: [registry],
-});
+/**
+ * The series, in the process's registry, made once: with the first breaker (a job's voice engine,
+ * the first publish) or the first scrape, so prom-client is not loaded at a cold start.
+ */
+export function breakerSeries(): Counters {
+  if (counters) return counters;
+  const { Counter, Gauge } = require('prom-client') as typeof import('prom-client');
+  const { registry } = require('../metrics/registry') as typeof import('../metrics/registry');
+  new Gauge({
+    name: 'aiprod_circuit_breaker_state',
+    help: 'State of each circuit breaker: 0 closed (calls go through), 1 half-open (one trial call), 2 open (calls refused).',
+    labelNames: ['breaker'],
+    registers: [registry],
+    collect() {
+      for (const [breaker, state] of tracked) this.set({ breaker }, STATE_VALUES[state()]);
+    },
+  });
+  const counter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['breaker'] as const, registers: [registry] });
+  counters = {
+    rejected: counter(
+      'aiprod_circuit_breaker_rejected_calls_total',
+      'Calls a circuit breaker refused without making them, because it was open or its trial call was under way.',
+    ),
+    failures: counter(
+      'aiprod_circuit_breaker_failures_total',
+      'Calls that failed transiently (overload, outage, lost connection, timeout) and counted toward opening their breaker.',
+    ),
+    opened: counter(
+      'aiprod_circuit_breaker_opened_total',
+      'Times a circuit breaker opened, its half-open trial failing included.',
+    ),
+  };
+  return counters;
+}
 
 export interface BreakerMetrics {
   rejected(): void;
@@ -54,6 +65,7 @@ export interface BreakerMetrics {
 /** Starts reporting the breaker `name` (every series at 0 until something happens) and returns its counters. */
 export function trackBreaker(name: string, state: () => BreakerState): BreakerMetrics {
   tracked.set(name, state);
+  const { rejected, failures, opened } = breakerSeries();
   const labels = { breaker: name };
   for (const counter of [rejected, failures, opened]) counter.inc(labels, 0);
   return {
