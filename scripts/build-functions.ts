@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
 import { BUNDLED_ASSETS_DIR, SWAGGER_UI_FILES, swaggerUiDir } from '../shared/openapi/docs-page';
+import { renderOpenApiJson } from '../shared/openapi/document';
+import { PREBUILT_DOCUMENT } from '../shared/api/openapi';
 import { manifest } from '../shared/platform/manifest';
 
 const root = join(__dirname, '..');
@@ -49,9 +51,16 @@ const NEVER_LOADED = [
   'pg-query-stream',
 ];
 
-/** Files a function reads from beside its bundle, by function, as zip path -> source: the docs page's Swagger UI. */
-const ASSETS: Readonly<Record<string, Record<string, string>>> = {
-  docs: Object.fromEntries(SWAGGER_UI_FILES.map((f) => [`${BUNDLED_ASSETS_DIR}/${f}`, join(swaggerUiDir(), f)])),
+/**
+ * Files a function reads from beside its bundle, by function, as zip path -> content: the docs
+ * page's Swagger UI, and the OpenAPI document rendered now, from the code being bundled, so the
+ * openapi function answers without building it (api/openapi.ts).
+ */
+const ASSETS: Readonly<Record<string, Record<string, () => Buffer | string>>> = {
+  docs: Object.fromEntries(
+    SWAGGER_UI_FILES.map((f) => [`${BUNDLED_ASSETS_DIR}/${f}`, () => readFileSync(join(swaggerUiDir(), f))]),
+  ),
+  openapi: { [PREBUILT_DOCUMENT]: renderOpenApiJson },
 };
 
 function zip(files: Record<string, string | Buffer>, dest: string): Promise<void> {
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
     const files = {
       'index.js': Buffer.from(code),
       'package.json': `${JSON.stringify(functionPackage, null, 2)}\n`,
-      ...Object.fromEntries(Object.entries(ASSETS[fn.name] ?? {}).map(([name, src]) => [name, readFileSync(src)])),
+      ...Object.fromEntries(Object.entries(ASSETS[fn.name] ?? {}).map(([name, content]) => [name, content()])),
     };
     // The unpacked source beside the zip: what the zip holds, to inspect or load as it is.
     for (const [file, content] of Object.entries(files)) {

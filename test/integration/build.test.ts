@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderOpenApiJson } from '../../shared/openapi/document';
 import { manifest } from '../../shared/platform/manifest';
 
 const root = join(__dirname, '../..');
@@ -121,6 +122,34 @@ it('ships Swagger UI with the docs bundle, which serves the page and its assets 
     },
     '/docs/swagger-initializer.js': { status: 200, type: 'text/javascript; charset=utf-8', bytes: expect.any(Number) },
   });
+});
+
+it('ships the rendered document with the openapi bundle, which serves that file rather than building one', () => {
+  const built = join(root, 'dist/functions/openapi');
+  expect(readFileSync(join(built, 'openapi.json'), 'utf8')).toBe(renderOpenApiJson());
+  const dir = mkdtempSync(join(tmpdir(), 'aiprod-bundle-openapi-'));
+  cpSync(built, dir, { recursive: true });
+  // A stand-in document: what the function answers shows which one it served.
+  writeFileSync(join(dir, 'openapi.json'), '{"openapi":"3.1.0","served":"beside the bundle"}');
+  const probe = join(dir, 'probe.js');
+  writeFileSync(
+    probe,
+    `require('./index.js');
+     const { getTestServer } = require('@google-cloud/functions-framework/testing');
+     const server = getTestServer('openapi');
+     server.listen(0, '127.0.0.1', async () => {
+       const res = await fetch('http://127.0.0.1:' + server.address().port + '/openapi.json');
+       process.stdout.write(JSON.stringify({ status: res.status, body: await res.json() }));
+       process.exit(0);
+     });`,
+  );
+  const answer = JSON.parse(
+    execFileSync(process.execPath, [probe], {
+      env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
+      encoding: 'utf8',
+    }),
+  ) as { status: number; body: unknown };
+  expect(answer).toEqual({ status: 200, body: { openapi: '3.1.0', served: 'beside the bundle' } });
 });
 
 it('keeps zod-to-openapi and the document out of every bundle but the openapi function', () => {
