@@ -35,6 +35,9 @@ const RUNTIME_DEPENDENCIES = [
   '@google-cloud/pubsub',
   '@google-cloud/storage',
   '@google-cloud/text-to-speech',
+  // Read at run time (secrets/secret-manager.ts, crypto/kms.ts), loaded on first use as well.
+  '@google-cloud/secret-manager',
+  '@google-cloud/kms',
 ];
 /** knex's optional drivers and the embedded server: never loaded by a deployed function. */
 const NEVER_LOADED = [

@@ -61,11 +61,57 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9._-]{3,63}$/)
     .default('aiprod-outputs'),
+  /**
+   * Days a job's output and result rows are kept after it ended (the sweeper's retention). The same
+   * number as the outputs bucket's lifecycle rule: Terraform sets both from `outputs_retention_days`.
+   */
+  AIPROD_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days an upload (object and row) is kept: Terraform's `uploads_retention_days`, the uploads bucket's rule. */
+  AIPROD_UPLOADS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   AIPROD_LOCAL_SIGNING_KEY: z.string().min(32).optional(),
-  /** Key-encryption key of sensitive columns, base64 of 32 bytes (secret `key-encryption-key`); generated in the data dir locally. */
+  /**
+   * The key-encryption key of sealed columns before Cloud KMS, base64 of 32 bytes (secret
+   * `key-encryption-key`, version label v1): on Google Cloud it only opens rows sealed before KMS
+   * until `npm run reencrypt` has moved them; locally it seeds the local store's first KEK version.
+   */
   KEY_ENCRYPTION_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes')
+    .optional(),
+  /**
+   * The Cloud KMS key that wraps the data keys of sealed columns on Google Cloud
+   * (projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>); Terraform sets it for the functions
+   * whose manifest access sets kms.
+   */
+  AIPROD_KMS_KEY: z
+    .string()
+    .regex(
+      /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/,
+      'must be a crypto key name: projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>',
+    )
+    .optional(),
+  /**
+   * How long a running function keeps a secret it read (the database URL, the KEK versions) before
+   * reading the store again: a rotated secret reaches every instance within this, without a redeploy.
+   */
+  AIPROD_SECRET_TTL_SECONDS: int(60, 1),
+  /**
+   * secret-rotator: a secret AIPROD makes (the database password, the KEK, the metrics token) is
+   * rotated once its last rotation is this old (a day's slack, as the quarterly tick comes 90 to 92
+   * days apart); a third-party key this old is reported (`secret.rotation_due`).
+   */
+  AIPROD_ROTATION_PERIOD_DAYS: int(90, 1),
+  /**
+   * How long the previous version of a rotated secret stays enabled after the new one works (every
+   * instance re-reads within AIPROD_SECRET_TTL_SECONDS); a later tick disables it.
+   */
+  AIPROD_ROTATION_GRACE_SECONDS: int(3600, 0),
+  /**
+   * Local test hook: the named rotation step throws once its work is done, so its rollback is
+   * exercised. Ignored unless AIPROD_MODE is local: a deployment cannot be made to fail this way.
+   */
+  AIPROD_ROTATION_FAIL_STEP: z
+    .enum(['add_version', 'set_password', 'verify', 'reencrypt', 'disable_previous'])
     .optional(),
   AIPROD_ALLOW_PRIVATE_URLS: bool,
   /**
@@ -114,6 +160,31 @@ const schema = z.object({
   AIPROD_WEBHOOK_MAX_IN_FLIGHT: int(4, 1),
   /** One delivery attempt's cap: lookup, connect, send and the receiver's answer (webhook-deliverer's timeout is 60 s). */
   AIPROD_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
+  /**
+   * alert-notifier: where Cloud Monitoring's incidents are posted (secret `slack-webhook-url`): a
+   * Slack incoming webhook, or the Web API's `https://slack.com/api/chat.postMessage?channel=<id>`
+   * with SLACK_BOT_TOKEN. Unset, incidents are logged as not posted.
+   */
+  SLACK_WEBHOOK_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
+    .optional(),
+  /** Bot token (secret `slack-bot-token`) sent to the Web API, whose answer's `ts` lets a resolution reply in its incident's thread. */
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  /** One post to Slack's cap (alert-notifier's timeout is 30 s): lookup, connect, send and Slack's answer. */
+  AIPROD_SLACK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(20).default(10),
+  /** An incident's opening (or closing) delivered again within this many seconds is not posted again; 0 posts every delivery. */
+  AIPROD_ALERT_DEDUP_SECONDS: int(3600, 0),
+  /**
+   * Where the repository's docs/ is browsable (e.g. https://github.com/<org>/aiprod/blob/main): an
+   * alert links <base>/docs/runbooks/<name>.md. Empty or unset, the runbook is named, not linked.
+   */
+  AIPROD_RUNBOOK_BASE_URL: z
+    .string()
+    .refine((u) => u === '' || (URL.canParse(u) && /^https?:/.test(u)), 'must be an http(s) URL, or empty')
+    .optional()
+    .transform((v) => (v ? v.replace(/\/+$/, '') : undefined)),
   /** Text-to-speech engine: `local` (ffmpeg's flite, the embedded default), `google`, `elevenlabs`. */
   AIPROD_VOICE_ENGINE: z.enum(['local', 'google', 'elevenlabs']).default('local'),
   /** Google Cloud Text-to-Speech endpoint override (host[:port]); tests point it at a local double. */

@@ -24,6 +24,11 @@ locals {
     AIPROD_VOICE_ENGINE   = var.voice_engine
     # Whose Identity Platform ID tokens POST /auth/login accepts: this project unless told otherwise.
     AIPROD_IDENTITY_PROJECT = coalesce(var.identity_project, var.project_id)
+    # Where alert-notifier's Slack messages link the runbooks (the alert policies' links too).
+    AIPROD_RUNBOOK_BASE_URL = var.runbook_base_url
+    # The sweeper's retention, from the same variables as the buckets' lifecycle rules: one number each.
+    AIPROD_RETENTION_DAYS         = tostring(var.outputs_retention_days)
+    AIPROD_UPLOADS_RETENTION_DAYS = tostring(var.uploads_retention_days)
   }
 }
 

@@ -64,7 +64,7 @@ output "security_policy" {
 }
 
 output "app_kms_key" {
-  description = "Application envelope key, granted to the functions whose manifest access sets kms (none today)."
+  description = "Application envelope key (AIPROD_KMS_KEY), granted to the functions whose manifest access sets kms."
   value       = module.kms.app_key_id
 }
 

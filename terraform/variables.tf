@@ -153,13 +153,13 @@ variable "redis_memory_size_gb" {
 }
 
 variable "outputs_retention_days" {
-  description = "Days a finished output is kept."
+  description = "Days a finished job's output and result rows are kept: the outputs bucket's lifecycle rule and the sweeper's AIPROD_RETENTION_DAYS."
   type        = number
   default     = 30
 }
 
 variable "uploads_retention_days" {
-  description = "Days an uploaded source file is kept."
+  description = "Days an uploaded source file is kept: the uploads bucket's lifecycle rule and the sweeper's AIPROD_UPLOADS_RETENTION_DAYS."
   type        = number
   default     = 7
 }
@@ -177,7 +177,7 @@ variable "kms_rotation_period" {
 }
 
 variable "secret_rotation_period" {
-  description = "Rotation period of the secrets the declaration marks rotate (today elevenlabs-api-key): Secret Manager sends a notice on the secret-rotation topic, which nothing consumes until the secret-rotator lands."
+  description = "Rotation period of the secrets the declaration marks rotate: Secret Manager sends a SECRET_ROTATE notice on the secret-rotation topic, and the secret-rotator rotates the metrics token or reports a third-party key (secret.rotation_due)."
   type        = string
   default     = "7776000s"
 }
@@ -210,7 +210,7 @@ variable "alert_emails" {
 }
 
 variable "slack_channel_name" {
-  description = "Slack channel of the native Cloud Monitoring Slack channel; empty for no Slack notification (alerts still go to alert_emails and to the monitoring-alerts topic, which nothing reads until the alert-notifier lands)."
+  description = "Slack channel of the native Cloud Monitoring Slack channel; empty for none (alerts still go to alert_emails and to the monitoring-alerts topic, which alert-notifier posts to the Slack webhook of the slack-webhook-url secret)."
   type        = string
   default     = ""
 }

@@ -1,6 +1,6 @@
 /**
- * The child processes of `npm run bench:submit` (the local stack, the bare baseline): started,
- * waited for, and stopped, whatever happens to the bench.
+ * The child processes of `npm run bench:submit` (the local stack, the bare baseline) and of
+ * `npm run drill` (the local stack): started, waited for, and stopped, whatever happens to the bench.
  *
  * Each child runs in its own process group, so a Ctrl-C in the terminal reaches the bench alone and
  * the bench stops the children in order (after it has cleaned up the database they serve). Each

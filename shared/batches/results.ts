@@ -25,6 +25,8 @@ interface ItemRow {
   error_message: string | null;
   result: StoredResult | null;
   completed_at: Date | null;
+  /** Set once retention deleted the output: the item then has no URL to give. */
+  expired_at: Date | null;
 }
 
 const itemPath = (index: number): string => `items/${String(index).padStart(4, '0')}.json`;
@@ -38,7 +40,7 @@ async function itemFile(row: ItemRow, ttlSeconds: number) {
     metadata: row.metadata ?? {},
     completed_at: row.completed_at ? new Date(row.completed_at).toISOString() : null,
     error: row.status === 'FAILED' ? { code: row.error_code, message: row.error_message } : null,
-    result: row.status === 'COMPLETED' && r ? await resultView(r, ttlSeconds) : null,
+    result: row.status === 'COMPLETED' && r && !row.expired_at ? await resultView(r, ttlSeconds) : null,
   };
 }
 
@@ -77,7 +79,17 @@ async function writeEntries(
       .where('batch_index', '>', after)
       .orderBy('batch_index')
       .limit(PAGE)
-      .select('id', 'batch_index', 'status', 'metadata', 'error_code', 'error_message', 'result', 'completed_at');
+      .select(
+        'id',
+        'batch_index',
+        'status',
+        'metadata',
+        'error_code',
+        'error_message',
+        'result',
+        'completed_at',
+        'expired_at',
+      );
     if (page.length === 0) break;
     const files = await Promise.all(page.map((row) => itemFile(row, ttlSeconds)));
     for (const file of files) {

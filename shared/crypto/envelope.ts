@@ -1,16 +1,25 @@
 /**
  * Envelope encryption for sensitive columns: each value is sealed with its own random data key
  * (AES-256-GCM), and the data key is stored wrapped by a key-encryption key (KEK). The KEK sits
- * behind one interface: a local AES-256-GCM key now, Cloud KMS later, so a row records which KEK
- * version wrapped its data key and old rows still open after the KEK rotates.
+ * behind one interface (Cloud KMS on Google Cloud, crypto/kms.ts; locally AES-256-GCM keys kept in
+ * the local secret store, crypto/local-kek.ts), so a row records which KEK version wrapped its
+ * data key, old rows still open after the KEK rotates, and `npm run reencrypt` moves them to the
+ * current version by re-wrapping their data key alone.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
+export interface WrappedKey {
+  wrapped: Buffer;
+  /** The KEK version that wrapped it, as the KEK names it; stored beside the sealed value. */
+  version: string;
+}
+
 export interface KeyEncryptionKey {
-  /** The version new data keys are wrapped with; stored beside every sealed value. */
-  readonly version: string;
-  wrap(dataKey: Buffer): Promise<Buffer>;
+  /** Wraps with the current version (which may change under a running process: KMS rotates). */
+  wrap(dataKey: Buffer): Promise<WrappedKey>;
   unwrap(wrapped: Buffer, version: string): Promise<Buffer>;
+  /** The version wrap uses now; a sealed value under any other is due for re-encryption. */
+  currentVersion(): Promise<string>;
 }
 
 /** A sealed value as a JSON column holds it; every field base64 but the version. */
@@ -47,10 +56,11 @@ function decrypt(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
 export async function seal(kek: KeyEncryptionKey, plaintext: Buffer, context: string): Promise<Sealed> {
   const dataKey = randomBytes(32);
   try {
+    const { wrapped, version } = await kek.wrap(dataKey);
     return {
       ciphertext: encrypt(dataKey, plaintext, Buffer.from(context)).toString('base64'),
-      data_key: (await kek.wrap(dataKey)).toString('base64'),
-      key_version: kek.version,
+      data_key: wrapped.toString('base64'),
+      key_version: version,
     };
   } finally {
     dataKey.fill(0);
@@ -67,6 +77,39 @@ export async function open(kek: KeyEncryptionKey, sealed: Sealed, context: strin
 }
 
 /**
+ * The same sealed value with its data key wrapped by the KEK's current version: the ciphertext is
+ * untouched, so this needs no knowledge of the row it belongs to.
+ */
+export async function rewrap(kek: KeyEncryptionKey, sealed: Sealed): Promise<Sealed> {
+  const dataKey = await kek.unwrap(Buffer.from(sealed.data_key, 'base64'), sealed.key_version);
+  try {
+    const { wrapped, version } = await kek.wrap(dataKey);
+    return { ciphertext: sealed.ciphertext, data_key: wrapped.toString('base64'), key_version: version };
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/**
+ * `current` for everything, and `older` to open values sealed under versions `current` does not
+ * know (KeyVersionUnknownError): on Google Cloud, rows sealed by the configured key before KMS.
+ */
+export function withOlderKeys(current: KeyEncryptionKey, older: KeyEncryptionKey): KeyEncryptionKey {
+  return {
+    wrap: (dataKey) => current.wrap(dataKey),
+    currentVersion: () => current.currentVersion(),
+    async unwrap(wrapped, version) {
+      try {
+        return await current.unwrap(wrapped, version);
+      } catch (err) {
+        if (!(err instanceof KeyVersionUnknownError)) throw err;
+        return older.unwrap(wrapped, version);
+      }
+    },
+  };
+}
+
+/**
  * A KEK held in memory: AES-256-GCM key wrapping, versions by name. `keys` maps every version that
  * may still be needed to open old rows; `current` names the one new rows use.
  */
@@ -80,10 +123,16 @@ export function localKeyEncryptionKey(keys: Record<string, Buffer>, current: str
     return key;
   };
   keyOf(current);
-  const aad = (version: string) => Buffer.from(`kek:${version}`);
   return {
-    version: current,
-    wrap: async (dataKey) => encrypt(keyOf(current), dataKey, aad(current)),
-    unwrap: async (wrapped, version) => decrypt(keyOf(version), wrapped, aad(version)),
+    wrap: async (dataKey) => ({ wrapped: wrapKey(keyOf(current), dataKey, current), version: current }),
+    unwrap: async (wrapped, version) => unwrapKey(keyOf(version), wrapped, version),
+    currentVersion: async () => current,
   };
 }
+
+/** AES-256-GCM key wrapping, the version bound in, so a wrapped key does not open under another version's key. */
+export const wrapKey = (key: Buffer, dataKey: Buffer, version: string): Buffer =>
+  encrypt(key, dataKey, Buffer.from(`kek:${version}`));
+
+export const unwrapKey = (key: Buffer, wrapped: Buffer, version: string): Buffer =>
+  decrypt(key, wrapped, Buffer.from(`kek:${version}`));

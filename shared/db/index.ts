@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 import { config, ConfigError } from '../config';
 import { logger } from '../log';
 import { onShutdown } from '../lifecycle/shutdown';
+import { runtimeSecret } from '../secrets';
+import { rotatingPgClient, type UrlSource } from './credentials';
 
 function databaseUrl(): string {
   const url = config().DATABASE_URL;
@@ -12,16 +14,26 @@ function databaseUrl(): string {
 
 let primary: Knex | undefined;
 
+/** A URL read from its secret at run time, so the pool follows a password rotation (db/credentials.ts). */
+export interface RotatingUrl {
+  secret: string;
+  source: UrlSource;
+}
+
+/** The URL in `secret`, starting from `initial` (the environment variable). */
+const rotating = (secret: string, initial: string): RotatingUrl => ({ secret, source: runtimeSecret(secret, initial) });
+
 /**
  * A pool whose callers wait at most `acquireTimeoutMs` for a connection: past that the database
  * is saturated, and refusing the request at once (503) beats queueing it until the client gives up.
  */
-export function connect(url: string, poolMax = 10, acquireTimeoutMs = 10_000): Knex {
+export function connect(url: string | RotatingUrl, poolMax = 10, acquireTimeoutMs = 10_000): Knex {
   // Loaded on the first connection rather than at import, to keep it out of a cold start's first answer.
   const knex = require('knex') as typeof import('knex').knex;
+  const fixed = typeof url === 'string';
   return knex({
-    client: 'pg',
-    connection: { connectionString: url, application_name: process.env.K_SERVICE ?? 'aiprod' },
+    client: fixed ? 'pg' : rotatingPgClient(url.source, url.secret),
+    connection: { connectionString: fixed ? url : undefined, application_name: process.env.K_SERVICE ?? 'aiprod' },
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: acquireTimeoutMs,
     // knex prints to the console by default, with a stack per failed acquire; under overload that
@@ -37,7 +49,7 @@ export function connect(url: string, poolMax = 10, acquireTimeoutMs = 10_000): K
 
 export function db(): Knex {
   const c = config();
-  primary ??= connect(databaseUrl(), c.DATABASE_POOL_MAX, c.DATABASE_ACQUIRE_TIMEOUT_MS);
+  primary ??= connect(rotating('database-url', databaseUrl()), c.DATABASE_POOL_MAX, c.DATABASE_ACQUIRE_TIMEOUT_MS);
   return primary;
 }
 
@@ -53,7 +65,7 @@ export function replicaDb(): Knex {
   const c = config();
   const url = c.DATABASE_REPLICA_URL;
   if (!url || url === c.DATABASE_URL) return db();
-  replica ??= connect(url, c.DATABASE_POOL_MAX, c.DATABASE_ACQUIRE_TIMEOUT_MS);
+  replica ??= connect(rotating('database-replica-url', url), c.DATABASE_POOL_MAX, c.DATABASE_ACQUIRE_TIMEOUT_MS);
   return replica;
 }
 

@@ -13,6 +13,9 @@ import * as m008 from './migrations/008_uploads';
 import * as m009 from './migrations/009_usage';
 import * as m010 from './migrations/010_support_login';
 import * as m011 from './migrations/011_metrics_indexes';
+import * as m012 from './migrations/012_alert_notifications';
+import * as m013 from './migrations/013_retention';
+import * as m014 from './migrations/014_secret_rotations';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -25,6 +28,9 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '009_usage': m009,
   '010_support_login': m010,
   '011_metrics_indexes': m011,
+  '012_alert_notifications': m012,
+  '013_retention': m013,
+  '014_secret_rotations': m014,
 };
 
 /** Every migration of this code, in the order they apply. */

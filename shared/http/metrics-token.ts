@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { config } from '../config';
+import { acceptedSecretValues } from '../secrets';
 import { HttpProblem } from './problem';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -41,6 +42,11 @@ export function metricsTokenAuth(): RequestHandler {
     if (!token) return next(mode === 'local' ? undefined : unset());
     const given = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
     if (!given) return next(unauthorized());
-    next(sameToken(given, token) ? undefined : unauthorized());
+    // The token in use, re-read from metrics-token once per TTL (a rotation needs no redeploy), and
+    // the one before it until the rotation's grace period has disabled it.
+    acceptedSecretValues('metrics-token', token).then(
+      (tokens) => next(tokens.some((t) => sameToken(given, t)) ? undefined : unauthorized()),
+      next,
+    );
   };
 }

@@ -1,11 +1,13 @@
 /**
- * The `maintenance` tick: heals what redelivery alone cannot. Runs every minute; each step is a
- * set-based statement, safe to run twice at once.
+ * The `maintenance` tick: heals what redelivery alone cannot, then applies retention
+ * (maintenance/retention.ts). Runs every minute; each step is a set-based statement, safe to run
+ * twice at once. Each tick logs one `sweep` line: what every step did, and how long it took.
  */
 import type { Knex } from 'knex';
 import { db } from '../db';
 import { publishCommitted, republishDue, WRITER_GRACE_SECONDS } from '../events/outbox';
 import { logger } from '../log';
+import { applyRetention, type RetentionReport } from '../maintenance/retention';
 import { transport } from '../platform';
 import { dispatchDueDeliveries } from '../webhooks/deliveries';
 import { handOffTurns, lockTenantQueue, MAX_ATTEMPTS } from './lease';
@@ -25,6 +27,7 @@ export interface SweepReport {
   deliveries: number;
   /** Turns given again to tenants whose jobs waited with a slot free (a turn lost, a tier raised). */
   turns: number;
+  retention: RetentionReport;
 }
 
 /**
@@ -53,6 +56,7 @@ async function restoreTurns(k: Knex): Promise<number> {
 }
 
 export async function sweep(k: Knex): Promise<SweepReport> {
+  const started = Date.now();
   // A worker died holding the lease: put the job back and announce it again, in one statement.
   const requeuedRows: { id: string; tenant_id: string; outbox_id: string }[] = (
     await k.raw(
@@ -105,8 +109,9 @@ export async function sweep(k: Knex): Promise<SweepReport> {
   const turns = await restoreTurns(k);
   const deliveries = await dispatchDueDeliveries(k, transport());
   const republished = await republishDue(k, transport());
-  const report = { requeued, abandoned, republished, deliveries, turns };
-  if (requeued || abandoned || republished || deliveries || turns) logger().info('sweep', report);
+  const retention = await applyRetention(k);
+  const report = { requeued, abandoned, republished, deliveries, turns, retention };
+  logger().info('sweep', { event: 'maintenance.sweep', ...report, durationMs: Date.now() - started });
   return report;
 }
 

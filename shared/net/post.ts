@@ -1,8 +1,9 @@
 /**
- * One POST to a partner's URL (a webhook delivery) through the same guard as downloads: the URL's
- * shape is checked, its host resolved once and every address checked, and the socket connects to
- * exactly those addresses. Redirects are never followed: a 3xx is the answer. Only https reaches a
- * partner unless private addresses are allowed (tests and the local stack, AIPROD_ALLOW_PRIVATE_URLS).
+ * One POST to an outside URL (a webhook delivery, an alert to Slack) through the same guard as
+ * downloads: the URL's shape is checked, its host resolved once and every address checked, and the
+ * socket connects to exactly those addresses. Redirects are never followed: a 3xx is the answer.
+ * Only https leaves unless private addresses are allowed (tests and the local stack,
+ * AIPROD_ALLOW_PRIVATE_URLS).
  */
 import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
@@ -17,19 +18,26 @@ export interface PostOptions {
   /** Lifts the address check and allows plain http, for tests and the local stack. */
   allowPrivate: boolean;
   headers: Record<string, string>;
+  /**
+   * Read up to this many bytes of the answer's body into `body` (within `timeoutMs`), for callers
+   * whose receiver answers in it (Slack's Web API); unset, the body is not read.
+   */
+  maxAnswerBytes?: number;
 }
 
 export interface PostAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** The answer's body, cut at `maxAnswerBytes`; only when that was asked for. */
+  body?: string;
 }
 
 const USER_AGENT = 'AIPROD-webhooks/1.0';
 
 /**
- * POSTs `body` and resolves with the answer's status and headers as soon as they arrive; the body
- * of the answer is not read. Throws FetchError: `url_forbidden` (shape, scheme or address),
- * `input_unreachable` (name or connection), `input_timeout` (no answer within `timeoutMs`).
+ * POSTs `body` and resolves with the answer's status and headers as soon as they arrive (with its
+ * body, when `maxAnswerBytes` asks for it). Throws FetchError: `url_forbidden` (shape, scheme or
+ * address), `input_unreachable` (name or connection), `input_timeout` (no answer within `timeoutMs`).
  */
 export function postPinned(url: string, body: string, opts: PostOptions): Promise<PostAnswer> {
   return postWithPolicy(url, body, opts, systemHopPolicy(opts.allowPrivate));
@@ -49,7 +57,7 @@ export async function postWithPolicy(
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   try {
     const addresses = await checkHop(target, policy, deadline);
-    return await send(target, addresses, body, opts.headers, deadline);
+    return await send(target, addresses, body, opts, deadline);
   } catch (err) {
     if (err instanceof FetchError) throw err;
     if (deadline.aborted) {
@@ -63,7 +71,7 @@ function send(
   url: URL,
   addresses: LookupAddress[],
   body: string,
-  headers: Record<string, string>,
+  opts: PostOptions,
   signal: AbortSignal,
 ): Promise<PostAnswer> {
   const client = url.protocol === 'https:' ? https : http;
@@ -79,7 +87,7 @@ function send(
       headers: {
         'user-agent': USER_AGENT,
         'accept-encoding': 'identity',
-        ...headers,
+        ...opts.headers,
         'content-length': String(payload.length),
       },
       lookup: pinnedLookup(addresses),
@@ -88,9 +96,32 @@ function send(
       signal,
     });
     req.once('response', (res) => {
-      // The status and headers are the answer; its body is nobody's business here.
-      res.destroy();
-      resolve({ status: res.statusCode ?? 0, headers: res.headers });
+      const answer = { status: res.statusCode ?? 0, headers: res.headers };
+      const cap = opts.maxAnswerBytes;
+      if (cap === undefined) {
+        // The status and headers are the answer; its body is nobody's business here.
+        res.destroy();
+        resolve(answer);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = (): void => resolve({ ...answer, body: Buffer.concat(chunks).subarray(0, cap).toString('utf8') });
+      res.on('data', (chunk: Buffer) => {
+        if (size >= cap) return;
+        chunks.push(chunk);
+        size += chunk.length;
+        // Enough read: what follows cannot change the answer.
+        if (size >= cap) {
+          res.destroy();
+          done();
+        }
+      });
+      res.once('end', done);
+      res.once('error', (err) => {
+        if (signal.aborted) reject(err);
+        else reject(new FetchError('input_unreachable', `${redactUrl(url)}: connection lost while reading the answer`));
+      });
     });
     // `on`, not `once`: the socket can still fail after the response arrived. Later rejects are no-ops.
     req.on('error', (err) => {

@@ -123,7 +123,7 @@ function problemCodes(fn: HttpFunction, op: OperationDoc, path: string): Problem
 }
 
 /** The RateLimit headers on every answer that passed the limiter: the successes, the handler's refusals, the 429. */
-const CARRIES_RATE_LIMIT = new Set([403, 404, 409, 422, 429]);
+const CARRIES_RATE_LIMIT = new Set([403, 404, 409, 410, 422, 429]);
 
 function headersFor(fn: HttpFunction, status: number, own: ResponseDoc['headers'] = {}): HeadersObject {
   const headers: HeadersObject = { 'X-Request-Id': ref('headers', 'X-Request-Id') };

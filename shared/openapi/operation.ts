@@ -42,7 +42,7 @@ export interface ResponseDoc {
 }
 
 /** The statuses a problem answer can have, with the codes each can carry. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503;
 export type ProblemCodes = Partial<Record<ProblemStatus, readonly string[]>>;
 
 export interface RequestDoc {

@@ -9,7 +9,10 @@ import { db } from '../db';
 import { localBusTransport } from '../events/local-transport';
 import { pubSubTransport } from '../events/pubsub-transport';
 import type { Transport } from '../events/transport';
-import { localKeyEncryptionKey, type KeyEncryptionKey } from '../crypto/envelope';
+import { localKeyEncryptionKey, withOlderKeys, type KeyEncryptionKey } from '../crypto/envelope';
+import { cloudKmsKeyEncryptionKey } from '../crypto/kms';
+import { newKekValue, storeKeyEncryptionKey, type StoreKek } from '../crypto/local-kek';
+import { resetSecrets, secretStore } from '../secrets';
 import { gcsObjectStore, localObjectStore, ObjectStore } from '../storage';
 
 let store: ObjectStore | undefined;
@@ -57,28 +60,52 @@ export function transport(): Transport {
 }
 
 let kek: KeyEncryptionKey | undefined;
+let localKek: StoreKek | undefined;
 
-/** The version label of the key-encryption key held in configuration (KEY_ENCRYPTION_KEY). */
-export const CONFIGURED_KEK_VERSION = 'v1';
+/** The version label of the key held in KEY_ENCRYPTION_KEY, the key-encryption key before Cloud KMS. */
+export const LEGACY_KEK_VERSION = 'v1';
+
+/** The local secret store's secret whose versions are the local key-encryption key. */
+export const LOCAL_KEK_SECRET = 'key-encryption-key';
 
 /**
- * The key-encryption key of sensitive columns: KEY_ENCRYPTION_KEY (the `key-encryption-key`
- * secret in Google Cloud), else, locally, one generated once under the data dir.
+ * The key-encryption key of sealed columns. On Google Cloud: the KMS key AIPROD_KMS_KEY, and the
+ * key in KEY_ENCRYPTION_KEY (when the function reads it) to open rows sealed before KMS. Locally:
+ * the versions of the local store's `key-encryption-key`.
  */
 export function keyEncryptionKey(): KeyEncryptionKey {
-  kek ??= localKeyEncryptionKey({ [CONFIGURED_KEK_VERSION]: configuredKek() }, CONFIGURED_KEK_VERSION);
+  kek ??= config().AIPROD_MODE === 'gcp' ? cloudKek() : localKeyEncryptionKeyVersions()!;
   return kek;
 }
 
-function configuredKek(): Buffer {
+/**
+ * The key-encryption key as a rotation sees it, where AIPROD makes its versions itself (locally);
+ * undefined on Google Cloud, where KMS rotates the key on the schedule Terraform sets.
+ */
+export function localKeyEncryptionKeyVersions(): StoreKek | undefined {
   const c = config();
-  if (c.KEY_ENCRYPTION_KEY) return Buffer.from(c.KEY_ENCRYPTION_KEY, 'base64');
-  if (c.AIPROD_MODE === 'gcp')
-    throw new ConfigError('invalid configuration: KEY_ENCRYPTION_KEY is required by this function');
-  return Buffer.from(
-    dataDirSecret('key-encryption-key', () => randomBytes(32).toString('base64')),
-    'base64',
+  if (c.AIPROD_MODE === 'gcp') return undefined;
+  localKek ??= storeKeyEncryptionKey({
+    store: secretStore(),
+    secret: LOCAL_KEK_SECRET,
+    ttlMs: c.AIPROD_SECRET_TTL_SECONDS * 1000,
+    // The first version: the configured key, else the one earlier releases generated in the data
+    // dir, so values sealed before versions existed (v1) still open.
+    seed: () => c.KEY_ENCRYPTION_KEY ?? dataDirSecret('key-encryption-key', newKekValue),
+  });
+  return localKek;
+}
+
+function cloudKek(): KeyEncryptionKey {
+  const c = config();
+  if (!c.AIPROD_KMS_KEY) throw new ConfigError('invalid configuration: AIPROD_KMS_KEY is required by this function');
+  const kms = cloudKmsKeyEncryptionKey({ keyName: c.AIPROD_KMS_KEY });
+  if (!c.KEY_ENCRYPTION_KEY) return kms;
+  const legacy = localKeyEncryptionKey(
+    { [LEGACY_KEK_VERSION]: Buffer.from(c.KEY_ENCRYPTION_KEY, 'base64') },
+    LEGACY_KEK_VERSION,
   );
+  return withOlderKeys(kms, legacy);
 }
 
 /** Forget the adapters (tests switch configuration between cases). */
@@ -86,4 +113,6 @@ export function resetPlatform(): void {
   store = undefined;
   bus = undefined;
   kek = undefined;
+  localKek = undefined;
+  resetSecrets();
 }

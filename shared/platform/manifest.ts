@@ -47,9 +47,24 @@ export const SECRETS = {
     // One of the application's own settings, which carry its prefix.
     env: 'AIPROD_METRICS_TOKEN',
   },
+  'slack-webhook-url': {
+    description:
+      "Where alert-notifier posts incidents (SLACK_WEBHOOK_URL): a Slack incoming webhook URL, or https://slack.com/api/chat.postMessage?channel=<id> with slack-bot-token; the operator adds the secret's version.",
+    rotate: true,
+  },
+  'slack-bot-token': {
+    description:
+      "Slack bot token (SLACK_BOT_TOKEN) for chat.postMessage, whose answers let resolutions reply in their incident's thread. Read by alert-notifier only when its access lists it; the operator adds the secret's version.",
+    rotate: true,
+  },
 } as const;
 export type SecretId = keyof typeof SECRETS;
 const SECRET_IDS = Object.keys(SECRETS) as [SecretId, ...SecretId[]];
+
+/** The secrets the secret-rotator rotates: AIPROD makes their values (the KEK's versions live in KMS). */
+const ROTATED_SECRETS: SecretId[] = ['database-url', 'database-replica-url', 'metrics-token'];
+/** The other rotating secrets: keys a provider issues, which the secret-rotator reports when due. */
+const THIRD_PARTY_SECRETS = SECRET_IDS.filter((id) => SECRETS[id].rotate && !ROTATED_SECRETS.includes(id));
 
 /** The environment variable a secret reaches a function as. */
 export const secretEnv = (id: string): string => {
@@ -70,6 +85,10 @@ const accessSchema = z
     signUrls: z.boolean().default(false),
     /** Encrypts and decrypts with the application's KMS key. */
     kms: z.boolean().default(false),
+    /** Secrets whose versions it manages (reads, adds, enables, disables): the secret-rotator's. */
+    rotates: z.array(z.enum(SECRET_IDS)).optional(),
+    /** Secrets whose versions' metadata (creation time, state) it reads, never their values. */
+    watches: z.array(z.enum(SECRET_IDS)).optional(),
   })
   .strict();
 
@@ -121,8 +140,11 @@ export type EventFunction = Extract<ManifestEntry, { kind: 'event' }>;
 /** Every database function reads its URL; rate-limited ones also reach Redis. */
 const small = { memory: '512Mi', cpu: '1', minInstances: 0 } as const;
 const api = { secrets: ['database-url', 'redis-auth'] } as const;
-/** The API functions that seal or open webhook signing keys. */
-const sealing = { secrets: ['database-url', 'redis-auth', 'key-encryption-key'] } as const;
+/**
+ * The API functions that seal or open webhook signing keys: with the KMS key, and with
+ * key-encryption-key for the rows sealed before KMS until `npm run reencrypt` has moved them.
+ */
+const sealing = { secrets: ['database-url', 'redis-auth', 'key-encryption-key'], kms: true } as const;
 
 export const manifest: ManifestEntry[] = manifestSchema.parse([
   {
@@ -357,7 +379,7 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     // One attempt of at most AIPROD_WEBHOOK_TIMEOUT_SECONDS (15 s, 30 s at most), and the database around it.
     timeoutSeconds: 45,
     maxInstances: 20,
-    access: { secrets: ['database-url', 'redis-auth', 'key-encryption-key'], publishes: ['job-notifications'] },
+    access: { ...sealing, publishes: ['job-notifications'] },
   },
   {
     ...small,
@@ -385,7 +407,7 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     rateLimit: 'submit',
     timeoutSeconds: 45,
     maxInstances: 20,
-    access: { secrets: ['database-url', 'redis-auth', 'key-encryption-key'], publishes: ['job-notifications'] },
+    access: { ...sealing, publishes: ['job-notifications'] },
   },
   {
     ...small,
@@ -594,9 +616,35 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     },
   },
   {
+    name: 'secret-rotator',
+    description:
+      "Rotates what AIPROD makes itself (the database user's password, the key-encryption key, the metrics token) on Cloud Scheduler's tick and Secret Manager's notices, every step recorded and undone on failure; reports the third-party keys past their rotation period.",
+    kind: 'event',
+    topic: 'secret-rotation',
+    memory: '512Mi',
+    cpu: '1',
+    // A rotation is a few statements and Secret Manager calls; a re-encryption stops within 240 s
+    // and continues on the next tick.
+    timeoutSeconds: 300,
+    ackDeadlineSeconds: 360,
+    maxDeliveryAttempts: 5,
+    minBackoffSeconds: 60,
+    maxBackoffSeconds: 600,
+    maxInstances: 1,
+    minInstances: 0,
+    access: {
+      // Its own pool (as the role whose password it changes); the key sealed rows had before KMS.
+      secrets: ['database-url', 'key-encryption-key'],
+      rotates: ROTATED_SECRETS,
+      watches: THIRD_PARTY_SECRETS,
+      // The re-wrap of sealed values after KMS rotated the key.
+      kms: true,
+    },
+  },
+  {
     name: 'sweeper',
     description:
-      'Requeues jobs whose lease expired, republishes unpublished outbox rows, sends webhook deliveries that came due.',
+      'Requeues jobs whose lease expired, republishes unpublished outbox rows, sends webhook deliveries that came due, deletes what outlived its retention period.',
     kind: 'event',
     topic: 'maintenance',
     memory: '512Mi',
@@ -608,7 +656,13 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     maxBackoffSeconds: 60,
     maxInstances: 1,
     minInstances: 0,
-    access: { secrets: ['database-url'], publishes: ['pipeline-jobs', 'job-results', 'job-notifications'] },
+    access: {
+      secrets: ['database-url'],
+      publishes: ['pipeline-jobs', 'job-results', 'job-notifications'],
+      // Retention deletes expired outputs and uploads (objectUser: Cloud Storage has no delete-only role).
+      uploads: 'read-write',
+      outputs: 'read-write',
+    },
   },
   {
     name: 'result-notifier',
@@ -643,7 +697,26 @@ export const manifest: ManifestEntry[] = manifestSchema.parse([
     maxBackoffSeconds: 600,
     maxInstances: 50,
     minInstances: 0,
-    access: { secrets: ['database-url', 'key-encryption-key'], publishes: ['job-notifications'] },
+    access: { secrets: ['database-url', 'key-encryption-key'], kms: true, publishes: ['job-notifications'] },
+  },
+  {
+    name: 'alert-notifier',
+    description:
+      "Posts Cloud Monitoring's incidents to Slack (opened, then resolved in the same thread), each once within the dedup window.",
+    kind: 'event',
+    topic: 'monitoring-alerts',
+    memory: '256Mi',
+    cpu: '1',
+    // One post of at most AIPROD_SLACK_TIMEOUT_SECONDS (10 s, 20 s at most) between two short statements.
+    timeoutSeconds: 30,
+    ackDeadlineSeconds: 60,
+    // A Slack outage is waited out by redelivery: 20 attempts, backing off to 10 min, span over two hours.
+    maxDeliveryAttempts: 20,
+    minBackoffSeconds: 10,
+    maxBackoffSeconds: 600,
+    maxInstances: 5,
+    minInstances: 0,
+    access: { secrets: ['database-url', 'slack-webhook-url'] },
   },
 ]);
 

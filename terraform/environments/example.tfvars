@@ -16,7 +16,7 @@ backup_location    = "eu"
 armor_preview     = false
 geo_block_regions = []
 
-# Slack through Cloud Monitoring's own Slack app (optional; without it alerts reach Slack only once
-# the alert-notifier, when it lands, reads the monitoring-alerts topic). Pass the token with
-# TF_VAR_slack_auth_token.
+# Slack through Cloud Monitoring's own Slack app (optional, and best left empty: alert-notifier
+# already posts every alert to the webhook of the slack-webhook-url secret, so both would post
+# each alert twice). Pass the token with TF_VAR_slack_auth_token.
 slack_channel_name = ""

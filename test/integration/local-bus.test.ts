@@ -48,8 +48,12 @@ beforeEach(async () => {
 it('fans a published message out to the subscriptions of its topic', async () => {
   await localBusTransport(() => env.db).publish('pipeline-jobs', { job_id: 'x' }, { a: '1' });
   await localBusTransport(() => env.db).publish('monitoring-alerts', { x: 1 }, {});
-  const rows = await env.db('bus_messages').select('subscription', 'topic');
-  expect(rows).toEqual([{ subscription: 'job-processor-push', topic: 'pipeline-jobs' }]);
+  const rows = await env.db('bus_messages').select('subscription', 'topic').orderBy('subscription');
+  // One row per subscription of the topic, and none on another topic's subscription.
+  expect(rows).toEqual([
+    { subscription: 'alert-notifier-push', topic: 'monitoring-alerts' },
+    { subscription: 'job-processor-push', topic: 'pipeline-jobs' },
+  ]);
 });
 
 it('delivers a CloudEvent carrying the message to a functions-framework function', async () => {

@@ -144,7 +144,7 @@ describe('POST /webhooks', () => {
     expect(stored.secret).toEqual({
       ciphertext: expect.any(String),
       data_key: expect.any(String),
-      key_version: keyEncryptionKey().version,
+      key_version: await keyEncryptionKey().currentVersion(),
     });
     expect(stored.previous_secret).toBeNull();
     expect((await open(keyEncryptionKey(), stored.secret, `webhooks:${id}`)).equals(raw)).toBe(true);

@@ -46,6 +46,8 @@ export interface ManifestEntry {
     outputs: string;
     signUrls: boolean;
     kms: boolean;
+    rotates?: string[];
+    watches?: string[];
   };
   method?: string;
   paths?: string[];

@@ -63,6 +63,8 @@ interface Fn {
     outputs: string;
     kms: boolean;
     sign_urls: boolean;
+    rotates: string[];
+    watches: string[];
   };
   method: string | null;
   topic: string | null;
@@ -425,6 +427,8 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
             outputs: entry.access.outputs,
             kms: entry.access.kms,
             sign_urls: entry.access.signUrls,
+            rotates: [...(entry.access.rotates ?? [])].sort(),
+            watches: [...(entry.access.watches ?? [])].sort(),
           },
         });
         for (const t of fn.access.publishes) expect(Object.keys(TOPICS)).toContain(t);
@@ -578,6 +582,8 @@ describeWithTerraform('manifest module evaluated by terraform', () => {
         outputs: 'none',
         kms: false,
         publishes: ['job-results', 'maintenance'],
+        rotates: [],
+        watches: [],
       });
     });
   });
@@ -663,6 +669,8 @@ output "secret_reads" { value = keys(local.secret_reads) }
 output "publishes" { value = keys(local.publishes) }
 output "buckets" { value = keys(local.bucket_grants) }
 output "kms_users" { value = keys(local.kms_users) }
+output "secret_rotations" { value = keys(local.secret_rotations) }
+output "secret_watches" { value = keys(local.secret_watches) }
 output "url_owners" { value = keys(local.url_owners) }
 output "project_grants" { value = keys(local.project_grants) }
 output "account_ids" { value = local.account_ids }
@@ -705,6 +713,25 @@ output "account_ids" { value = local.account_ids }
       expect((grants.kms_users as string[]).sort()).toEqual(flagged('kms'));
       expect((grants.url_owners as string[]).sort()).toEqual(flagged('signUrls'));
       expect(flagged('signUrls')).toEqual(['pipeline-batch-results', 'pipeline-result', 'uploads-create']);
+    });
+
+    it('manages the versions of the secrets a function rotates, and reads only the metadata of those it watches', () => {
+      const roles = ['roles/secretmanager.secretVersionManager', 'roles/secretmanager.secretAccessor'];
+      const rotations = manifest.flatMap((f) =>
+        (f.access.rotates ?? []).flatMap((id) => roles.map((r) => `${f.name}|${id}|${r}`)),
+      );
+      expect((grants.secret_rotations as string[]).sort()).toEqual(rotations.sort());
+      const watches = manifest.flatMap((f) => (f.access.watches ?? []).map((id) => `${f.name}|${id}`));
+      expect((grants.secret_watches as string[]).sort()).toEqual(watches.sort());
+      const rotator = manifest.find((f) => f.name === 'secret-rotator')!;
+      expect(rotator.access.rotates).toEqual(['database-url', 'database-replica-url', 'metrics-token']);
+      // A key a provider issues is watched, never managed or read.
+      expect(rotator.access.watches).toContain('elevenlabs-api-key');
+      expect(rotator.access.secrets).not.toContain('elevenlabs-api-key');
+      expect(manifest.filter((f) => f.access.rotates?.length || f.access.watches?.length).map((f) => f.name)).toEqual([
+        'secret-rotator',
+      ]);
+      expect([rotator.access.uploads, rotator.access.outputs, rotator.access.publishes]).toEqual(['none', 'none', []]);
     });
 
     it('gives every function only logging, metrics and tracing at the project level', () => {

@@ -255,6 +255,8 @@ describe('functions module', () => {
     const perFunction = String(service.environment_variables);
     expect(perFunction).toContain('merge(var.environment');
     expect(perFunction).toContain('DATABASE_POOL_MAX = tostring(each.value.db_pool_max)');
+    // The KMS key is named to the functions granted it, and to no other.
+    expect(perFunction).toContain('each.value.access.kms ? { AIPROD_KMS_KEY = var.app_kms_key_id } : {}');
     expect(String(resource(mod('cache'), 'google_redis_instance', 'this').transit_encryption_mode)).toBe(
       'SERVER_AUTHENTICATION',
     );
@@ -739,6 +741,21 @@ describe('storage module', () => {
     expect(defaultNumber(storage, 'outputs_retention_days')).toBe(30);
     expect(defaultNumber(root, 'outputs_retention_days')).toBe(30);
   });
+
+  it("gives the sweeper's retention the lifecycle rules' own variables", () => {
+    const storage = mod('storage');
+    const env = block(root.locals.function_environment);
+    for (const [bucket, variable, envName] of [
+      ['outputs', 'outputs_retention_days', 'AIPROD_RETENTION_DAYS'],
+      ['uploads', 'uploads_retention_days', 'AIPROD_UPLOADS_RETENTION_DAYS'],
+    ] as const) {
+      const rules = blocks(resource(storage, 'google_storage_bucket', bucket).lifecycle_rule);
+      const del = rules.find((r) => block(r.action).type === 'Delete');
+      expect(block(del?.condition).age).toBe(`\${var.${variable}}`);
+      expect(call('storage')[variable]).toBe(`\${var.${variable}}`);
+      expect(env[envName]).toBe(`\${tostring(var.${variable})}`);
+    }
+  });
 });
 
 describe('network module', () => {
@@ -768,6 +785,8 @@ describe('monitoring module', () => {
     'backup_failure',
     'job_failures',
     'webhook_disabled',
+    'alert_not_posted',
+    'secret_rotation_failed',
   ];
   /** The policies that were one resource each before local.alert_policies; later ones never had another address. */
   const FOLDED_POLICIES = POLICIES.slice(0, POLICIES.indexOf('job_failures') + 1);
@@ -826,6 +845,10 @@ describe('monitoring module', () => {
       '${each.value.summary}\n\nRunbook: ${local.runbooks}/${each.value.runbook}.md\n',
     );
     expect(String(policy.user_labels)).toContain('runbook = each.value.runbook');
+    // With a base URL, the link travels in the notification too, where alert-notifier reads it.
+    const link = dynamicBlocks(block(policy.documentation), 'links')[0];
+    expect(String(link?.for_each)).toBe('${var.runbook_base_url == "" ? [] : [each.value.runbook]}');
+    expect(block(link?.content).url).toBe('${local.runbooks}/${links.value}.md');
     for (const [key, s] of specs) {
       expect({ policy: key, runbook: s.runbook }).toEqual({
         policy: key,
@@ -920,6 +943,10 @@ describe('monitoring module', () => {
     uses('job_failures', 'job_failed');
     uses('webhook_disabled', 'webhook_disabled');
     expect(metrics).toContain('jsonPayload.event="webhook.disabled"');
+    uses('alert_not_posted', 'alert_not_posted');
+    expect(metrics).toContain('jsonPayload.event="alert.not_posted"');
+    uses('secret_rotation_failed', 'secret_rotation_failed');
+    expect(metrics).toContain('jsonPayload.event="secret.rotation_failed"');
   });
 
   it('watches only application events the code writes, in Terraform, dashboards and runbooks', () => {

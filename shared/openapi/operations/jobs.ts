@@ -107,7 +107,7 @@ export const jobOperations = {
   'pipeline-result': {
     summary: "A finished job's result",
     description:
-      "A completed job's signed download URL and media facts; 202 while the job is not finished; a failed job answers 422 with its failure code, a cancelled one 409.",
+      "A completed job's signed download URL and media facts; 202 while the job is not finished; a failed job answers 422 with its failure code, a cancelled one 409, and one whose output was deleted at the end of its retention period (30 days after it ended) 410 `result_expired`.",
     tags: ['Jobs'],
     params: { id: JOB_ID },
     responses: {
@@ -120,7 +120,7 @@ export const jobOperations = {
         },
       },
     },
-    problems: { 409: ['job_cancelled'], 422: JOB_FAILURE_CODES },
+    problems: { 409: ['job_cancelled'], 410: ['result_expired'], 422: JOB_FAILURE_CODES },
   },
   'pipeline-events': {
     summary: "A job's live events",

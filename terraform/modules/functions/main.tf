@@ -69,6 +69,26 @@ locals {
     ]...),
   )
 
+  # The secret-rotator's: every version of a secret it rotates managed (and read), the versions'
+  # metadata of a secret it watches read (never a value).
+  secret_rotations = merge([
+    for k, f in var.functions : {
+      for pair in setproduct(f.access.rotates, local.rotator_roles) : "${k}|${pair[0]}|${pair[1]}" => {
+        function = k
+        secret   = pair[0]
+        role     = pair[1]
+      }
+    }
+  ]...)
+  secret_watches = merge([
+    for k, f in var.functions : {
+      for id in f.access.watches : "${k}|${id}" => { function = k, secret = id }
+    }
+  ]...)
+  # secretVersionManager adds, enables and disables versions (it may destroy them too: no narrower
+  # predefined role exists, and a custom one would need the deployer to administer roles).
+  rotator_roles = ["roles/secretmanager.secretVersionManager", "roles/secretmanager.secretAccessor"]
+
   kms_users  = { for k, f in var.functions : k => f if f.access.kms }
   url_owners = { for k, f in var.functions : k => f if f.access.sign_urls }
 }
@@ -115,6 +135,24 @@ resource "google_secret_manager_secret_iam_member" "runtime_read" {
   # Indexing available_secrets (not the bare id) orders this grant after the secret exists.
   secret_id = var.available_secrets[index(var.available_secrets, each.value.secret)]
   role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.runtime[each.value.function].email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "runtime_rotate" {
+  for_each = local.secret_rotations
+
+  project   = var.project_id
+  secret_id = var.available_secrets[index(var.available_secrets, each.value.secret)]
+  role      = each.value.role
+  member    = "serviceAccount:${google_service_account.runtime[each.value.function].email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "runtime_watch" {
+  for_each = local.secret_watches
+
+  project   = var.project_id
+  secret_id = var.available_secrets[index(var.available_secrets, each.value.secret)]
+  role      = "roles/secretmanager.viewer"
   member    = "serviceAccount:${google_service_account.runtime[each.value.function].email}"
 }
 
@@ -255,7 +293,10 @@ resource "google_cloudfunctions2_function" "this" {
     environment_variables = merge(var.environment, {
       AIPROD_FUNCTION   = each.key
       DATABASE_POOL_MAX = tostring(each.value.db_pool_max)
-    })
+      },
+      # The key that wraps sealed columns' data keys, named only to the functions granted it.
+      each.value.access.kms ? { AIPROD_KMS_KEY = var.app_kms_key_id } : {},
+    )
 
     dynamic "secret_environment_variables" {
       for_each = local.secret_env[each.key]

@@ -36,6 +36,8 @@ variable "functions" {
       outputs   = string
       kms       = bool
       sign_urls = bool
+      rotates   = list(string)
+      watches   = list(string)
     })
   }))
 

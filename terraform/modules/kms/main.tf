@@ -5,7 +5,7 @@ locals {
     cache    = "Memorystore for Redis data at rest"
     storage  = "Cloud Storage buckets (uploads, outputs, function sources)"
     secrets  = "Secret Manager payloads"
-    app      = "Application envelope encryption (for functions whose access sets kms; none yet)"
+    app      = "Application envelope encryption: wraps the data keys of sealed columns (functions whose access sets kms)"
   }
 
   agent_grants = {

@@ -28,6 +28,9 @@ locals {
         outputs   = f.access.outputs
         kms       = f.access.kms
         sign_urls = f.access.signUrls
+        # Secrets whose versions it manages, and secrets whose versions' metadata it reads.
+        rotates = sort(distinct(try(f.access.rotates, [])))
+        watches = sort(distinct(try(f.access.watches, [])))
       }
 
       method     = try(f.method, null)

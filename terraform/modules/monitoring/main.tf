@@ -42,6 +42,18 @@ locals {
       filter      = "${local.functions_filter} AND jsonPayload.event=\"webhook.disabled\""
       by_function = true
     }
+    secret_rotation_failed = {
+      name        = "${var.name_prefix}-secret-rotation-failed"
+      description = "Secret rotations that failed at a step and were rolled back, or were left for the next tick (application event secret.rotation_failed)."
+      filter      = "${local.functions_filter} AND jsonPayload.event=\"secret.rotation_failed\""
+      by_function = true
+    }
+    alert_not_posted = {
+      name        = "${var.name_prefix}-alert-not-posted"
+      description = "Incidents alert-notifier could not post to Slack for good: Slack refused them, no webhook URL is set, or the message was no incident (application event alert.not_posted)."
+      filter      = "${local.functions_filter} AND jsonPayload.event=\"alert.not_posted\""
+      by_function = true
+    }
     backup_failed = {
       name        = "${var.name_prefix}-backup-failed"
       description = "Automated Cloud SQL backups that failed or overran their window (System Event audit log)."
@@ -280,6 +292,40 @@ locals {
         reducer          = "REDUCE_SUM"
       }]
     }
+    secret_rotation_failed = {
+      title      = "secret rotation failed"
+      severity   = "ERROR"
+      runbook    = "secret-rotation"
+      auto_close = "86400s"
+      subject    = "AIPROD secret rotation failed"
+      summary    = "A step of a secret rotation failed (`secret.rotation_failed`, metric `${google_logging_metric.this["secret_rotation_failed"].name}`; the log entry names the secret and the step). The rotation was rolled back to the credentials in use before it, or, past its own steps, left pending for the next tick; `rolledBack: false` without `pending` means the rollback itself failed and Pub/Sub retries it. The table secret_rotations holds every step."
+      conditions = [{
+        display_name     = "secret.rotation_failed logged"
+        filter           = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.secret_rotation_failed}\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "300s"
+        aligner          = "ALIGN_SUM"
+        reducer          = "REDUCE_SUM"
+      }]
+    }
+    alert_not_posted = {
+      title      = "alert not posted to Slack"
+      severity   = "ERROR"
+      runbook    = "alert-notifier"
+      auto_close = "3600s"
+      subject    = "AIPROD alerts are not reaching Slack"
+      summary    = "alert-notifier could not post an incident to Slack for good (`alert.not_posted`, metric `${google_logging_metric.this["alert_not_posted"].name}`): Slack refused it (a revoked or mistyped webhook URL, an archived channel), `slack-webhook-url` has no usable value, or a message on `monitoring-alerts` was not an incident. Alerts still reach the email channels; Slack stays silent until this is fixed."
+      conditions = [{
+        display_name     = "alert.not_posted logged"
+        filter           = "resource.type=\"cloud_run_revision\" AND metric.type=\"${local.log_metric_types.alert_not_posted}\""
+        threshold        = 0
+        duration         = "0s"
+        alignment_period = "300s"
+        aligner          = "ALIGN_SUM"
+        reducer          = "REDUCE_SUM"
+      }]
+    }
   }
 
   # The optional fields of a condition, so that every condition has the same attributes.
@@ -319,9 +365,9 @@ resource "google_monitoring_notification_channel" "slack" {
   }
 }
 
-# Incidents are published to monitoring-alerts too, for a subscriber of the platform's own (none
-# yet: an alert-notifier that posts to Slack arrives with its code); email and the native Slack
-# channel carry the alerts meanwhile.
+# Incidents are published to monitoring-alerts too, where alert-notifier (its push subscription
+# comes with the function, from the manifest) posts them to the Slack webhook in the
+# slack-webhook-url secret, a resolution in its opening's thread.
 resource "google_monitoring_notification_channel" "pubsub" {
   project      = var.project_id
   display_name = "${var.name_prefix} monitoring-alerts topic"
@@ -435,6 +481,15 @@ resource "google_monitoring_alert_policy" "this" {
     mime_type = "text/markdown"
     subject   = each.value.subject
     content   = "${each.value.summary}\n\nRunbook: ${local.runbooks}/${each.value.runbook}.md\n"
+
+    # A link needs an absolute URL. Notifications carry it (alert-notifier links it from Slack).
+    dynamic "links" {
+      for_each = var.runbook_base_url == "" ? [] : [each.value.runbook]
+      content {
+        display_name = "Runbook"
+        url          = "${local.runbooks}/${links.value}.md"
+      }
+    }
   }
 }
 

@@ -19,7 +19,7 @@ variable "notification_emails" {
 }
 
 variable "slack_channel_name" {
-  description = "Slack channel (e.g. #aiprod-alerts) of the native Cloud Monitoring Slack channel. Empty: alerts go to email only."
+  description = "Slack channel (e.g. #aiprod-alerts) of the native Cloud Monitoring Slack channel. Empty: no native Slack channel (alert-notifier posts to Slack from monitoring-alerts)."
   type        = string
   default     = ""
 }
@@ -32,7 +32,7 @@ variable "slack_auth_token" {
 }
 
 variable "alerts_topic_id" {
-  description = "Id of the monitoring-alerts topic (Pub/Sub notification channel; no function subscribes to it yet)."
+  description = "Id of the monitoring-alerts topic (Pub/Sub notification channel, read by alert-notifier)."
   type        = string
 }
 

@@ -77,17 +77,33 @@ resource "google_secret_manager_secret_version" "managed" {
 }
 
 # Quarterly rotate order on the rotation topic, on top of Secret Manager's own per-secret
-# notices. No function consumes the topic yet; the secret-rotator, when it lands, will.
+# notices; the secret-rotator rotates what is due (a duplicate or late tick finds nothing due).
 resource "google_cloud_scheduler_job" "rotation" {
   project     = var.project_id
   region      = var.region
   name        = "${var.name_prefix}-secret-rotation"
-  description = "Quarterly rotate order on the secret-rotation topic (no consumer until the secret-rotator lands)."
+  description = "Quarterly rotate order on the secret-rotation topic: the secret-rotator rotates what is due."
   schedule    = var.rotation_schedule
   time_zone   = var.time_zone
 
   pubsub_target {
     topic_name = var.rotation_topic_id
     data       = base64encode(jsonencode({ action = "rotate" }))
+  }
+}
+
+# A rotation leaves its last step (disabling the previous versions once the grace period is over,
+# the rest of a re-encryption) for a later message: this one, which rotates nothing.
+resource "google_cloud_scheduler_job" "rotation_finish" {
+  project     = var.project_id
+  region      = var.region
+  name        = "${var.name_prefix}-secret-rotation-finish"
+  description = "Hourly finish order on the secret-rotation topic: the steps rotations left for later."
+  schedule    = var.rotation_finish_schedule
+  time_zone   = var.time_zone
+
+  pubsub_target {
+    topic_name = var.rotation_topic_id
+    data       = base64encode(jsonencode({ action = "finish" }))
   }
 }

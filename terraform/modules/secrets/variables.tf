@@ -84,6 +84,12 @@ variable "rotation_schedule" {
   default     = "0 0 1 */3 *"
 }
 
+variable "rotation_finish_schedule" {
+  description = "Cron schedule of the job that has the secret-rotator finish what rotations left for later (every hour): a previous version is disabled at most this long after its grace period."
+  type        = string
+  default     = "17 * * * *"
+}
+
 variable "time_zone" {
   description = "Time zone of the rotation schedule."
   type        = string

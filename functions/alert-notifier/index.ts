@@ -1,0 +1,4 @@
+import { cloudEvent } from '@google-cloud/functions-framework';
+import { onMonitoringAlert } from '../../shared/alerts/handler';
+
+cloudEvent('alert-notifier', onMonitoringAlert);
