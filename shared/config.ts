@@ -242,7 +242,8 @@ export class ConfigError extends Error {}
 let cached: Config | undefined;
 
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const result = schema.safeParse(env);
+  // Parsed once per process: zod's compiled fast path would cost more to build than it saves.
+  const result = schema.safeParse(env, { jitless: true });
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);

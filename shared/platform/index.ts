@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { config, ConfigError } from '../config';
 import { db } from '../db';
 import { localBusTransport } from '../events/local-transport';
-import { pubSubTransport } from '../events/pubsub-transport';
 import type { Transport } from '../events/transport';
 import { localKeyEncryptionKey, withOlderKeys, type KeyEncryptionKey } from '../crypto/envelope';
 import { cloudKmsKeyEncryptionKey } from '../crypto/kms';
@@ -54,8 +53,14 @@ export function objectStore(): ObjectStore {
   return store;
 }
 
+/** Pub/Sub with its breaker, loaded with the first publish: most requests never publish. */
+function cloudTransport(): Transport {
+  const { pubSubTransport } = require('../events/pubsub-transport') as typeof import('../events/pubsub-transport');
+  return pubSubTransport();
+}
+
 export function transport(): Transport {
-  bus ??= config().AIPROD_MODE === 'gcp' ? pubSubTransport() : localBusTransport(db);
+  bus ??= config().AIPROD_MODE === 'gcp' ? cloudTransport() : localBusTransport(db);
   return bus;
 }
 
