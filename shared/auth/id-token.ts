@@ -4,7 +4,7 @@
  * `<project>`, not expired, issued and authenticated in the past, and a non-empty subject (the
  * user's uid). Nothing here trusts a claim before the signature is checked.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { UnauthenticatedError, UnavailableError } from '../errors';
 
 export interface IdTokenSettings {
@@ -25,7 +25,10 @@ const MAX_UID_LENGTH = 128;
 /** A caller retries after this long when Google's keys could not be fetched. */
 const KEYS_RETRY_AFTER_SECONDS = 5;
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
+/** jose, loaded with the first token to check: the function's cold start does not wait for it. */
+const jose = (): typeof import('jose') => require('jose') as typeof import('jose');
+
+type KeySet = ReturnType<typeof import('jose').createRemoteJWKSet>;
 const keySets = new Map<string, KeySet>();
 
 /**
@@ -37,23 +40,26 @@ const keySets = new Map<string, KeySet>();
 function keySet(url: string): KeySet {
   let set = keySets.get(url);
   if (!set) {
-    set = createRemoteJWKSet(new URL(url));
+    set = jose().createRemoteJWKSet(new URL(url));
     keySets.set(url, set);
   }
   return set;
 }
 
 /** What jose throws for a token that is not good, as opposed to keys that could not be had. */
-const TOKEN_FAULTS = [
-  errors.JWSInvalid,
-  errors.JWTInvalid,
-  errors.JWSSignatureVerificationFailed,
-  errors.JWTClaimValidationFailed,
-  errors.JOSEAlgNotAllowed,
-  errors.JOSENotSupported,
-  errors.JWKSNoMatchingKey,
-  errors.JWKSMultipleMatchingKeys,
-];
+function isTokenFault(err: unknown): boolean {
+  const { errors } = jose();
+  return [
+    errors.JWSInvalid,
+    errors.JWTInvalid,
+    errors.JWSSignatureVerificationFailed,
+    errors.JWTClaimValidationFailed,
+    errors.JOSEAlgNotAllowed,
+    errors.JOSENotSupported,
+    errors.JWKSNoMatchingKey,
+    errors.JWKSMultipleMatchingKeys,
+  ].some((fault) => err instanceof fault);
+}
 
 const invalid = (message: string) => new UnauthenticatedError('invalid_token', message);
 
@@ -72,7 +78,7 @@ function checkTimes(payload: JWTPayload & { auth_time?: unknown }): void {
 export async function verifyIdToken(token: string, settings: IdTokenSettings): Promise<VerifiedUser> {
   let payload: JWTPayload & { auth_time?: unknown };
   try {
-    ({ payload } = await jwtVerify(token, keySet(settings.jwksUrl), {
+    ({ payload } = await jose().jwtVerify(token, keySet(settings.jwksUrl), {
       algorithms: ['RS256'],
       issuer: `https://securetoken.google.com/${settings.project}`,
       audience: settings.project,
@@ -80,10 +86,10 @@ export async function verifyIdToken(token: string, settings: IdTokenSettings): P
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     }));
   } catch (err) {
-    if (err instanceof errors.JWTExpired) {
+    if (err instanceof jose().errors.JWTExpired) {
       throw new UnauthenticatedError('token_expired', 'The ID token has expired; sign in again for a fresh one.');
     }
-    if (TOKEN_FAULTS.some((fault) => err instanceof fault)) {
+    if (isTokenFault(err)) {
       throw invalid('The ID token is not a valid Identity Platform token of this project.');
     }
     throw new UnavailableError(
