@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
 import {
   AUDIO_FORMATS,
+  DUB_MUSIC_STYLES,
   EFFECTS_PRESETS,
   LANGUAGES,
-  MUSIC_STYLES,
+  ORIGINAL_AUDIO_MODES,
   STILL_RESOLUTIONS,
   voiceEngines,
 } from '../media/catalog';
@@ -22,7 +23,9 @@ export function presets(_req: Request, res: Response): void {
     voice_engines: engines,
     audio_formats: AUDIO_FORMATS,
     still_resolutions: STILL_RESOLUTIONS,
-    music_styles: MUSIC_STYLES,
+    // `none` is the dub's only: a still always has music.
+    music_styles: DUB_MUSIC_STYLES,
+    original_audio_modes: ORIGINAL_AUDIO_MODES,
     effects_presets: Object.entries(EFFECTS_PRESETS).map(([name, p]) => ({
       name,
       description: p.description,

@@ -50,6 +50,8 @@ function soundOf(
     language: request.voice_language,
     leadInSeconds: request.voice_offset_seconds,
     musicStyle: request.music_style,
+    // Absent from jobs stored before the field existed: replaced, as then.
+    originalAudio: request.recipe === 'dub' ? request.original_audio : 'replace',
     effectsPreset: request.effects_preset,
     seed: ctx.seed,
     voice: voiceEngine(),

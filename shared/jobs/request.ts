@@ -6,7 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AUDIO_FORMATS, EFFECTS_PRESETS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../media/catalog';
+import {
+  AUDIO_FORMATS,
+  DUB_MUSIC_STYLES,
+  EFFECTS_PRESETS,
+  LANGUAGES,
+  MUSIC_STYLES,
+  ORIGINAL_AUDIO_MODES,
+  STILL_RESOLUTIONS,
+} from '../media/catalog';
 import type { FieldError } from '../errors';
 import { fieldErrors } from '../validation/zod-errors';
 
@@ -58,6 +66,13 @@ const voiceText = z
 const videoUrl = mediaUrl('video_url', VIDEO_EXTENSION, '.mp4, .mov, .m4v, .webm or .mkv');
 const language = z.enum(LANGUAGES).default('en');
 const musicStyle = z.enum(MUSIC_STYLES).default('orchestral');
+/** A dub's music may be `none`; a still's may not, as a still without a voice would be silent. */
+const dubMusicStyle = z.enum(DUB_MUSIC_STYLES).default('orchestral');
+/**
+ * `replace` when absent, and left absent rather than defaulted: a request without it reads and
+ * fingerprints as it did before the field existed, as do the jobs stored then.
+ */
+const originalAudio = z.enum(ORIGINAL_AUDIO_MODES).optional();
 const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard');
 /** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
 const voiceOffset = z.number().min(0).max(600).default(0.5);
@@ -111,7 +126,8 @@ const dubSchema = z
     voice_text: voiceText,
     voice_language: language,
     voice_offset_seconds: voiceOffset,
-    music_style: musicStyle,
+    music_style: dubMusicStyle,
+    original_audio: originalAudio,
     effects_preset: effectsPreset,
   })
   .strict();

@@ -5,7 +5,8 @@
  */
 export { AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 export { EFFECTS_PRESETS, type EffectsPresetName } from './presets';
-export { MUSIC_STYLES } from './music/styles';
+export { DUB_MUSIC_STYLES, MUSIC_STYLES, NO_MUSIC } from './music/styles';
+export { ORIGINAL_AUDIO_MODES, type OriginalAudioMode } from './original-audio';
 export { STILL_RESOLUTIONS, type StillResolution } from './still-resolutions';
 export { LANGUAGES } from './voice/engine';
 export { voiceEngines, type VoiceEngineInfo } from './voice/catalog';

@@ -5,8 +5,11 @@ import { limitForLinearGain, linearNormalization, measureLoudness, type Loudness
 import { SAMPLE_RATE } from './audio-format';
 import { mixAudio, processVoice, type MixVoice } from './mix';
 import { isMusicStyle } from './music/generate';
+import { NO_MUSIC } from './music/styles';
 import type { MusicLibrary } from './music/library';
 import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux } from './mux';
+import type { OriginalAudioMode } from './original-audio';
+import { measureOriginalSound } from './original-sound';
 import { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset } from './presets';
 import { inspect, pictureSeconds, probe, type MediaFacts } from './probe';
 import { progressTracker, type MediaStage } from './progress';
@@ -33,7 +36,10 @@ export interface DubRequest {
   /** The voice-over; empty for music alone. */
   voiceText: string;
   language: string;
+  /** A music style, or NO_MUSIC for none. */
   musicStyle: string;
+  /** What becomes of the input's own sound; `replace` when absent. */
+  originalAudio?: OriginalAudioMode;
   effectsPreset: string;
   /** The job id: the music (a library track or generated) is the same for the same seed. */
   seed: string;
@@ -57,20 +63,28 @@ export interface DubResult {
 }
 
 /**
- * Puts a synthesized voice-over, music and the preset's sound on a video: the picture kept as it
- * is whenever possible, the sound mixed, loudness-normalized in two passes and encoded into an MP4
- * at `outputPath`. The work is a few ffmpeg runs, each doing as much as it can: voice synthesis
- * (with a library track fitted to the video alongside, when there is one); voice processing; the
- * mix (music generation unless a track was fitted, ducking, limiting and the first loudness pass
- * in one); the mux (second pass, encoding); a last measurement of what was delivered. All audio
- * work runs on audio alone, at 48 kHz; the picture is only decoded when it must be re-encoded.
+ * Puts a synthesized voice-over, music (unless NO_MUSIC) and the preset's sound on a video, over
+ * the video's own sound when it is kept: the picture kept as it is whenever possible, the sound
+ * mixed, loudness-normalized in two passes and encoded into an MP4 at `outputPath`. The work is a
+ * few ffmpeg runs, each doing as much as it can: voice synthesis (with a library track fitted to
+ * the video and the original sound measured alongside, when wanted); voice processing; the mix
+ * (music generation unless a track was fitted, the original sound, ducking, limiting and the first
+ * loudness pass in one); the mux (second pass, encoding); a last measurement of what was delivered.
+ * All audio work runs on audio alone, at 48 kHz; the picture is only decoded when it must be
+ * re-encoded.
  */
 export async function dub(req: DubRequest): Promise<DubResult> {
-  if (!isMusicStyle(req.musicStyle)) throw new RangeError(`unknown music style "${req.musicStyle}"`);
+  const style = req.musicStyle === NO_MUSIC ? null : req.musicStyle;
+  if (style !== null && !isMusicStyle(style)) throw new RangeError(`unknown music style "${style}"`);
   if (!isEffectsPreset(req.effectsPreset)) throw new RangeError(`unknown effects preset "${req.effectsPreset}"`);
   const preset = EFFECTS_PRESETS[req.effectsPreset];
   const engine = req.voice ?? localVoiceEngine();
   const leadIn = req.leadInSeconds ?? DEFAULT_LEAD_IN_SECONDS;
+  const originalAudio = req.originalAudio ?? 'replace';
+  const speaks = req.voiceText.trim() !== '';
+  if (!speaks && !style && originalAudio === 'replace') {
+    throw new RangeError('a dub needs a voice, music or the original sound');
+  }
   const { signal } = req;
 
   const input = await probe(req.inputPath, signal);
@@ -79,6 +93,13 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     throw new MediaError(
       'input_too_long',
       `the video lasts ${minutes(seconds)}; the limit is ${minutes(req.maxInputSeconds)}`,
+    );
+  }
+  if (originalAudio !== 'replace' && !input.audio) {
+    throw new MediaError(
+      'no_audio',
+      `original_audio "${originalAudio}" keeps the video's own sound, but the video has no audio track: ` +
+        'send a video with sound, or use "replace"',
     );
   }
   // Shares of the time as measured on two cores: copying the picture costs about what the mix does
@@ -97,11 +118,13 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   const scratch = await mkdtemp(join(req.workDir, 'dub-'));
   let outputWritten = false;
   try {
-    // The library track is downloaded and fitted while the voice is spoken: neither needs the other.
-    // The stage is the voice while it lasts, then the music if the track is still on its way.
-    const speaks = req.voiceText.trim() !== '';
+    // The library track is downloaded and fitted, and the original sound measured, while the voice
+    // is spoken: none needs another. The stage is the voice while it lasts, then the music if the
+    // track is still on its way.
     if (speaks) req.onStage?.('voice');
-    const bed = req.musicLibrary?.prepareTrack(req.musicStyle, req.seed, samples / SAMPLE_RATE, scratch, signal);
+    const bed = style
+      ? req.musicLibrary?.prepareTrack(style, req.seed, samples / SAMPLE_RATE, scratch, signal)
+      : undefined;
     let bedPending = bed !== undefined;
     if (bed) {
       const settle = (): void => void (bedPending = false);
@@ -114,7 +137,8 @@ export async function dub(req: DubRequest): Promise<DubResult> {
           return v;
         })
       : null;
-    const [voice, libraryBed] = await settled(spoken, bed ?? null);
+    const originalLufs = originalAudio === 'replace' ? null : measureOriginalSound(req.inputPath, samples, signal);
+    const [voice, [libraryBed, original]] = await settled(spoken, settled(bed ?? null, originalLufs));
     progress.update('voice', 1);
 
     const target = {
@@ -127,7 +151,8 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     const mixed = await mixAudio({
       voice,
       samples,
-      music: libraryBed ? { path: libraryBed } : { style: req.musicStyle, seed: req.seed },
+      music: libraryBed ? { path: libraryBed } : style && { style, seed: req.seed },
+      original: original === null ? null : { path: req.inputPath, lufs: original, ducked: originalAudio === 'duck' },
       preset,
       target,
       scratchDir: scratch,

@@ -78,7 +78,12 @@ describeFields(dub, {
       'The language of `voice_text`; it must be spoken by the configured voice engine (`GET /presets`), else 422 `unsupported_language`.',
   },
   voice_offset_seconds: { description: 'Where the voice starts, in seconds.' },
-  music_style: { description: 'The music under the voice.' },
+  music_style: { description: 'The music under the voice, or `none` for no music.' },
+  original_audio: {
+    default: 'replace',
+    description:
+      "The video's own sound: `replace` it with the mix, `duck` it under the voice with the music's sidechain, or `keep` it under the voice without ducking. Kept at its own level, brought down to the music's bed level when louder. A video without an audio track and `duck` or `keep` fails the job with `no_audio`.",
+  },
   effects_preset: { description: 'Filter chain and loudness target (`GET /presets`).' },
 });
 describeFields(extractAudio, {
@@ -92,6 +97,7 @@ describeFields(still, {
   },
   duration_seconds: { description: 'Length of the video, in seconds.' },
   resolution: { description: 'The frame the image is letterboxed into.' },
+  music_style: { description: 'The music under the image and the voice.' },
 });
 
 export const jobRequestSchema = z

@@ -298,7 +298,8 @@ describe('public endpoints and the gateway', () => {
       expect.objectContaining({ name: 'google', languages: expect.arrayContaining(['ja', 'zh']), configured: false }),
     );
     expect(r.body.recipes).toEqual(['dub', 'extract_audio', 'still']);
-    expect(r.body.music_styles).toContain('orchestral');
+    expect(r.body.music_styles).toEqual(expect.arrayContaining(['orchestral', 'none']));
+    expect(r.body.original_audio_modes).toEqual(['replace', 'duck', 'keep']);
     expect(r.body.effects_presets).toContainEqual(
       expect.objectContaining({ name: 'standard', target_lufs: -14, true_peak_dbtp: -1 }),
     );

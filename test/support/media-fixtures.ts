@@ -2,8 +2,17 @@
 import { execFileSync } from 'node:child_process';
 import { ffmpegPath, ffprobePath } from '../../shared/media';
 
-export function makeClip(path: string, opts: { seconds?: number; size?: string; rate?: number } = {}): string {
+/** A test-pattern video whose sound is a sine tone (220 Hz unless told), or none with `toneHz: null`. */
+export function makeClip(
+  path: string,
+  opts: { seconds?: number; size?: string; rate?: number; toneHz?: number | null } = {},
+): string {
   const seconds = opts.seconds ?? 6;
+  const toneHz = opts.toneHz === undefined ? 220 : opts.toneHz;
+  const sound =
+    toneHz === null
+      ? []
+      : ['-f', 'lavfi', '-i', `sine=frequency=${toneHz}:sample_rate=48000:duration=${seconds}`, '-c:a', 'aac'];
   execFileSync(ffmpegPath(), [
     '-hide_banner',
     '-loglevel',
@@ -13,18 +22,13 @@ export function makeClip(path: string, opts: { seconds?: number; size?: string; 
     'lavfi',
     '-i',
     `testsrc2=size=${opts.size ?? '320x240'}:rate=${opts.rate ?? 25}:duration=${seconds}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=220:sample_rate=48000:duration=${seconds}`,
+    ...sound,
     '-c:v',
     'libx264',
     '-preset',
     'ultrafast',
     '-pix_fmt',
     'yuv420p',
-    '-c:a',
-    'aac',
     '-shortest',
     path,
   ]);

@@ -38,6 +38,9 @@ describe('POST /pipeline/run body: dub (the default recipe)', () => {
     [{ ...valid, voice_text: 'bell \u0007 ringing here' }, 'voice_text', 'invalid_characters'],
     [{ ...valid, voice_language: 'xx' }, 'voice_language', 'unsupported_value'],
     [{ ...valid, music_style: 'polka' }, 'music_style', 'unsupported_value'],
+    [{ ...valid, original_audio: 'mute' }, 'original_audio', 'unsupported_value'],
+    [{ ...valid, original_audio: 'DUCK' }, 'original_audio', 'unsupported_value'],
+    [{ ...valid, original_audio: true }, 'original_audio', 'unsupported_value'],
     [{ ...valid, effects_preset: 'loud' }, 'effects_preset', 'unsupported_value'],
     [{ ...valid, voice_offset_seconds: -1 }, 'voice_offset_seconds', 'too_short'],
     [{ ...valid, extra: 1 }, 'extra', 'unknown_field'],
@@ -47,6 +50,23 @@ describe('POST /pipeline/run body: dub (the default recipe)', () => {
     [{ ...valid, recipe: 'karaoke' }, 'recipe', 'unsupported_value'],
   ])('refuses %j with %s/%s', (body, field, code) => {
     expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
+  });
+
+  it.each(['replace', 'duck', 'keep'] as const)('takes original_audio %s', (mode) => {
+    expect(parsed({ ...valid, original_audio: mode })).toMatchObject({ original_audio: mode });
+  });
+
+  it('leaves original_audio absent when not sent (replace), so such requests fingerprint as before', () => {
+    expect(parsed(valid)).not.toHaveProperty('original_audio');
+    expect(fingerprint(parsed(valid))).not.toBe(fingerprint(parsed({ ...valid, original_audio: 'duck' })));
+  });
+
+  it('takes music_style none, with or without the original sound', () => {
+    expect(parsed({ ...valid, music_style: 'none' })).toMatchObject({ music_style: 'none' });
+    expect(parsed({ ...valid, music_style: 'none', original_audio: 'keep' })).toMatchObject({
+      music_style: 'none',
+      original_audio: 'keep',
+    });
   });
 
   it('reports one entry per bad field', () => {
@@ -72,6 +92,7 @@ describe('extract_audio', () => {
   it.each([
     [{ ...base, format: 'ogg' }, 'format', 'unsupported_value'],
     [{ ...base, voice_text: valid.voice_text }, 'voice_text', 'unknown_field'],
+    [{ ...base, original_audio: 'keep' }, 'original_audio', 'unknown_field'],
     [{ recipe: 'extract_audio' }, 'video_url', 'required'],
   ])('refuses %j with %s/%s', (body, field, code) => {
     expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
@@ -92,6 +113,9 @@ describe('still', () => {
     [{ ...base, duration_seconds: 7200 }, 'duration_seconds', 'too_long'],
     [{ ...base, duration_seconds: '30' }, 'duration_seconds', 'invalid_type'],
     [{ ...base, resolution: '4k' }, 'resolution', 'unsupported_value'],
+    // A still has no sound of its own to keep, and without music and voice it would be silent.
+    [{ ...base, original_audio: 'duck' }, 'original_audio', 'unknown_field'],
+    [{ ...base, music_style: 'none' }, 'music_style', 'unsupported_value'],
     [{ ...base, video_url: valid.video_url }, 'video_url', 'unknown_field'],
     [{ recipe: 'still', duration_seconds: 5 }, 'image_url', 'required'],
   ])('refuses %j with %s/%s', (body, field, code) => {

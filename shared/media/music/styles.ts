@@ -14,6 +14,11 @@ export const MUSIC_STYLES = [
 
 export type MusicStyle = (typeof MUSIC_STYLES)[number];
 
+/** A dub's `music_style` besides the styles: no music bed at all. */
+export const NO_MUSIC = 'none';
+/** What a dub's `music_style` takes. */
+export const DUB_MUSIC_STYLES = [...MUSIC_STYLES, NO_MUSIC] as const;
+
 /** Integrated loudness every style's music is trimmed to; the mix sets the bed relative to it. */
 export const MUSIC_REFERENCE_LUFS = -20;
 

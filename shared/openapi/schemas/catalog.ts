@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import type { HealthReport } from '../../health/checks';
 import { PROBES, type Probe } from '../../health/probes';
-import { AUDIO_FORMATS, LANGUAGES, MUSIC_STYLES, STILL_RESOLUTIONS } from '../../media/catalog';
+import {
+  AUDIO_FORMATS,
+  DUB_MUSIC_STYLES,
+  LANGUAGES,
+  NO_MUSIC,
+  ORIGINAL_AUDIO_MODES,
+  STILL_RESOLUTIONS,
+} from '../../media/catalog';
 import { RECIPES } from '../../jobs/request';
 import type { Assert, Exactly } from './common';
 
@@ -31,7 +38,14 @@ export const presetsSchema = z
         ) as Record<keyof typeof STILL_RESOLUTIONS, z.ZodObject<{ width: z.ZodInt; height: z.ZodInt }, z.core.$strict>>,
       )
       .meta({ description: 'The frames a still can be rendered into.' }),
-    music_styles: z.array(z.enum(MUSIC_STYLES)).readonly(),
+    music_styles: z
+      .array(z.enum(DUB_MUSIC_STYLES))
+      .readonly()
+      .meta({ description: `The music styles; \`${NO_MUSIC}\` (no music) is the dub's only.` }),
+    original_audio_modes: z
+      .array(z.enum(ORIGINAL_AUDIO_MODES))
+      .readonly()
+      .meta({ description: "What a dub's `original_audio` does with the input's own sound." }),
     effects_presets: z.array(
       z.strictObject({
         name: z.string(),
