@@ -4,7 +4,6 @@
  * through its signed URL and prints what ffprobe and the loudness meter say about it.
  * Uses the stack on PORT when one is running (`npm start`), else starts one for the run.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createApiKey } from '../shared/auth/api-keys';
@@ -13,7 +12,8 @@ import { connect } from '../shared/db';
 import { migrateLatest } from '../shared/db/migrate';
 import { loadFunction } from '../functions';
 import { startStack, Stack } from '../shared/local/stack';
-import { ffmpegPath, measureLoudness, probe } from '../shared/media';
+import { measureLoudness, probe } from '../shared/media';
+import { makeSampleClip } from './sample-clip';
 
 const dataDir = resolve(process.env.AIPROD_DATA_DIR ?? '.aiprod');
 process.env.AIPROD_DATA_DIR = dataDir;
@@ -50,30 +50,7 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const sample = join(dir, 'sample.mp4');
     console.log('making a 12 s 1280x720 H.264 sample clip...');
-    execFileSync(ffmpegPath(), [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1280x720:rate=30:duration=12',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=330:sample_rate=48000:duration=12',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-shortest',
-      sample,
-    ]);
+    makeSampleClip(sample, { seconds: 12, size: '1280x720', rate: 30, toneHz: 330, preset: 'veryfast' });
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     // As a partner does: a signed upload URL, the file PUT to it, then its storage_uri submitted.
     const video = readFileSync(sample);

@@ -107,7 +107,7 @@ async function prepare(
   log(`creating ${count} tenants (pro and enterprise in turn) with one key each, and uploading the clip for each...`);
   const keys = await createTenants(stack.k, count, LOADTEST_TENANTS);
   const addresses = clientAddresses(count);
-  const video = await makeFixture(join(opts.dataDir, 'fixture.mp4'));
+  const video = makeFixture(join(opts.dataDir, 'fixture.mp4'));
   const tenants: Tenant[] = [];
   for (const [i, key] of keys.entries()) {
     const partner = { key, address: addresses[i]!, tier: LOADTEST_TENANTS.tierOf(i + 1) };

@@ -4,13 +4,11 @@
  * a webhook with its deliveries, a problem report, usage; then jobs left waiting (PENDING), and
  * months of history written in bulk from the real rows' shape.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import { createApiKey, type Tier } from '../../shared/auth/api-keys';
-import { ffmpegPath } from '../../shared/media';
+import { makeSampleClip } from '../sample-clip';
 import { Partner } from './api';
 
 /** How long the seeded jobs may take, on a slow machine, before the drill gives up. */
@@ -27,34 +25,9 @@ export interface Tenants {
   enterprise: Partner;
 }
 
-/** A small H.264/AAC clip: the drill measures the database, not the media engine. */
-export function makeSample(path: string): Buffer {
-  execFileSync(ffmpegPath(), [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:rate=25:duration=6',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=330:sample_rate=48000:duration=6',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    path,
-  ]);
-  return readFileSync(path);
-}
+/** A small clip: the drill measures the database, not the media engine. */
+export const makeSample = (path: string): Buffer =>
+  makeSampleClip(path, { seconds: 6, size: '320x240', rate: 25, toneHz: 330, preset: 'ultrafast' });
 
 /** A partner's webhook receiver: accepts every delivery. */
 export async function startReceiver(): Promise<{ url: string; close(): Promise<void> }> {

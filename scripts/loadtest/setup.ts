@@ -4,48 +4,18 @@
  * per tenant, waited for, so that from the first second every tenant has a job to poll and a
  * result to read; and at the end, the wait for the jobs still running.
  */
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { z } from 'zod';
-import { ffmpegPath } from '../../shared/media';
+import { makeSampleClip } from '../sample-clip';
 import type { HttpClient } from './client';
 import type { Tenant, TrackedJob, Workload } from './workload';
-
-const run = promisify(execFile);
 
 /** Short and small, so a job costs a worker a second or two: the load is the API's, not ffmpeg's. */
 const FIXTURE_SECONDS = 6;
 
 /** A 6 s 320x240 H.264 clip with an AAC tone, the input of every job. */
-export async function makeFixture(path: string): Promise<Buffer> {
-  await run(ffmpegPath(), [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=320x240:rate=25:duration=${FIXTURE_SECONDS}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=220:sample_rate=48000:duration=${FIXTURE_SECONDS}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    path,
-  ]);
-  return readFile(path);
-}
+export const makeFixture = (path: string): Buffer =>
+  makeSampleClip(path, { seconds: FIXTURE_SECONDS, size: '320x240', rate: 25, toneHz: 220, preset: 'ultrafast' });
 
 const grant = z.object({ upload_url: z.string(), headers: z.record(z.string(), z.string()), storage_uri: z.string() });
 
