@@ -192,6 +192,20 @@ const schema = z.object({
   /** ElevenLabs: key from Secret Manager (secret `elevenlabs-api-key`), voice and model. */
   ELEVENLABS_API_KEY: z.string().min(1).optional(),
   ELEVENLABS_VOICE_ID: z.string().min(1).default('21m00Tcm4TlvDq8ikWAM'),
+  /**
+   * Further voices of the account a job may ask for by `voice_id`, comma-separated; the default
+   * voice is always on offer. Listed so a job cannot spend the account on any voice it can name.
+   */
+  ELEVENLABS_VOICE_IDS: z
+    .string()
+    .regex(/^\s*([A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*)?\s*$/, 'must be comma-separated voice ids')
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   ELEVENLABS_MODEL_ID: z.string().min(1).default('eleven_multilingual_v2'),
   ELEVENLABS_BASE_URL: z.string().url().default('https://api.elevenlabs.io'),
   /** Music library: `<prefix><style>/manifest.json` in this bucket; generated music when unset. */

@@ -20,6 +20,7 @@ export function presets(_req: Request, res: Response): void {
     // What this deployment speaks: the configured engine's share of the API's languages.
     languages: LANGUAGES.filter((l) => inUse?.languages.includes(l)),
     voice_engine: inUse?.name,
+    voices: inUse?.voices ?? {},
     voice_engines: engines,
     audio_formats: AUDIO_FORMATS,
     still_resolutions: STILL_RESOLUTIONS,

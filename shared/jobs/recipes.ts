@@ -48,6 +48,8 @@ function soundOf(
     workDir: ctx.workDir,
     voiceText: request.voice_text ?? '',
     language: request.voice_language,
+    voiceId: request.recipe === 'dub' ? request.voice_id : undefined,
+    voiceRate: request.recipe === 'dub' ? request.voice_rate : undefined,
     leadInSeconds: request.voice_offset_seconds,
     musicStyle: request.music_style,
     // Absent from jobs stored before the field existed: replaced, as then.

@@ -73,6 +73,14 @@ const dubMusicStyle = z.enum(DUB_MUSIC_STYLES).default('orchestral');
  * fingerprints as it did before the field existed, as do the jobs stored then.
  */
 const originalAudio = z.enum(ORIGINAL_AUDIO_MODES).optional();
+/**
+ * A voice of the configured engine's catalogue for the language (`GET /presets`), checked at
+ * submit; absent, the language's default voice. Left absent rather than defaulted, as a request
+ * without it must read and fingerprint as it did before the field existed.
+ */
+const voiceId = z.string().trim().min(1).max(100).optional();
+/** The speaking rate, 1 when absent (and left absent, as `voice_id` is). */
+const voiceRate = z.number().min(0.8).max(1.25).optional();
 const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard');
 /** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
 const voiceOffset = z.number().min(0).max(600).default(0.5);
@@ -125,6 +133,8 @@ const dubSchema = z
     video_url: videoUrl,
     voice_text: voiceText,
     voice_language: language,
+    voice_id: voiceId,
+    voice_rate: voiceRate,
     voice_offset_seconds: voiceOffset,
     music_style: dubMusicStyle,
     original_audio: originalAudio,

@@ -53,10 +53,30 @@ function checkLanguage(request: JobRequest): void {
   );
 }
 
+/** Refused now too: a voice the configured engine does not offer for the language. */
+function checkVoice(request: JobRequest): void {
+  if (request.recipe !== 'dub' || request.voice_id === undefined) return;
+  const engine = voiceEngines().find((e) => e.configured)!;
+  const offered = engine.voices[request.voice_language] ?? [];
+  if (offered.includes(request.voice_id)) return;
+  throw new ValidationError(
+    [
+      {
+        field: 'voice_id',
+        code: 'unknown_voice',
+        message: `"${request.voice_id}" is not a ${request.voice_language} voice of the ${engine.name} voice engine.`,
+      },
+    ],
+    'unknown_voice',
+    `The ${engine.name} voice engine of this deployment offers these ${request.voice_language} voices: ${offered.join(', ') || 'none'}; see GET /presets.`,
+  );
+}
+
 /** What a well-formed request must also pass for this tenant, at submit: the same for one job and for a batch's items. */
 export function checkSubmittable(principal: Principal, request: JobRequest): void {
   checkOwnObject(principal, request);
   checkLanguage(request);
+  checkVoice(request);
 }
 
 async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Accepted | null> {

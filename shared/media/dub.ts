@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MediaError, type MediaErrorCode } from './errors';
 import { limitForLinearGain, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
 import { SAMPLE_RATE } from './audio-format';
@@ -13,7 +13,8 @@ import { measureOriginalSound } from './original-sound';
 import { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset } from './presets';
 import { inspect, pictureSeconds, probe, type MediaFacts } from './probe';
 import { progressTracker, type MediaStage } from './progress';
-import type { VoiceEngine } from './voice/engine';
+import { changeTempo } from './tempo';
+import { splitRate, type VoiceEngine } from './voice/engine';
 import { localVoiceEngine } from './voice/local';
 
 /** Silence before the voice starts, so it does not begin on the very first frame. */
@@ -36,6 +37,10 @@ export interface DubRequest {
   /** The voice-over; empty for music alone. */
   voiceText: string;
   language: string;
+  /** One of the engine's voices for `language`; its default when absent. */
+  voiceId?: string;
+  /** Speaking rate, 1 (the voice's own pace) when absent: the engine's own as far as it goes, then atempo. */
+  voiceRate?: number;
   /** A music style, or NO_MUSIC for none. */
   musicStyle: string;
   /** What becomes of the input's own sound; `replace` when absent. */
@@ -228,7 +233,7 @@ async function speak(
   return { path, lufs: processed.integratedLufs, seconds: spoken.seconds, leadInSeconds: at.leadIn };
 }
 
-/** Speaks the text and reads back how long and how loud the speech is. */
+/** Speaks the text at the rate asked for and reads back how long and how loud the speech is. */
 async function synthesize(
   engine: VoiceEngine,
   req: DubRequest,
@@ -238,8 +243,15 @@ async function synthesize(
   if (!engine.languages.includes(req.language)) {
     throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine does not speak "${req.language}"`);
   }
+  const rate = splitRate(engine.rates, req.voiceRate ?? 1);
+  const enginePath = rate.tempo === 1 ? outPath : join(dirname(outPath), 'voice-engine.wav');
   try {
-    await engine.synthesize(req.voiceText, req.language, outPath, req.signal);
+    await engine.synthesize(req.voiceText, req.language, enginePath, {
+      voice: req.voiceId,
+      rate: rate.engine,
+      signal: req.signal,
+    });
+    if (enginePath !== outPath) await changeTempo(enginePath, outPath, rate.tempo, req.signal);
     const [facts, loudness] = await Promise.all([inspect(outPath, req.signal), measureLoudness(outPath, req.signal)]);
     // Integrated loudness bottoms out at -70 LUFS: nothing rose above the absolute gate.
     if (loudness.integratedLufs <= -70) {

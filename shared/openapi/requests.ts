@@ -77,6 +77,16 @@ describeFields(dub, {
     description:
       'The language of `voice_text`; it must be spoken by the configured voice engine (`GET /presets`), else 422 `unsupported_language`.',
   },
+  voice_id: {
+    description:
+      "One of the configured voice engine's voices for `voice_language` (`GET /presets`, `voices`), else 422 `unknown_voice`; the language's default voice when absent.",
+    example: 'slt',
+  },
+  voice_rate: {
+    default: 1,
+    description:
+      "The speaking rate, 0.8 to 1.25 times the voice's own pace: the engine's rate setting as far as it goes, then a tempo change that keeps the pitch.",
+  },
   voice_offset_seconds: { description: 'Where the voice starts, in seconds.' },
   music_style: { description: 'The music under the voice, or `none` for no music.' },
   original_audio: {

@@ -159,6 +159,26 @@ describe('POST /pipeline/run', () => {
     expect(r.body.errors).toEqual([expect.objectContaining({ field: 'voice_language', code: 'unsupported_language' })]);
   });
 
+  it('refuses at submit a voice the configured engine does not offer for the language, and takes one it does', async () => {
+    const before = await env.db('jobs').count<{ count: string }[]>('* as count');
+    const unknown = await call('POST', '/pipeline/run', { json: { ...body, voice_id: 'fr-FR-Wavenet-A' } });
+    expect(unknown.status).toBe(422);
+    expect(unknown.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(unknown.body.code).toBe('unknown_voice');
+    expect(unknown.body.errors).toEqual([expect.objectContaining({ field: 'voice_id', code: 'unknown_voice' })]);
+    expect(unknown.body.detail).toContain('slt');
+    expect(await env.db('jobs').count<{ count: string }[]>('* as count')).toEqual(before);
+
+    const chosen = await call('POST', '/pipeline/run', { json: { ...body, voice_id: 'awb', voice_rate: 1.25 } });
+    expect(chosen.status).toBe(202);
+    const row = await env.db('jobs').where({ id: chosen.body.job_id }).first();
+    expect(row.request).toMatchObject({ voice_id: 'awb', voice_rate: 1.25 });
+
+    const tooFast = await call('POST', '/pipeline/run', { json: { ...body, voice_rate: 1.3 } });
+    expect(tooFast.status).toBe(422);
+    expect(tooFast.body.errors).toEqual([expect.objectContaining({ field: 'voice_rate' })]);
+  });
+
   it('accepts the other recipes, each with its own fields', async () => {
     const audio = await call('POST', '/pipeline/run', {
       json: { recipe: 'extract_audio', video_url: body.video_url, format: 'mp3' },
@@ -297,6 +317,13 @@ describe('public endpoints and the gateway', () => {
     expect(r.body.voice_engines).toContainEqual(
       expect.objectContaining({ name: 'google', languages: expect.arrayContaining(['ja', 'zh']), configured: false }),
     );
+    // The voices a dub may name, per language the configured engine speaks, the default first.
+    expect(Object.keys(r.body.voices)).toEqual(r.body.languages);
+    expect(r.body.voices.de[0]).toBe('slt');
+    expect(r.body.voices.de).toEqual(expect.arrayContaining(['rms', 'awb']));
+    const google = r.body.voice_engines.find((e: { name: string }) => e.name === 'google');
+    expect(google.voices.ja).toEqual(expect.arrayContaining(['ja-JP-Wavenet-A']));
+    expect(google.voices.zh.every((v: string) => v.startsWith('cmn-CN-'))).toBe(true);
     expect(r.body.recipes).toEqual(['dub', 'extract_audio', 'still']);
     expect(r.body.music_styles).toEqual(expect.arrayContaining(['orchestral', 'none']));
     expect(r.body.original_audio_modes).toEqual(['replace', 'duck', 'keep']);

@@ -17,7 +17,16 @@ let dir: string;
 let server: Server;
 let port: number;
 const paths: string[] = [];
-const saved = { engine: process.env.AIPROD_VOICE_ENGINE, endpoint: process.env.GOOGLE_TTS_API_ENDPOINT };
+const bodies: any[] = [];
+const ENV = [
+  'AIPROD_VOICE_ENGINE',
+  'GOOGLE_TTS_API_ENDPOINT',
+  'ELEVENLABS_API_KEY',
+  'ELEVENLABS_BASE_URL',
+  'ELEVENLABS_VOICE_ID',
+  'ELEVENLABS_VOICE_IDS',
+] as const;
+const saved = Object.fromEntries(ENV.map((name) => [name, process.env[name]]));
 
 const ffmpeg = (...args: string[]): Buffer =>
   execFileSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
@@ -48,8 +57,10 @@ beforeAll(async () => {
 
   server = createServer((req, res) => {
     paths.push(req.url ?? '');
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       if (req.url?.startsWith('/v1/text-to-speech/')) {
         res.writeHead(200, { 'content-type': 'audio/pcm' }).end(pcm);
       } else {
@@ -65,11 +76,11 @@ beforeAll(async () => {
 
 afterEach(() => {
   paths.length = 0;
+  bodies.length = 0;
 });
 
 afterAll(async () => {
-  restore('AIPROD_VOICE_ENGINE', saved.engine);
-  restore('GOOGLE_TTS_API_ENDPOINT', saved.endpoint);
+  for (const name of ENV) restore(name, saved[name]);
   resetConfig();
   resetVoiceEngine();
   server.closeAllConnections();
@@ -130,6 +141,30 @@ describe('voice engines, as ffmpeg reads their files', () => {
     const facts = audioFacts(out);
     expect(facts).toMatchObject({ codec: 'pcm_s16le', sampleRate: 48_000, channels: 1 });
     expect(facts.seconds).toBeCloseTo(1.5, 2);
+  });
+
+  test('the voice and rate a job asks for reach the configured provider', async () => {
+    process.env.AIPROD_VOICE_ENGINE = 'elevenlabs';
+    process.env.ELEVENLABS_API_KEY = 'k';
+    process.env.ELEVENLABS_BASE_URL = `http://127.0.0.1:${port}`;
+    process.env.ELEVENLABS_VOICE_ID = 'defaultVoice';
+    process.env.ELEVENLABS_VOICE_IDS = 'narratorVoice, otherVoice';
+    resetConfig();
+    resetVoiceEngine();
+    await voiceEngine().synthesize('Hello there.', 'de', join(dir, 'el-voice.wav'), {
+      voice: 'narratorVoice',
+      rate: 0.8,
+    });
+    expect(paths).toEqual(['/v1/text-to-speech/narratorVoice?output_format=pcm_44100']);
+    expect(bodies[0]).toMatchObject({ text: 'Hello there.', voice_settings: { speed: 0.8 } });
+
+    process.env.AIPROD_VOICE_ENGINE = 'google';
+    process.env.GOOGLE_TTS_API_ENDPOINT = `127.0.0.1:${port}`;
+    resetConfig();
+    resetVoiceEngine();
+    await voiceEngine().synthesize('Hallo.', 'de', join(dir, 'g-voice.wav'), { voice: 'de-DE-Wavenet-B', rate: 1.15 });
+    expect(bodies[1]?.voice).toEqual({ languageCode: 'de-DE', name: 'de-DE-Wavenet-B' });
+    expect(bodies[1]?.audioConfig.speakingRate).toBeCloseTo(1.15);
   });
 
   test('local: reads a French script with its English voice, and does not claim Japanese or Chinese', async () => {

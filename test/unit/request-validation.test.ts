@@ -42,6 +42,12 @@ describe('POST /pipeline/run body: dub (the default recipe)', () => {
     [{ ...valid, original_audio: 'DUCK' }, 'original_audio', 'unsupported_value'],
     [{ ...valid, original_audio: true }, 'original_audio', 'unsupported_value'],
     [{ ...valid, effects_preset: 'loud' }, 'effects_preset', 'unsupported_value'],
+    [{ ...valid, voice_rate: 0.79 }, 'voice_rate', 'too_short'],
+    [{ ...valid, voice_rate: 1.26 }, 'voice_rate', 'too_long'],
+    [{ ...valid, voice_rate: '1.1' }, 'voice_rate', 'invalid_type'],
+    [{ ...valid, voice_id: '' }, 'voice_id', 'too_short'],
+    [{ ...valid, voice_id: 'v'.repeat(101) }, 'voice_id', 'too_long'],
+    [{ ...valid, voice_id: 7 }, 'voice_id', 'invalid_type'],
     [{ ...valid, voice_offset_seconds: -1 }, 'voice_offset_seconds', 'too_short'],
     [{ ...valid, extra: 1 }, 'extra', 'unknown_field'],
     [{ ...valid, format: 'mp3' }, 'format', 'unknown_field'],
@@ -59,6 +65,18 @@ describe('POST /pipeline/run body: dub (the default recipe)', () => {
   it('leaves original_audio absent when not sent (replace), so such requests fingerprint as before', () => {
     expect(parsed(valid)).not.toHaveProperty('original_audio');
     expect(fingerprint(parsed(valid))).not.toBe(fingerprint(parsed({ ...valid, original_audio: 'duck' })));
+  });
+
+  it.each([0.8, 1, 1.1, 1.25])('takes voice_rate %d', (rate) => {
+    expect(parsed({ ...valid, voice_rate: rate })).toMatchObject({ voice_rate: rate });
+  });
+
+  it('takes a voice_id as sent, trimmed (the catalogue is checked at submit), and leaves both absent when not sent', () => {
+    expect(parsed({ ...valid, voice_id: ' fr-FR-Wavenet-B ' })).toMatchObject({ voice_id: 'fr-FR-Wavenet-B' });
+    expect(parsed(valid)).not.toHaveProperty('voice_id');
+    expect(parsed(valid)).not.toHaveProperty('voice_rate');
+    expect(fingerprint(parsed(valid))).not.toBe(fingerprint(parsed({ ...valid, voice_rate: 1.1 })));
+    expect(fingerprint(parsed(valid))).not.toBe(fingerprint(parsed({ ...valid, voice_id: 'rms' })));
   });
 
   it('takes music_style none, with or without the original sound', () => {
@@ -93,6 +111,7 @@ describe('extract_audio', () => {
     [{ ...base, format: 'ogg' }, 'format', 'unsupported_value'],
     [{ ...base, voice_text: valid.voice_text }, 'voice_text', 'unknown_field'],
     [{ ...base, original_audio: 'keep' }, 'original_audio', 'unknown_field'],
+    [{ ...base, voice_rate: 1.1 }, 'voice_rate', 'unknown_field'],
     [{ recipe: 'extract_audio' }, 'video_url', 'required'],
   ])('refuses %j with %s/%s', (body, field, code) => {
     expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));

@@ -97,6 +97,31 @@ describe('ElevenLabs voice engine: requests', () => {
     expect(readWav(written)).toEqual({ format: { sampleRate: 44_100, channels: 1 }, pcm: pcmFor(1) });
   });
 
+  test('puts the voice asked for in the URL and the rate in voice_settings.speed, none at 1', async () => {
+    replies = audio;
+    const tts = engine({ voiceIds: ['other-voice', VOICE_ID] });
+    expect(tts.voices.fr).toEqual([VOICE_ID, 'other-voice']);
+    expect(tts.rates).toEqual({ min: 0.7, max: 1.2 });
+    await tts.synthesize('Bonjour.', 'fr', join(dir, 'other.wav'), { voice: 'other-voice', rate: 1.2 });
+    expect(requests[0]?.url).toBe('/v1/text-to-speech/other-voice?output_format=pcm_44100');
+    expect(requests[0]?.body).toEqual({
+      text: 'Bonjour.',
+      model_id: 'eleven_multilingual_v2',
+      voice_settings: { speed: 1.2 },
+    });
+    await tts.synthesize('Hello.', 'en', join(dir, 'default.wav'), { rate: 1 });
+    expect(requests[1]?.url).toBe('/v1/text-to-speech/voice%2F1%202?output_format=pcm_44100');
+    expect(requests[1]?.body).not.toHaveProperty('voice_settings');
+  });
+
+  test('refuses a voice that is not on offer before any request', async () => {
+    replies = audio;
+    const err = await failure(engine().synthesize('Hello.', 'en', join(dir, 'x.wav'), { voice: 'someone-else' }));
+    expect(err.code).toBe('voice_synthesis_failed');
+    expect(err.message).toContain('someone-else');
+    expect(requests).toHaveLength(0);
+  });
+
   test('names the language for a model that takes language_code', async () => {
     replies = audio;
     await engine({ modelId: 'eleven_flash_v2_5' }).synthesize('Ciao a tutti.', 'it', join(dir, 'it.wav'));
@@ -225,7 +250,7 @@ describe('ElevenLabs voice engine: failures', () => {
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
     const err = await failure(
-      engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal),
+      engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), { signal: controller.signal }),
     );
     expect(err.code).toBe('processing_timeout');
     expect(Date.now() - started).toBeLessThan(1000);
@@ -235,7 +260,7 @@ describe('ElevenLabs voice engine: failures', () => {
     replies = () => ({ status: 429, headers: { 'retry-after': '20' }, body: {} });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const err = await failure(engine().synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal));
+    const err = await failure(engine().synthesize('Hello.', 'en', join(dir, 'x.wav'), { signal: controller.signal }));
     expect(err.code).toBe('processing_timeout');
     expect(requests).toHaveLength(1);
   });

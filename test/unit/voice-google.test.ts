@@ -123,6 +123,30 @@ describe('Google voice engine: requests', () => {
     expect(readWav(await readFile(out)).pcm).toEqual(expected);
   });
 
+  test('sends the voice asked for and its speaking rate, and leaves the rate out at 1', async () => {
+    replies = (_, n) => audio(n);
+    const tts = engine();
+    expect(tts.voices.fr).toEqual(['fr-FR-Wavenet-A', 'fr-FR-Wavenet-B']);
+    expect(tts.rates).toEqual({ min: 0.25, max: 4 });
+    await tts.synthesize('Bonjour.', 'fr', join(dir, 'voice.wav'), { voice: 'fr-FR-Wavenet-B', rate: 1.25 });
+    expect(requests[0]?.body.voice).toEqual({ languageCode: 'fr-FR', name: 'fr-FR-Wavenet-B' });
+    expect(requests[0]?.body.audioConfig).toEqual({ audioEncoding: 1, sampleRateHertz: 48000, speakingRate: 1.25 });
+    await tts.synthesize('Hola.', 'es', join(dir, 'slow.wav'), { rate: 0.8 });
+    expect(requests[1]?.body.voice).toEqual({ languageCode: 'es-ES', name: 'es-ES-Wavenet-C' });
+    expect(requests[1]?.body.audioConfig.speakingRate).toBeCloseTo(0.8);
+    await tts.synthesize('Hello.', 'en', join(dir, 'plain.wav'), { rate: 1 });
+    expect(requests[2]?.body.audioConfig).not.toHaveProperty('speakingRate');
+  });
+
+  test('refuses a voice it does not offer for the language before any request', async () => {
+    replies = (_, n) => audio(n);
+    // A German voice for French text: a real voice, not one of this language's.
+    const err = await failure(engine().synthesize('Bonjour.', 'fr', join(dir, 'de.wav'), { voice: 'de-DE-Wavenet-A' }));
+    expect(err.code).toBe('voice_synthesis_failed');
+    expect(err.message).toContain('de-DE-Wavenet-A');
+    expect(requests).toHaveLength(0);
+  });
+
   test('refuses a language it has no voice for before any request', async () => {
     replies = (_, n) => audio(n);
     const err = await failure(engine().synthesize('Hallo.', 'nl', join(dir, 'nl.wav')));
@@ -197,7 +221,7 @@ describe('Google voice engine: failures', () => {
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
     const err = await failure(
-      engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), controller.signal),
+      engine({ timeoutMs: 5000 }).synthesize('Hello.', 'en', join(dir, 'x.wav'), { signal: controller.signal }),
     );
     expect(err.code).toBe('processing_timeout');
     expect(Date.now() - started).toBeLessThan(1000);

@@ -1,7 +1,14 @@
 import { ConfigError, resetConfig } from '../../shared/config';
 import { resetVoiceEngine, voiceEngine, voiceEngines } from '../../shared/media/voice';
 
-const KEYS = ['AIPROD_VOICE_ENGINE', 'GOOGLE_TTS_API_ENDPOINT', 'ELEVENLABS_API_KEY', 'ELEVENLABS_MODEL_ID'] as const;
+const KEYS = [
+  'AIPROD_VOICE_ENGINE',
+  'GOOGLE_TTS_API_ENDPOINT',
+  'ELEVENLABS_API_KEY',
+  'ELEVENLABS_MODEL_ID',
+  'ELEVENLABS_VOICE_ID',
+  'ELEVENLABS_VOICE_IDS',
+] as const;
 const saved = Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
 
 function configure(env: Partial<Record<(typeof KEYS)[number], string>>): void {
@@ -57,7 +64,7 @@ describe('voice engine selection', () => {
 
   test('voiceEngines() lists every engine, its languages and the one configured', () => {
     configure({ AIPROD_VOICE_ENGINE: 'google' });
-    expect(voiceEngines()).toEqual([
+    expect(voiceEngines().map(({ name, languages, configured }) => ({ name, languages, configured }))).toEqual([
       { name: 'local', languages: ['en', 'fr', 'es', 'de', 'it', 'pt'], configured: false },
       { name: 'google', languages: ALL, configured: true },
       { name: 'elevenlabs', languages: ALL, configured: false },
@@ -69,6 +76,36 @@ describe('voice engine selection', () => {
         .filter((e) => e.configured)
         .map((e) => e.name),
     ).toEqual(['elevenlabs']);
+  });
+
+  test('each engine lists its voices for exactly the languages it speaks, the same ones the engine offers', () => {
+    configure({
+      ELEVENLABS_VOICE_ID: 'voiceDefault01',
+      ELEVENLABS_VOICE_IDS: ' voiceOther02 , voiceDefault01,voiceThird03',
+    });
+    const listed = Object.fromEntries(voiceEngines().map((e) => [e.name, e]));
+    for (const engine of Object.values(listed)) {
+      expect(Object.keys(engine.voices).sort()).toEqual([...engine.languages].sort());
+    }
+    expect(listed.local?.voices.fr).toEqual(['slt', 'rms', 'awb', 'kal16']);
+    expect(listed.google?.voices.fr).toEqual(['fr-FR-Wavenet-A', 'fr-FR-Wavenet-B']);
+    for (const [language, names] of Object.entries(listed.google?.voices ?? {})) {
+      expect(names.length).toBeGreaterThan(1);
+      for (const name of names) expect(name).toMatch(language === 'zh' ? /^cmn-CN-/ : new RegExp(`^${language}-`));
+    }
+    // The default first, each voice once.
+    expect(listed.elevenlabs?.voices.ja).toEqual(['voiceDefault01', 'voiceOther02', 'voiceThird03']);
+
+    expect(voiceEngine().voices).toEqual(listed.local?.voices);
+    configure({ AIPROD_VOICE_ENGINE: 'google' });
+    expect(voiceEngine().voices).toEqual(listed.google?.voices);
+    configure({
+      AIPROD_VOICE_ENGINE: 'elevenlabs',
+      ELEVENLABS_API_KEY: 'k',
+      ELEVENLABS_VOICE_ID: 'voiceDefault01',
+      ELEVENLABS_VOICE_IDS: 'voiceOther02,voiceThird03',
+    });
+    expect(voiceEngine().voices).toEqual(listed.elevenlabs?.voices);
   });
 
   test('no engine lists Japanese or Chinese unless it really speaks them', () => {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { MediaError } from '../errors';
-import { LANGUAGES, type VoiceEngine } from './engine';
+import { chooseVoice, LANGUAGES, type VoiceCatalogue, type VoiceEngine } from './engine';
 import {
   providerBreaker,
   retryAfterMs,
@@ -26,14 +26,29 @@ const ENGLISH_ONLY_MODELS = new Set(['eleven_monolingual_v1', 'eleven_turbo_v2',
 /** Models that take `language_code`; the others infer the language and refuse the field. */
 const LANGUAGE_CODE_MODELS = new Set(['eleven_turbo_v2_5', 'eleven_flash_v2_5']);
 
+/** `voice_settings.speed`'s range. */
+const RATES = { min: 0.7, max: 1.2 };
+
 /** The app languages a model speaks. */
 export function elevenLabsLanguages(modelId: string): readonly string[] {
   return ENGLISH_ONLY_MODELS.has(modelId) ? ['en'] : LANGUAGES;
 }
 
+/**
+ * The account's voices on offer, the default first, for every language the model speaks: an
+ * ElevenLabs voice speaks whatever language its model does.
+ */
+export function elevenLabsVoices(modelId: string, voiceId: string, voiceIds: readonly string[] = []): VoiceCatalogue {
+  const voices = [...new Set([voiceId, ...voiceIds])];
+  return Object.fromEntries(elevenLabsLanguages(modelId).map((language) => [language, voices]));
+}
+
 export interface ElevenLabsVoiceOptions extends Partial<RetryPolicy> {
   apiKey: string;
+  /** The default voice. */
   voiceId: string;
+  /** Further voices of the account that a job may ask for. */
+  voiceIds?: readonly string[];
   modelId: string;
   /** https://api.elevenlabs.io, or a test double. */
   baseUrl: string;
@@ -49,16 +64,23 @@ export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine
   const breaker = providerBreaker('voice:elevenlabs');
   const post = opts.fetch ?? fetch;
   const base = opts.baseUrl.replace(/\/+$/, '');
-  const url = `${base}/v1/text-to-speech/${encodeURIComponent(opts.voiceId)}?output_format=${OUTPUT_FORMAT}`;
   const languages = elevenLabsLanguages(opts.modelId);
+  const voices = elevenLabsVoices(opts.modelId, opts.voiceId, opts.voiceIds);
   // Whatever a provider or a proxy echoes back, the key never reaches an error message.
   const redact = (words: string): string => (opts.apiKey ? words.split(opts.apiKey).join('[redacted]') : words);
 
-  const speak = async (text: string, language: string, signal: AbortSignal): Promise<Buffer> => {
+  const speak = async (
+    text: string,
+    { language, voice, rate }: { language: string; voice: string; rate: number | undefined },
+    signal: AbortSignal,
+  ): Promise<Buffer> => {
+    const url = `${base}/v1/text-to-speech/${encodeURIComponent(voice)}?output_format=${OUTPUT_FORMAT}`;
     const body = {
       text,
       model_id: opts.modelId,
       ...(LANGUAGE_CODE_MODELS.has(opts.modelId) ? { language_code: language } : {}),
+      // Only the speed is set; none of the voice's other settings is sent.
+      ...(rate === undefined || rate === 1 ? {} : { voice_settings: { speed: rate } }),
     };
     let response: Response;
     try {
@@ -82,19 +104,22 @@ export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine
   return {
     name: 'elevenlabs',
     languages,
-    async synthesize(text, language, outPath, signal) {
+    voices,
+    rates: RATES,
+    async synthesize(text, language, outPath, { voice: asked, rate, signal } = {}) {
       if (!languages.includes(language)) {
         throw new MediaError(
           'voice_synthesis_failed',
           `the ${PROVIDER} model ${opts.modelId} does not speak "${language}"`,
         );
       }
+      const voice = chooseVoice('elevenlabs', voices, language, asked);
       const pieces: Buffer[] = [];
       // One after the other: ElevenLabs caps concurrent requests per account, and jobs share it.
       for (const piece of splitText(text, language, MAX_CHARACTERS, (s) => s.length)) {
         pieces.push(
           await withRetries(PROVIDER, policy, breaker, signal, (attemptSignal) =>
-            speak(piece, language, attemptSignal),
+            speak(piece, { language, voice, rate }, attemptSignal),
           ),
         );
       }

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { TextToSpeechClient } from '@google-cloud/text-to-speech';
 import { MediaError } from '../errors';
-import type { Language, VoiceEngine } from './engine';
+import { chooseVoice, type Language, type VoiceCatalogue, type VoiceEngine } from './engine';
 import { providerBreaker, retryPolicy, TransientVoiceError, withRetries, type RetryPolicy } from './retry';
 import { splitText } from './split';
 import { readWav, wavFile, type PcmFormat } from './wav';
@@ -9,22 +9,27 @@ import { readWav, wavFile, type PcmFormat } from './wav';
 const PROVIDER = 'Google Text-to-Speech';
 
 /**
- * One voice per language, all WaveNet: the established family with a voice in each of them. A name
- * the API stops knowing fails every job with voice_rejected, so check the voice list before
- * changing one.
+ * A few WaveNet voices per language, a female and a male one, the first the default: the
+ * established family with voices in each of them. A name the API stops knowing fails every job
+ * that asks for it with voice_rejected, so check the voice list before changing one.
  */
-const VOICES: Readonly<Record<Language, { languageCode: string; name: string }>> = {
-  en: { languageCode: 'en-US', name: 'en-US-Wavenet-F' },
-  fr: { languageCode: 'fr-FR', name: 'fr-FR-Wavenet-A' },
-  es: { languageCode: 'es-ES', name: 'es-ES-Wavenet-C' },
-  de: { languageCode: 'de-DE', name: 'de-DE-Wavenet-A' },
-  it: { languageCode: 'it-IT', name: 'it-IT-Wavenet-A' },
-  pt: { languageCode: 'pt-BR', name: 'pt-BR-Wavenet-A' },
-  ja: { languageCode: 'ja-JP', name: 'ja-JP-Wavenet-A' },
-  zh: { languageCode: 'cmn-CN', name: 'cmn-CN-Wavenet-A' },
+const VOICES: Readonly<Record<Language, { languageCode: string; names: readonly [string, ...string[]] }>> = {
+  en: { languageCode: 'en-US', names: ['en-US-Wavenet-F', 'en-US-Wavenet-D'] },
+  fr: { languageCode: 'fr-FR', names: ['fr-FR-Wavenet-A', 'fr-FR-Wavenet-B'] },
+  es: { languageCode: 'es-ES', names: ['es-ES-Wavenet-C', 'es-ES-Wavenet-B'] },
+  de: { languageCode: 'de-DE', names: ['de-DE-Wavenet-A', 'de-DE-Wavenet-B'] },
+  it: { languageCode: 'it-IT', names: ['it-IT-Wavenet-A', 'it-IT-Wavenet-C'] },
+  pt: { languageCode: 'pt-BR', names: ['pt-BR-Wavenet-A', 'pt-BR-Wavenet-B'] },
+  ja: { languageCode: 'ja-JP', names: ['ja-JP-Wavenet-A', 'ja-JP-Wavenet-C'] },
+  zh: { languageCode: 'cmn-CN', names: ['cmn-CN-Wavenet-A', 'cmn-CN-Wavenet-B'] },
 };
 
 export const GOOGLE_VOICE_LANGUAGES: readonly Language[] = Object.keys(VOICES) as Language[];
+export const GOOGLE_VOICES: VoiceCatalogue = Object.fromEntries(
+  Object.entries(VOICES).map(([language, { names }]) => [language, names]),
+);
+/** `audioConfig.speakingRate`'s range. */
+const RATES = { min: 0.25, max: 4 };
 
 /** The API refuses `input.text` over 5000 bytes of UTF-8. */
 const MAX_INPUT_BYTES = 5000;
@@ -69,11 +74,11 @@ export function googleVoiceEngine(opts: GoogleVoiceOptions = {}): VoiceEngine {
   return {
     name: 'google-tts',
     languages: GOOGLE_VOICE_LANGUAGES,
-    async synthesize(text, language, outPath, signal) {
-      if (!Object.hasOwn(VOICES, language)) {
-        throw new MediaError('voice_synthesis_failed', `${PROVIDER} has no voice for "${language}" here`);
-      }
-      const voice = VOICES[language as Language];
+    voices: GOOGLE_VOICES,
+    rates: RATES,
+    async synthesize(text, language, outPath, { voice: asked, rate, signal } = {}) {
+      const name = chooseVoice('google', GOOGLE_VOICES, language, asked);
+      const voice = { languageCode: VOICES[language as Language].languageCode, name };
       const tts = (client ??= createClient(opts.apiEndpoint));
       const pieces: Buffer[] = [];
       let format: PcmFormat | undefined;
@@ -81,7 +86,7 @@ export function googleVoiceEngine(opts: GoogleVoiceOptions = {}): VoiceEngine {
       // its quota per minute is better met in single file.
       for (const piece of splitText(text, language, MAX_INPUT_BYTES, (s) => Buffer.byteLength(s, 'utf8'))) {
         const wav = await withRetries(PROVIDER, policy, breaker, signal, (attemptSignal) =>
-          speak(tts, piece, voice, policy.timeoutMs, attemptSignal),
+          speak(tts, piece, { voice, rate }, policy.timeoutMs, attemptSignal),
         );
         const audio = decode(wav);
         if (format && (format.sampleRate !== audio.format.sampleRate || format.channels !== audio.format.channels)) {
@@ -99,7 +104,7 @@ export function googleVoiceEngine(opts: GoogleVoiceOptions = {}): VoiceEngine {
 async function speak(
   tts: TextToSpeechClient,
   text: string,
-  voice: { languageCode: string; name: string },
+  { voice, rate }: { voice: { languageCode: string; name: string }; rate: number | undefined },
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<Uint8Array | string> {
@@ -111,7 +116,11 @@ async function speak(
         // Plain text, never SSML: a partner's script is read, not interpreted as markup.
         input: { text },
         voice,
-        audioConfig: { audioEncoding: 'LINEAR16', sampleRateHertz: SAMPLE_RATE },
+        audioConfig: {
+          audioEncoding: 'LINEAR16',
+          sampleRateHertz: SAMPLE_RATE,
+          ...(rate === undefined || rate === 1 ? {} : { speakingRate: rate }),
+        },
       },
       { timeout: timeoutMs, retry: null },
     )

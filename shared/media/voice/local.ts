@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MediaError } from '../errors';
 import { runFfmpeg } from '../run-ffmpeg';
-import type { VoiceEngine } from './engine';
-import { LOCAL_VOICE_LANGUAGES } from './local-languages';
+import { chooseVoice, type VoiceEngine } from './engine';
+import { LOCAL_VOICE_LANGUAGES, LOCAL_VOICES } from './local-languages';
 
-export { LOCAL_VOICE_LANGUAGES };
+export { LOCAL_VOICE_LANGUAGES, LOCAL_VOICES };
 
 /**
  * The voice of the embedded default: ffmpeg's flite filter, no network, no account.
@@ -14,16 +14,20 @@ export { LOCAL_VOICE_LANGUAGES };
  * comes out as French words pronounced the English way. Good enough to hear timing and mix; real
  * jobs use a cloud engine. Flite reads Latin letters only: accents are dropped first ("café" is
  * read "cafe"), and a script with nothing left to read (Japanese, Chinese, whatever language it
- * was submitted as) is refused rather than turned into silence.
+ * was submitted as) is refused rather than turned into silence. Flite has no rate of its own: the
+ * caller changes the tempo of what it speaks.
  */
 export function localVoiceEngine(): VoiceEngine {
   return {
     name: 'local-flite',
     languages: LOCAL_VOICE_LANGUAGES,
-    async synthesize(text, language, outPath, signal) {
+    voices: LOCAL_VOICES,
+    rates: { min: 1, max: 1 },
+    async synthesize(text, language, outPath, { voice: asked, signal } = {}) {
       if (!(LOCAL_VOICE_LANGUAGES as readonly string[]).includes(language)) {
         throw new MediaError('voice_synthesis_failed', `the local voice engine does not speak "${language}"`);
       }
+      const voice = chooseVoice('local', LOCAL_VOICES, language, asked);
       const readable = toFliteText(text);
       if (!/[a-z0-9]/i.test(readable)) {
         throw new MediaError(
@@ -37,7 +41,18 @@ export function localVoiceEngine(): VoiceEngine {
       try {
         await writeFile(join(scratch, 'text.txt'), readable, 'utf8');
         await runFfmpeg(
-          ['-f', 'lavfi', '-i', 'flite=textfile=text.txt:voice=slt', '-ac', '1', '-c:a', 'pcm_s16le', '-y', outPath],
+          [
+            '-f',
+            'lavfi',
+            '-i',
+            `flite=textfile=text.txt:voice=${voice}`,
+            '-ac',
+            '1',
+            '-c:a',
+            'pcm_s16le',
+            '-y',
+            outPath,
+          ],
           { cwd: scratch, signal },
         );
       } catch (err) {

@@ -32,6 +32,7 @@ function build(c: Config): VoiceEngine {
       return elevenLabsVoiceEngine({
         apiKey: c.ELEVENLABS_API_KEY,
         voiceId: c.ELEVENLABS_VOICE_ID,
+        voiceIds: c.ELEVENLABS_VOICE_IDS,
         modelId: c.ELEVENLABS_MODEL_ID,
         baseUrl: c.ELEVENLABS_BASE_URL,
       });

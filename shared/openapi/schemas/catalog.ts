@@ -16,6 +16,8 @@ import type { Assert, Exactly } from './common';
 
 const VOICE_ENGINES = ['local', 'google', 'elevenlabs'] as const satisfies readonly Config['AIPROD_VOICE_ENGINE'][];
 
+const voiceCatalogue = z.record(z.string(), z.array(z.string()).readonly()).readonly();
+
 export const presetsSchema = z
   .strictObject({
     recipes: z.array(z.enum(RECIPES)).readonly(),
@@ -23,10 +25,15 @@ export const presetsSchema = z
       .array(z.enum(LANGUAGES))
       .meta({ description: "What this deployment speaks: the configured engine's share of the API's languages." }),
     voice_engine: z.enum(VOICE_ENGINES).optional().meta({ description: 'The configured voice engine.' }),
+    voices: voiceCatalogue.meta({
+      description:
+        "The configured engine's voices per language it speaks, the default first: what a dub's `voice_id` may name.",
+    }),
     voice_engines: z.array(
       z.strictObject({
         name: z.enum(VOICE_ENGINES),
         languages: z.array(z.string()).readonly(),
+        voices: voiceCatalogue.meta({ description: 'Its voices per language, the default first.' }),
         configured: z.boolean(),
       }),
     ),
