@@ -7,6 +7,7 @@ export type MediaErrorCode =
   | 'not_a_video'
   | 'corrupt_media'
   | 'voice_too_long'
+  | 'voice_cue_overlap'
   | 'ffmpeg_failed'
   | 'unsupported_media'
   | 'input_too_long'

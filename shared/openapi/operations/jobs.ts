@@ -31,6 +31,7 @@ const FAILURES: Record<FetchErrorCode | MediaErrorCode | 'attempts_exhausted', t
   no_audio: true,
   silent_audio: true,
   voice_too_long: true,
+  voice_cue_overlap: true,
   voice_synthesis_failed: true,
   voice_rejected: true,
   voice_provider_unavailable: true,
