@@ -120,7 +120,11 @@ const schema = z.object({
    */
   AIPROD_LOCAL_WORKERS: flag('1'),
   AIPROD_MAX_BODY_BYTES: int(256 * 1024, 1024),
-  AIPROD_MAX_INPUT_BYTES: int(5 * 1024 ** 3, 1),
+  /**
+   * Lowers the largest input a job takes below what job-processor's memory allows
+   * (shared/jobs/input-limit.ts); it cannot raise it. Unset: that limit.
+   */
+  AIPROD_MAX_INPUT_BYTES: z.coerce.number().int().min(1).optional(),
   AIPROD_FETCH_TIMEOUT_MS: int(10 * 60 * 1000, 100),
   AIPROD_JOB_LEASE_SECONDS: int(120, 5),
   AIPROD_JOB_HEARTBEAT_SECONDS: int(3, 1),

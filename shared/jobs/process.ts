@@ -14,7 +14,7 @@ import { isShuttingDown, ShuttingDown } from '../lifecycle/shutdown';
 import { logger } from '../log';
 import { objectStore } from '../platform';
 import { finalFailure } from './failures';
-import { fetchInput } from './input';
+import { withInput } from './input';
 import { announce, completeJob } from './complete';
 import { claimJob, MAX_ATTEMPTS, recordProgress, releaseJob, renewLease, requeueJob } from './lease';
 import { inputUrl, JobRequest } from './request';
@@ -78,15 +78,17 @@ async function run(
 ): Promise<StoredResult> {
   // Rows written before recipes existed carry no `recipe` in their request: they are dubs.
   const request = { recipe: job.recipe, ...job.request } as JobRequest;
-  const inputPath = await fetchInput(inputUrl(request), workDir, signal);
-  progress.progress(10);
-  const out = await runRecipe(request, {
-    inputPath,
-    workDir,
-    seed: job.id,
-    onProgress: (p) => progress.progress(10 + p * 0.85),
-    onStage: (stage) => progress.stage(stage),
-    signal,
+  // The input is served on loopback while the recipe runs, and closed before the output is stored.
+  const out = await withInput(inputUrl(request), workDir, signal, (input) => {
+    progress.progress(10);
+    return runRecipe(request, {
+      inputPath: input.url,
+      workDir,
+      seed: job.id,
+      onProgress: (p) => progress.progress(10 + p * 0.85),
+      onStage: (stage) => progress.stage(stage),
+      signal,
+    });
   });
   progress.stage('storing');
   // A job cancelled (or taken over) since the last renewal stores nothing: the upload cannot be undone.

@@ -55,7 +55,7 @@ function describePage<S extends z.ZodObject>(schema: S): S {
 const { dub, extract_audio: extractAudio, still } = JOB_REQUEST_SCHEMAS;
 
 const VIDEO_URL =
-  'An `http(s)://` URL whose path ends in `.mp4`, `.mov`, `.m4v`, `.webm` or `.mkv`, without credentials, or the `storage_uri` of one of your uploads (`POST /uploads`). Codes: `invalid_url`, `unsupported_extension`, `not_your_object`, `unknown_upload`.';
+  'An `http(s)://` URL whose path ends in `.mp4`, `.mov`, `.m4v`, `.webm` or `.mkv`, without credentials, or the `storage_uri` of one of your uploads (`POST /uploads`). Codes: `invalid_url`, `unsupported_extension`, `not_your_object`, `unknown_upload`, `input_too_large` (an upload larger than the largest input a job takes).';
 
 describe(metadataSchema, {
   type: 'object',
@@ -170,7 +170,7 @@ export const webhookRequestSchema = describeFields(createWebhookSchema(false), {
   signing: { description: '`hmac` (HMAC-SHA256, the default) or `ed25519` (AIPROD keeps the private key).' },
 }).meta({ id: 'WebhookRequest' });
 
-/** The size limit is the deployment's (AIPROD_MAX_INPUT_BYTES); only its description reaches the document. */
+/** The size limit is the deployment's (shared/jobs/input-limit.ts); only its description reaches the document. */
 const ANY_SIZE = Number.MAX_SAFE_INTEGER;
 export const uploadRequestSchemaDoc = describeFields(uploadRequestSchema(ANY_SIZE), {
   filename: {
@@ -183,7 +183,7 @@ export const uploadRequestSchemaDoc = describeFields(uploadRequestSchema(ANY_SIZ
     type: 'integer',
     minimum: 1,
     description:
-      "The file's exact size: the signed URL accepts that many bytes only. At most the largest input a job fetches (`AIPROD_MAX_INPUT_BYTES`, 5 GiB by default: `too_large`).",
+      "The file's exact size: the signed URL accepts that many bytes only. At most the largest input a job takes (`too_large`): job-processor's memory less 1 GiB, 3 GiB as deployed, or `AIPROD_MAX_INPUT_BYTES` when lower.",
     example: 52428800,
   },
 }).meta({ id: 'UploadRequest' });

@@ -9,6 +9,8 @@ import { assertTtl, assertUploadTerms, ObjectNotFoundError, type ObjectStore } f
  */
 export const RESUMABLE_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
+const isNotFound = (err: unknown): boolean => (err as { code?: unknown }).code === 404;
+
 export function gcsObjectStore(opts: { storage?: Storage }): ObjectStore {
   // Loaded on first use, so a function that never touches a bucket does not pay for it at cold start.
   const storage =
@@ -35,9 +37,24 @@ export function gcsObjectStore(opts: { storage?: Storage }): ObjectStore {
       try {
         await file(bucket, key).download({ destination: toPath });
       } catch (err) {
-        if ((err as { code?: unknown }).code === 404) throw new ObjectNotFoundError(bucket, key);
+        if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
         throw err;
       }
+    },
+
+    async stat(bucket, key) {
+      try {
+        const [metadata] = await file(bucket, key).getMetadata();
+        return { sizeBytes: Number(metadata.size) };
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(bucket, key);
+        throw err;
+      }
+    },
+
+    readRange(bucket, key, { start, end }) {
+      // No checksum of a part: Cloud Storage's hashes are of the whole object.
+      return file(bucket, key).createReadStream({ start, end, validation: false });
     },
 
     async exists(bucket, key) {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -158,6 +158,20 @@ export function localObjectStore(opts: LocalObjectStoreOptions): LocalObjectStor
 
     async exists(bucket, key) {
       return isFile(filePath(bucket, key));
+    },
+
+    async stat(bucket, key) {
+      try {
+        const info = await stat(filePath(bucket, key));
+        if (info.isFile()) return { sizeBytes: info.size };
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+      throw new ObjectNotFoundError(bucket, key);
+    },
+
+    readRange(bucket, key, { start, end }) {
+      return createReadStream(filePath(bucket, key), { start, end });
     },
 
     async delete(bucket, key) {

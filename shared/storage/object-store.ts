@@ -1,3 +1,6 @@
+import type { Readable } from 'node:stream';
+import type { ByteRange } from './byte-range';
+
 /**
  * Where job inputs and results live. The same keys work on both backends (a local directory in
  * the embedded mode, Cloud Storage in GCP), so no caller branches on the mode.
@@ -8,6 +11,13 @@ export interface ObjectStore {
   /** Throws `ObjectNotFoundError` when there is no such object. */
   download(bucket: string, key: string, toPath: string): Promise<void>;
   exists(bucket: string, key: string): Promise<boolean>;
+  /** The object's size; throws `ObjectNotFoundError` when there is no such object. */
+  stat(bucket: string, key: string): Promise<{ sizeBytes: number }>;
+  /**
+   * Bytes `start` to `end` (inclusive) of the object, streamed as they are read: a job reads its
+   * input this way, never whole. Destroying the stream ends the read.
+   */
+  readRange(bucket: string, key: string, range: ByteRange): Readable;
   /** Deleting a missing object is not an error, so cleanup can be retried. */
   delete(bucket: string, key: string): Promise<void>;
   /** A URL anyone holding it may GET until it expires; treat it as a secret and never log it. */

@@ -12,7 +12,7 @@ import { parseUploadRequest } from './request';
 
 export interface UploadSettings {
   bucket: string;
-  /** The largest input a job fetches (AIPROD_MAX_INPUT_BYTES). */
+  /** The largest input a job takes (jobs/input-limit.ts). */
   maxBytes: number;
   ttlSeconds: number;
 }

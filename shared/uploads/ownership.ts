@@ -4,12 +4,14 @@
  * - by name alone (`uploadNameProblem`): the uploads bucket, the tenant's own prefix, and a key
  *   shaped as uploads are (`<tenant id>/<upload id>/<file name>`);
  * - by record (`checkUploadsRecorded`): the upload was really handed out, to this tenant, under
- *   this file name, so a made-up id is refused too.
+ *   this file name, so a made-up id is refused too; and it is no larger than a job takes.
  * The URL's expiry does not matter here: what was uploaded in time stays usable until the
  * bucket's lifecycle deletes it.
  */
 import type { Knex } from 'knex';
 import { ValidationError, type FieldError } from '../errors';
+import { maxInputBytes } from '../jobs/input-limit';
+import { describeBytes } from '../net';
 import { parseUploadUri, type UploadLocation } from './location';
 import { sanitizeFilename } from './request';
 
@@ -33,6 +35,13 @@ const unknown = (field: string): FieldError => ({
   message: 'gs:// inputs must be the storage_uri of an upload made with POST /uploads.',
 });
 
+/** Its size is the upload's, bound into its signed URL: known here without reading the object. */
+const tooLarge = (field: string, sizeBytes: number, limit: number): FieldError => ({
+  field,
+  code: 'input_too_large',
+  message: `The upload is ${describeBytes(sizeBytes)}; the largest input a job takes is ${describeBytes(limit)}.`,
+});
+
 /** Where an input that names an upload of this tenant's says it is; null for any other name. */
 function ownLocation(uri: string, tenantId: string, uploadsBucket: string): UploadLocation | null {
   const location = parseUploadUri(uri, uploadsBucket);
@@ -49,7 +58,8 @@ export function uploadNameProblem(input: UploadInput, tenantId: string, uploadsB
 }
 
 /**
- * Refuses, with one entry each, the gs:// inputs that name no upload handed out to this tenant.
+ * Refuses, with one entry each, the gs:// inputs that name no upload handed out to this tenant, or
+ * one over the input limit (the problem's code is then `input_too_large` when nothing else is wrong).
  * One query however many inputs (a batch's items); inputs that are not gs:// are skipped.
  */
 export async function checkUploadsRecorded(
@@ -63,11 +73,20 @@ export async function checkUploadsRecorded(
     .map((input) => ({ input, location: ownLocation(input.uri, tenantId, uploadsBucket) }));
   if (named.length === 0) return;
   const ids = [...new Set(named.flatMap((n) => (n.location ? [n.location.uploadId] : [])))];
-  const rows: { id: string; filename: string }[] =
-    ids.length > 0 ? await k('uploads').where({ tenant_id: tenantId }).whereIn('id', ids).select('id', 'filename') : [];
-  const filenames = new Map(rows.map((r) => [r.id, r.filename]));
-  const errors = named
-    .filter(({ location }) => !location || filenames.get(location.uploadId) !== location.filename)
-    .map(({ input }) => unknown(input.field));
-  if (errors.length > 0) throw new ValidationError(errors);
+  const rows: { id: string; filename: string; size_bytes: string | number }[] =
+    ids.length > 0
+      ? await k('uploads').where({ tenant_id: tenantId }).whereIn('id', ids).select('id', 'filename', 'size_bytes')
+      : [];
+  const recorded = new Map(rows.map((r) => [r.id, r]));
+  const limit = maxInputBytes();
+  const errors = named.flatMap(({ input, location }): FieldError[] => {
+    const row = location && recorded.get(location.uploadId);
+    if (!row || row.filename !== location.filename) return [unknown(input.field)];
+    return Number(row.size_bytes) > limit ? [tooLarge(input.field, Number(row.size_bytes), limit)] : [];
+  });
+  if (errors.length === 0) return;
+  if (errors.every((e) => e.code === 'input_too_large')) {
+    throw new ValidationError(errors, 'input_too_large', `The largest input a job takes is ${describeBytes(limit)}.`);
+  }
+  throw new ValidationError(errors);
 }

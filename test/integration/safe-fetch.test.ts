@@ -1,12 +1,19 @@
+/**
+ * The guard on inputs: every hop of a partner's URL checked, the socket pinned to the checked
+ * addresses, redirects, statuses, caps and timeouts; here through an origin that does not answer
+ * range requests, whose input is spooled whole (test/integration/net covers ranges).
+ */
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertPublicAddress, downloadToFile, FetchError, type DownloadOptions } from '../../shared/net';
-import { fetchToFile, type HopPolicy } from '../../shared/net/download';
+import { buffer } from 'node:stream/consumers';
+import { assertPublicAddress, FetchError, openOrigin, type InputSource, type OriginOptions } from '../../shared/net';
+import type { HopPolicy } from '../../shared/net/hop';
+import { openOriginWithPolicy } from '../../shared/net/origin';
 
 const VIDEO = Buffer.alloc(64 * 1024, 7);
 const LIMIT = 1000;
@@ -86,8 +93,18 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
-function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
-  return { maxBytes: 10 * 1024 * 1024, timeoutMs: 5000, allowPrivate: true, ...overrides };
+let spoolSeq = 0;
+
+/** Each opening its own spool path, so what one leaves behind is its own. */
+function options(overrides: Partial<OriginOptions> = {}): OriginOptions {
+  spoolSeq += 1;
+  return {
+    maxBytes: 10 * 1024 * 1024,
+    spool: { path: join(dir, `input-${spoolSeq}.spool`), maxBytes: 10 * 1024 * 1024 },
+    timeoutMs: 5000,
+    allowPrivate: true,
+    ...overrides,
+  };
 }
 
 async function failure(promise: Promise<unknown>): Promise<FetchError> {
@@ -97,7 +114,12 @@ async function failure(promise: Promise<unknown>): Promise<FetchError> {
     if (err instanceof FetchError) return err;
     throw err;
   }
-  throw new Error('expected the download to fail');
+  throw new Error('expected the opening to fail');
+}
+
+/** All of a source's bytes, read back as a reader of it would. */
+async function whole(source: InputSource): Promise<Buffer> {
+  return buffer(await source.read({ start: 0, end: source.sizeBytes - 1 }, new AbortController().signal));
 }
 
 /** Pretends 127.0.0.1 is a public address so redirects onward from it meet the real policy. */
@@ -130,62 +152,71 @@ beforeEach(() => {
   hits.length = 0;
 });
 
-describe('downloadToFile with private addresses allowed (local file server)', () => {
-  it('writes the body to the file and reports size and type', async () => {
-    const dest = join(dir, 'ok.mp4');
-    const result = await downloadToFile(`${base}/video.mp4?sig=abc`, dest, options());
-    expect(result).toEqual({ bytes: VIDEO.length, contentType: 'video/mp4', finalUrl: `${base}/video.mp4?sig=abc` });
-    expect((await readFile(dest)).equals(VIDEO)).toBe(true);
+describe('openOrigin with private addresses allowed (a server without range requests)', () => {
+  it('keeps the one answer whole in the spool, serves it back, and removes it on close', async () => {
+    const opts = options();
+    const source = await openOrigin(`${base}/video.mp4?sig=abc`, opts);
+    expect(source).toMatchObject({ sizeBytes: VIDEO.length, name: `${base}/video.mp4` });
+    expect((await whole(source)).equals(VIDEO)).toBe(true);
+    expect(existsSync(opts.spool.path)).toBe(true);
+    await source.close();
+    expect(existsSync(opts.spool.path)).toBe(false);
+    expect(hits).toHaveLength(1);
   });
 
   it('refuses a declared Content-Length over the cap before writing anything', async () => {
-    const dest = join(dir, 'declared.mp4');
-    const err = await failure(downloadToFile(`${base}/declared-too-large`, dest, options({ maxBytes: LIMIT })));
+    const opts = options({ maxBytes: LIMIT });
+    const err = await failure(openOrigin(`${base}/declared-too-large`, opts));
     expect(err.code).toBe('input_too_large');
-    expect(existsSync(dest)).toBe(false);
+    expect(err.message).toContain(`the largest input accepted is ${LIMIT} bytes`);
+    expect(existsSync(opts.spool.path)).toBe(false);
   });
 
   it('stops a chunked body once it passes the cap and removes the partial file', async () => {
-    const dest = join(dir, 'chunked.mp4');
-    const err = await failure(downloadToFile(`${base}/chunked-too-large`, dest, options({ maxBytes: LIMIT })));
+    const opts = options({ maxBytes: LIMIT });
+    const err = await failure(openOrigin(`${base}/chunked-too-large`, opts));
     expect(err.code).toBe('input_too_large');
-    expect(existsSync(dest)).toBe(false);
+    expect(existsSync(opts.spool.path)).toBe(false);
+  });
+
+  it('holds a server without range requests to the spool cap, and says why', async () => {
+    const opts = options();
+    const err = await failure(openOrigin(`${base}/video.mp4`, { ...opts, spool: { ...opts.spool, maxBytes: 4096 } }));
+    expect(err.code).toBe('input_too_large');
+    expect(err.message).toContain('does not answer range requests');
+    expect(err.message).toContain('4 KiB (4096 bytes)');
+    expect(existsSync(opts.spool.path)).toBe(false);
   });
 
   it('accepts a body of exactly maxBytes', async () => {
-    const result = await downloadToFile(
-      `${base}/video.mp4`,
-      join(dir, 'exact.mp4'),
-      options({ maxBytes: VIDEO.length }),
-    );
-    expect(result.bytes).toBe(VIDEO.length);
+    const source = await openOrigin(`${base}/video.mp4`, options({ maxBytes: VIDEO.length }));
+    expect(source.sizeBytes).toBe(VIDEO.length);
+    await source.close();
   });
 
   it('times out a server that never answers', async () => {
     const started = Date.now();
-    const err = await failure(
-      downloadToFile(`${base}/hang-before-headers`, join(dir, 'slow.mp4'), options({ timeoutMs: 300 })),
-    );
+    const err = await failure(openOrigin(`${base}/hang-before-headers`, options({ timeoutMs: 300 })));
     expect(err.code).toBe('input_timeout');
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('times out a body that stalls, and removes the partial file', async () => {
-    const dest = join(dir, 'stall.mp4');
-    const err = await failure(downloadToFile(`${base}/hang-mid-body`, dest, options({ timeoutMs: 300 })));
+    const opts = options({ timeoutMs: 300 });
+    const err = await failure(openOrigin(`${base}/hang-mid-body`, opts));
     expect(err.code).toBe('input_timeout');
-    expect(existsSync(dest)).toBe(false);
+    expect(existsSync(opts.spool.path)).toBe(false);
   });
 
   it('reports a body cut short as unreachable and removes the partial file', async () => {
-    const dest = join(dir, 'short.mp4');
-    const err = await failure(downloadToFile(`${base}/short-body`, dest, options()));
+    const opts = options();
+    const err = await failure(openOrigin(`${base}/short-body`, opts));
     expect(err.code).toBe('input_unreachable');
-    expect(existsSync(dest)).toBe(false);
+    expect(existsSync(opts.spool.path)).toBe(false);
   });
 
   it('reports a non-2xx status with the status, without the query string', async () => {
-    const err = await failure(downloadToFile(`${base}/missing?X-Goog-Signature=s3cr3t`, join(dir, 'x'), options()));
+    const err = await failure(openOrigin(`${base}/missing?X-Goog-Signature=s3cr3t`, options()));
     expect(err.code).toBe('input_http_error');
     expect(err.status).toBe(404);
     expect(err.message).toContain('404');
@@ -194,32 +225,32 @@ describe('downloadToFile with private addresses allowed (local file server)', ()
   });
 
   it('follows a redirect chain, including relative locations', async () => {
-    const chained = await downloadToFile(`${base}/chain/5`, join(dir, 'chain.mp4'), options());
-    expect(chained.finalUrl).toBe(`${base}/video.mp4`);
+    const chained = await openOrigin(`${base}/chain/5`, options());
+    expect(chained.name).toBe(`${base}/video.mp4`);
     expect(hits.map((h) => h.path)).toEqual(['/chain/5', '/chain/4', '/chain/3', '/chain/2', '/chain/1', '/video.mp4']);
+    await chained.close();
 
-    const relative = await downloadToFile(`${base}/relative`, join(dir, 'relative.mp4'), options());
-    expect(relative).toMatchObject({ bytes: VIDEO.length, finalUrl: `${base}/video.mp4` });
+    const relative = await openOrigin(`${base}/relative`, options());
+    expect(relative).toMatchObject({ sizeBytes: VIDEO.length, name: `${base}/video.mp4` });
+    await relative.close();
   });
 
   it('refuses more redirects than allowed', async () => {
-    const tooLong = await failure(downloadToFile(`${base}/chain/6`, join(dir, 'x'), options()));
+    const tooLong = await failure(openOrigin(`${base}/chain/6`, options()));
     expect(tooLong.code).toBe('too_many_redirects');
-    const custom = await failure(downloadToFile(`${base}/chain/2`, join(dir, 'x'), options({ maxRedirects: 1 })));
+    const custom = await failure(openOrigin(`${base}/chain/2`, options({ maxRedirects: 1 })));
     expect(custom.code).toBe('too_many_redirects');
   });
 
   it('stops a redirect loop', async () => {
-    const err = await failure(downloadToFile(`${base}/loop`, join(dir, 'x'), options()));
+    const err = await failure(openOrigin(`${base}/loop`, options()));
     expect(err.code).toBe('too_many_redirects');
     expect(hits).toHaveLength(6);
   });
 
   it('still checks the shape of every redirect target', async () => {
-    expect((await failure(downloadToFile(`${base}/to-ftp`, join(dir, 'x'), options()))).code).toBe('url_forbidden');
-    expect((await failure(downloadToFile(`${base}/to-credentials`, join(dir, 'x'), options()))).code).toBe(
-      'url_forbidden',
-    );
+    expect((await failure(openOrigin(`${base}/to-ftp`, options()))).code).toBe('url_forbidden');
+    expect((await failure(openOrigin(`${base}/to-credentials`, options()))).code).toBe('url_forbidden');
   });
 
   it('reports a refused connection as unreachable', async () => {
@@ -229,12 +260,12 @@ describe('downloadToFile with private addresses allowed (local file server)', ()
     const deadPort = (closed.address() as AddressInfo).port;
     closed.close();
     await once(closed, 'close');
-    const err = await failure(downloadToFile(`http://127.0.0.1:${deadPort}/video.mp4`, join(dir, 'x'), options()));
+    const err = await failure(openOrigin(`http://127.0.0.1:${deadPort}/video.mp4`, options()));
     expect(err.code).toBe('input_unreachable');
   });
 
   it('still refuses non-http schemes', async () => {
-    const err = await failure(downloadToFile('file:///etc/passwd', join(dir, 'x'), options()));
+    const err = await failure(openOrigin('file:///etc/passwd', options()));
     expect(err.code).toBe('url_forbidden');
   });
 
@@ -242,13 +273,13 @@ describe('downloadToFile with private addresses allowed (local file server)', ()
     const controller = new AbortController();
     const reason = new Error('job cancelled');
     setTimeout(() => controller.abort(reason), 50);
-    await expect(
-      downloadToFile(`${base}/hang-before-headers`, join(dir, 'x'), options({ signal: controller.signal })),
-    ).rejects.toBe(reason);
+    await expect(openOrigin(`${base}/hang-before-headers`, options({ signal: controller.signal }))).rejects.toBe(
+      reason,
+    );
   });
 });
 
-describe('downloadToFile with the production address policy', () => {
+describe('openOrigin with the production address policy', () => {
   it.each([
     ['127.0.0.1', () => `${base}/video.mp4`],
     ['localhost', () => `http://localhost:${port}/video.mp4`],
@@ -257,7 +288,7 @@ describe('downloadToFile with the production address policy', () => {
     ['the metadata server', () => 'http://169.254.169.254/computeMetadata/v1/'],
     ['the metadata server by name', () => 'http://metadata.google.internal/computeMetadata/v1/'],
   ])('refuses %s without connecting', async (_name, url) => {
-    const err = await failure(downloadToFile(url(), join(dir, 'x'), options({ allowPrivate: false })));
+    const err = await failure(openOrigin(url(), options({ allowPrivate: false })));
     expect(err.code).toBe('url_forbidden');
     expect(hits).toHaveLength(0);
   });
@@ -266,7 +297,7 @@ describe('downloadToFile with the production address policy', () => {
 describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
   it('refuses a redirect from an allowed host to the metadata server', async () => {
     const err = await failure(
-      fetchToFile(`${base}/to-metadata`, join(dir, 'x'), options({ allowPrivate: false }), loopbackIsPublic),
+      openOriginWithPolicy(`${base}/to-metadata`, options({ allowPrivate: false }), loopbackIsPublic),
     );
     expect(err.code).toBe('url_forbidden');
     expect(err.message).toContain('169.254.169.254');
@@ -275,7 +306,7 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
   });
 
   it('refuses a redirect to another private address', async () => {
-    const err = await failure(fetchToFile(`${base}/to-other-loopback`, join(dir, 'x'), options(), loopbackIsPublic));
+    const err = await failure(openOriginWithPolicy(`${base}/to-other-loopback`, options(), loopbackIsPublic));
     expect(err.code).toBe('url_forbidden');
   });
 
@@ -287,7 +318,7 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
       ],
       checkAddress: loopbackIsPublic.checkAddress,
     };
-    const err = await failure(fetchToFile('http://partner.test/video.mp4', join(dir, 'x'), options(), policy));
+    const err = await failure(openOriginWithPolicy('http://partner.test/video.mp4', options(), policy));
     expect(err.code).toBe('url_forbidden');
     expect(err.message).toContain('partner.test');
     // The internal address a name resolves to is not told back.
@@ -298,11 +329,12 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
   it('connects to the checked address while sending the hostname as Host', async () => {
     // partner.test exists in no DNS: the socket can only reach the server through the pinned answer.
     const resolve = jest.fn(loopbackIsPublic.resolve);
-    const result = await fetchToFile(`http://partner.test:${port}/video.mp4`, join(dir, 'pinned.mp4'), options(), {
+    const source = await openOriginWithPolicy(`http://partner.test:${port}/video.mp4`, options(), {
       ...loopbackIsPublic,
       resolve,
     });
-    expect(result.bytes).toBe(VIDEO.length);
+    expect(source.sizeBytes).toBe(VIDEO.length);
+    await source.close();
     expect(hits).toEqual([{ path: '/video.mp4', host: `partner.test:${port}` }]);
     expect(resolve).toHaveBeenCalledTimes(1);
   });
@@ -312,9 +344,7 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
       resolve: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })),
       checkAddress: assertPublicAddress,
     };
-    const err = await failure(
-      fetchToFile('https://no-such-host.example/v.mp4?sig=x', join(dir, 'x'), options(), policy),
-    );
+    const err = await failure(openOriginWithPolicy('https://no-such-host.example/v.mp4?sig=x', options(), policy));
     expect(err.code).toBe('input_unreachable');
     expect(err.message).toContain('ENOTFOUND');
     expect(err.message).not.toContain('sig=');
@@ -323,7 +353,7 @@ describe('per-hop checks (127.0.0.1 standing in for a public host)', () => {
   it('counts a slow resolver against the time cap', async () => {
     const policy: HopPolicy = { resolve: () => new Promise(() => undefined), checkAddress: assertPublicAddress };
     const err = await failure(
-      fetchToFile('https://slow-dns.example/v.mp4', join(dir, 'x'), options({ timeoutMs: 200 }), policy),
+      openOriginWithPolicy('https://slow-dns.example/v.mp4', options({ timeoutMs: 200 }), policy),
     );
     expect(err.code).toBe('input_timeout');
   });

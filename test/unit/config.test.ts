@@ -9,7 +9,7 @@ describe('configuration', () => {
     expect(c.PORT).toBe(8080);
     expect(c.publicUrl).toBe('http://localhost:8080');
     expect(c.AIPROD_ALLOW_PRIVATE_URLS).toBe(false);
-    expect(c.AIPROD_MAX_INPUT_BYTES).toBe(5 * 1024 ** 3);
+    expect(c.AIPROD_MAX_INPUT_BYTES).toBeUndefined();
   });
 
   it.each([

@@ -2,6 +2,8 @@ import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { Storage } from '@google-cloud/storage';
 import {
   gcsObjectStore,
@@ -15,6 +17,8 @@ function fakeStorage() {
   const file = {
     download: jest.fn(async (_opts: unknown) => [Buffer.alloc(0)]),
     exists: jest.fn(async () => [true]),
+    getMetadata: jest.fn(async () => [{ size: '5000000000' }]),
+    createReadStream: jest.fn((_opts: unknown) => Readable.from([Buffer.from('part')])),
     delete: jest.fn(async (_opts: unknown) => [{}]),
     getSignedUrl: jest.fn(async (_cfg: unknown) => ['https://storage.googleapis.com/b/k?X-Goog-Signature=x']),
   };
@@ -81,6 +85,21 @@ describe('gcsObjectStore', () => {
     const denied = Object.assign(new Error('Forbidden'), { code: 403 });
     file.download.mockRejectedValueOnce(denied);
     await expect(store.download('aiprod-inputs', 'secret', '/scratch/x')).rejects.toBe(denied);
+  });
+
+  it("reads an object's size from its metadata, a missing one as ObjectNotFoundError", async () => {
+    const { bucket, file, store } = fakeStorage();
+    await expect(store.stat('aiprod-uploads', 't/u/clip.mp4')).resolves.toEqual({ sizeBytes: 5_000_000_000 });
+    expect(bucket.file).toHaveBeenCalledWith('t/u/clip.mp4');
+    file.getMetadata.mockRejectedValueOnce(Object.assign(new Error('No such object'), { code: 404 }));
+    await expect(store.stat('aiprod-uploads', 'missing')).rejects.toBeInstanceOf(ObjectNotFoundError);
+  });
+
+  it('streams a byte range without the whole-object checksum', async () => {
+    const { file, store } = fakeStorage();
+    const part = store.readRange('aiprod-uploads', 't/u/clip.mp4', { start: 100, end: 199 });
+    expect((await buffer(part)).toString()).toBe('part');
+    expect(file.createReadStream).toHaveBeenCalledWith({ start: 100, end: 199, validation: false });
   });
 
   it('answers exists from file.exists()', async () => {
