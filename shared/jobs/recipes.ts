@@ -46,10 +46,14 @@ function soundOf(
 ): Omit<DubRequest, 'inputPath' | 'outputPath' | 'onProgress'> {
   return {
     workDir: ctx.workDir,
-    voiceText: request.voice_text ?? '',
-    language: request.voice_language,
-    voiceId: request.recipe === 'dub' ? request.voice_id : undefined,
-    voiceRate: request.recipe === 'dub' ? request.voice_rate : undefined,
+    tracks: [
+      {
+        voiceText: request.voice_text ?? '',
+        language: request.voice_language,
+        voiceId: request.recipe === 'dub' ? request.voice_id : undefined,
+        voiceRate: request.recipe === 'dub' ? request.voice_rate : undefined,
+      },
+    ],
     leadInSeconds: request.voice_offset_seconds,
     musicStyle: request.music_style,
     // Absent from jobs stored before the field existed: replaced, as then.
@@ -99,7 +103,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
         extension: 'mp4',
         contentType: 'video/mp4',
         facts: r.output,
-        loudness: r.loudness,
+        loudness: r.tracks[0]!.loudness,
         targetLufs,
         videoCopied: r.videoCopied,
       };
@@ -127,7 +131,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
         extension: 'mp4',
         contentType: 'video/mp4',
         facts: r.output,
-        loudness: r.loudness,
+        loudness: r.tracks[0]!.loudness,
         targetLufs,
         videoCopied: null,
       };

@@ -1,46 +1,63 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { MediaError, type MediaErrorCode } from './errors';
-import { limitForLinearGain, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SAMPLE_RATE } from './audio-format';
-import { mixAudio, processVoice, type MixVoice } from './mix';
-import { isMusicStyle } from './music/generate';
-import { NO_MUSIC } from './music/styles';
+import { mapBounded } from './bounded';
+import { MediaError } from './errors';
+import { limitInGraph, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
+import { measureMix, type MixSpec } from './mix';
+import type { MusicBed } from './music/bed';
+import { isMusicStyle, prepareMusic } from './music/generate';
 import type { MusicLibrary } from './music/library';
-import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux } from './mux';
+import { NO_MUSIC, type MusicStyle } from './music/styles';
+import { canCopyVideo, ENCODER_PEAK_MARGIN_DB, mux, type MuxCaptions } from './mux';
 import type { OriginalAudioMode } from './original-audio';
 import { measureOriginalSound } from './original-sound';
-import { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset } from './presets';
-import { inspect, pictureSeconds, probe, type MediaFacts } from './probe';
+import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
+import { pictureSeconds, probe, type MediaFacts } from './probe';
 import { progressTracker, type MediaStage } from './progress';
-import { changeTempo } from './tempo';
-import { splitRate, type VoiceEngine } from './voice/engine';
+import { speakTrack, type SpokenTrack, type TrackLine } from './speak';
+import type { VoiceEngine } from './voice/engine';
 import { localVoiceEngine } from './voice/local';
 
 /** Silence before the voice starts, so it does not begin on the very first frame. */
 export const DEFAULT_LEAD_IN_SECONDS = 0.5;
-/** Voice failures whose code already says what went wrong. */
-const PASSED_THROUGH = new Set<MediaErrorCode>([
-  'processing_timeout',
-  'voice_synthesis_failed',
-  'voice_rejected',
-  'voice_provider_unavailable',
-]);
+/** Audio tracks one output may carry. */
+export const MAX_DUB_TRACKS = 8;
+/**
+ * Voices spoken, and mixes measured, at once: two keep both cores busy (the local voice and the
+ * meters run on this machine) and a cloud voice provider's per-account limits respected.
+ */
+const AT_ONCE = 2;
 /** A picture this much shorter in the output than in the input lost frames on the way. */
 const LOST_PICTURE_SECONDS = 0.5;
+
+/** One audio track of the output, in one language. */
+export interface DubTrack {
+  /** One of LANGUAGES: what the voice speaks, and the stream's language tag. */
+  language: string;
+  /** The voice-over; empty for music (and the input's own sound) alone. */
+  voiceText: string;
+  /** One of the engine's voices for `language`; its default when absent. */
+  voiceId?: string;
+  /** Speaking rate, 1 (the voice's own pace) when absent: the engine's own as far as it goes, then atempo. */
+  voiceRate?: number;
+  /** The track's captions, an SRT file: muxed or burned as `DubRequest.subtitles` says. */
+  captionsPath?: string;
+}
 
 export interface DubRequest {
   inputPath: string;
   /** Scratch space the caller creates and deletes; dub() removes its own files from it. */
   workDir: string;
   outputPath: string;
-  /** The voice-over; empty for music alone. */
-  voiceText: string;
-  language: string;
-  /** One of the engine's voices for `language`; its default when absent. */
-  voiceId?: string;
-  /** Speaking rate, 1 (the voice's own pace) when absent: the engine's own as far as it goes, then atempo. */
-  voiceRate?: number;
+  /** One to MAX_DUB_TRACKS, in order: the first is the default track. */
+  tracks: readonly DubTrack[];
+  /**
+   * What becomes of the tracks' captions: `soft`, each a `mov_text` stream tagged with its track's
+   * language, the picture untouched; `burn`, the first track's rendered into the picture (which is
+   * then re-encoded), the others' soft. None when absent.
+   */
+  subtitles?: 'soft' | 'burn';
   /** A music style, or NO_MUSIC for none. */
   musicStyle: string;
   /** What becomes of the input's own sound; `replace` when absent. */
@@ -60,37 +77,54 @@ export interface DubRequest {
   maxInputSeconds: number;
 }
 
+export interface DubTrackResult {
+  language: string;
+  /** Measured on the delivered file's audio stream of the track, after AAC encoding. */
+  loudness: LoudnessFacts;
+  /** What the track's voice says when. */
+  lines: TrackLine[];
+}
+
 export interface DubResult {
   output: MediaFacts;
-  /** Measured on the delivered file, after AAC encoding. */
-  loudness: LoudnessFacts;
   videoCopied: boolean;
+  /** In the order of the request's tracks, which is the order of the output's audio streams. */
+  tracks: DubTrackResult[];
 }
 
 /**
- * Puts a synthesized voice-over, music (unless NO_MUSIC) and the preset's sound on a video, over
- * the video's own sound when it is kept: the picture kept as it is whenever possible, the sound
- * mixed, loudness-normalized in two passes and encoded into an MP4 at `outputPath`. The work is a
- * few ffmpeg runs, each doing as much as it can: voice synthesis (with a library track fitted to
- * the video and the original sound measured alongside, when wanted); voice processing; the mix
- * (music generation unless a track was fitted, the original sound, ducking, limiting and the first
- * loudness pass in one); the mux (second pass, encoding); a last measurement of what was delivered.
- * All audio work runs on audio alone, at 48 kHz; the picture is only decoded when it must be
- * re-encoded.
+ * Puts one audio track per language on a video, each a full mix of its synthesized voice-over,
+ * music (unless NO_MUSIC) and the preset's sound, over the video's own sound when it is kept,
+ * normalized to the preset's target on its own; the picture kept as it is whenever possible; all
+ * of it in one MP4 at `outputPath`, with the tracks' captions when asked. The music (generated or
+ * a library track) and the picture are prepared once for all tracks. The work is a few ffmpeg runs:
+ * the voices spoken and processed (two at a time) while the music is prepared and the original
+ * sound measured; each track's mix measured (a run that writes nothing, and more only when a
+ * limiter must bring its peaks down); the mux, which makes every mix once more and encodes it with
+ * its exact gain while the picture is copied; a last measurement of each track as delivered. No
+ * intermediate file grows with the video's length: the mixes are never written, the voices are
+ * FLAC, the music a loop. All audio work runs on audio alone, at 48 kHz; the picture is only
+ * decoded when it must be re-encoded.
  */
 export async function dub(req: DubRequest): Promise<DubResult> {
   const style = req.musicStyle === NO_MUSIC ? null : req.musicStyle;
   if (style !== null && !isMusicStyle(style)) throw new RangeError(`unknown music style "${style}"`);
   if (!isEffectsPreset(req.effectsPreset)) throw new RangeError(`unknown effects preset "${req.effectsPreset}"`);
+  const { tracks, signal } = req;
+  if (tracks.length < 1 || tracks.length > MAX_DUB_TRACKS) {
+    throw new RangeError(`a dub has 1 to ${MAX_DUB_TRACKS} tracks, not ${tracks.length}`);
+  }
+  if (req.subtitles === 'burn' && !tracks[0]?.captionsPath) {
+    throw new RangeError("burning captions needs the first track's captionsPath");
+  }
   const preset = EFFECTS_PRESETS[req.effectsPreset];
   const engine = req.voice ?? localVoiceEngine();
   const leadIn = req.leadInSeconds ?? DEFAULT_LEAD_IN_SECONDS;
   const originalAudio = req.originalAudio ?? 'replace';
-  const speaks = req.voiceText.trim() !== '';
-  if (!speaks && !style && originalAudio === 'replace') {
-    throw new RangeError('a dub needs a voice, music or the original sound');
+  const speaks = tracks.some((track) => track.voiceText.trim() !== '');
+  if (!style && originalAudio === 'replace' && tracks.some((track) => track.voiceText.trim() === '')) {
+    throw new RangeError('every track of a dub needs a voice, music or the original sound');
   }
-  const { signal } = req;
 
   const input = await probe(req.inputPath, signal);
   const seconds = pictureSeconds(input);
@@ -107,15 +141,16 @@ export async function dub(req: DubRequest): Promise<DubResult> {
         'send a video with sound, or use "replace"',
     );
   }
-  // Shares of the time as measured on two cores: copying the picture costs about what the mix does
-  // (the AAC encoder dominates); re-encoding it grows with the pixel rate, to some 18 times the
-  // mix for 1080p at 30 fps.
+  const videoCopied = canCopyVideo(input) && req.subtitles !== 'burn';
+  // Shares of the time as measured on two cores: per track, the mux (its AAC encoder) costs about
+  // what measuring the mix and the delivered sound do together; re-encoding the picture grows
+  // with the pixel rate, to some 20 times one track's mux for 1080p at 30 fps.
   const pixelRate = input.video ? input.video.width * input.video.height * input.video.fps : 0;
   const progress = progressTracker(req.onProgress, {
-    voice: 8,
-    mix: 30,
-    mux: 40 + (canCopyVideo(input) ? 0 : pixelRate * 8e-6),
-    verify: 6,
+    voice: 10,
+    mix: 12 * tracks.length,
+    mux: 10 + 24 * tracks.length + (videoCopied ? 0 : pixelRate * 8e-6),
+    verify: 6 * tracks.length,
   });
   progress.update('voice', 0);
 
@@ -123,73 +158,86 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   const scratch = await mkdtemp(join(req.workDir, 'dub-'));
   let outputWritten = false;
   try {
-    // The library track is downloaded and fitted, and the original sound measured, while the voice
-    // is spoken: none needs another. The stage is the voice while it lasts, then the music if the
-    // track is still on its way.
+    // The music is prepared, and the original sound measured, while the voices are spoken: none
+    // needs another. The stage is the voice while it lasts, then the music if a library track is
+    // still on its way.
     if (speaks) req.onStage?.('voice');
-    const bed = style
-      ? req.musicLibrary?.prepareTrack(style, req.seed, samples / SAMPLE_RATE, scratch, signal)
-      : undefined;
-    let bedPending = bed !== undefined;
-    if (bed) {
-      const settle = (): void => void (bedPending = false);
-      void bed.then(settle, settle);
+    const fromLibrary = style ? req.musicLibrary?.prepareTrack(style, req.seed, seconds, scratch, signal) : undefined;
+    let libraryPending = fromLibrary !== undefined;
+    if (fromLibrary) {
+      const settle = (): void => void (libraryPending = false);
+      void fromLibrary.then(settle, settle);
       if (!speaks) req.onStage?.('music');
     }
-    const spoken = speaks
-      ? speak(engine, req, { scratch, seconds, leadIn, preset }).then((v) => {
-          if (bedPending) req.onStage?.('music');
-          return v;
-        })
-      : null;
+    const music = style ? musicFor(style, fromLibrary, { seed: req.seed, samples, scratch, signal }) : null;
+    let spokenCount = 0;
+    const spoken = mapBounded(tracks, AT_ONCE, async (track, i) => {
+      const dir = join(scratch, `track-${i}`);
+      await mkdir(dir);
+      const result = await speakTrack(track, {
+        engine,
+        dir,
+        videoSeconds: seconds,
+        leadInSeconds: leadIn,
+        preset,
+        signal,
+      });
+      progress.update('voice', ++spokenCount / tracks.length);
+      return result;
+    }).then((voices) => {
+      if (libraryPending) req.onStage?.('music');
+      return voices;
+    });
     const originalLufs = originalAudio === 'replace' ? null : measureOriginalSound(req.inputPath, samples, signal);
-    const [voice, [libraryBed, original]] = await settled(spoken, settled(bed ?? null, originalLufs));
-    progress.update('voice', 1);
+    const [voices, [bed, original]] = await settled(spoken, settled(music, originalLufs));
 
     const target = {
       lufs: preset.targetLufs,
       truePeakDbtp: preset.truePeakDbtp - ENCODER_PEAK_MARGIN_DB,
       lra: preset.lra,
     };
-    const mixPath = join(scratch, 'mix.wav');
-    req.onStage?.('mixing');
-    const mixed = await mixAudio({
-      voice,
+    const specs = voices.map((spokenTrack: SpokenTrack): MixSpec => ({
+      voice: spokenTrack.voice,
       samples,
-      music: libraryBed ? { path: libraryBed } : style && { style, seed: req.seed },
+      music: bed,
       original: original === null ? null : { path: req.inputPath, lufs: original, ducked: originalAudio === 'duck' },
       preset,
       target,
-      scratchDir: scratch,
-      outPath: mixPath,
-      signal,
-      onProgress: (fraction) => progress.update('mix', fraction),
-    });
-
-    const master = await limitForLinearGain({
-      path: mixPath,
-      measured: mixed,
-      target,
-      scratchPath: (round) => join(scratch, `mix-limited-${round}.wav`),
-      signal,
+    }));
+    req.onStage?.('mixing');
+    const measuredShare = specs.map(() => 0);
+    const levels = await mapBounded(specs, AT_ONCE, async (spec, i) => {
+      const onProgress = (fraction: number): void => {
+        measuredShare[i] = fraction;
+        progress.update('mix', measuredShare.reduce((a, b) => a + b, 0) / specs.length);
+      };
+      const first = await measureMix(spec, [], { signal, onProgress });
+      const limited = await limitInGraph(first, target, (filters) => measureMix(spec, filters, { signal }));
+      return [...limited.filters, linearNormalization(limited.measured, target)];
     });
 
     outputWritten = true;
     req.onStage?.('encoding');
-    const { videoCopied } = await mux({
+    await mux({
       inputPath: req.inputPath,
       input,
-      audioPath: master.path,
-      audioFilter: linearNormalization(master.measured, target),
+      tracks: specs.map((mix, i) => ({ mix, filters: levels[i]!, language: tracks[i]!.language })),
+      softCaptions: softCaptions(tracks, req.subtitles),
+      ...(req.subtitles === 'burn' ? { burnedCaptions: tracks[0]!.captionsPath } : {}),
       outputPath: req.outputPath,
       signal,
       onProgress: (fraction) => progress.update('mux', fraction),
     });
 
-    const [output, loudness] = await Promise.all([
+    let verified = 0;
+    const [output, loudness] = await settled(
       probe(req.outputPath, signal),
-      measureLoudness(req.outputPath, signal),
-    ]);
+      mapBounded(tracks, AT_ONCE, async (_, i) => {
+        const facts = await measureLoudness(req.outputPath, signal, i);
+        progress.update('verify', ++verified / tracks.length);
+        return facts;
+      }),
+    );
     const outputPicture = pictureSeconds(output);
     if (outputPicture < seconds - LOST_PICTURE_SECONDS) {
       throw new MediaError(
@@ -198,7 +246,11 @@ export async function dub(req: DubRequest): Promise<DubResult> {
       );
     }
     progress.finish();
-    return { output, loudness, videoCopied };
+    return {
+      output,
+      videoCopied,
+      tracks: tracks.map((track, i) => ({ language: track.language, loudness: loudness[i]!, lines: voices[i]!.lines })),
+    };
   } catch (err) {
     if (outputWritten) await rm(req.outputPath, { force: true });
     throw err;
@@ -207,65 +259,24 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   }
 }
 
-/** The voice-over spoken, checked to fit the picture, and run through the preset's voice chain. */
-async function speak(
-  engine: VoiceEngine,
-  req: DubRequest,
-  at: { scratch: string; seconds: number; leadIn: number; preset: EffectsPreset },
-): Promise<MixVoice> {
-  const rawVoice = join(at.scratch, 'voice-raw.wav');
-  const spoken = await synthesize(engine, req, rawVoice);
-  if (spoken.seconds + at.leadIn > at.seconds) {
-    throw new MediaError(
-      'voice_too_long',
-      `the voice-over lasts ${spoken.seconds.toFixed(1)} s, which with the ${at.leadIn} s lead-in ` +
-        `does not fit in the ${at.seconds.toFixed(1)} s video: shorten the text or send a longer video`,
-    );
-  }
-  const path = join(at.scratch, 'voice.wav');
-  const processed = await processVoice({
-    rawPath: rawVoice,
-    rawLufs: spoken.lufs,
-    outPath: path,
-    preset: at.preset,
-    signal: req.signal,
-  });
-  return { path, lufs: processed.integratedLufs, seconds: spoken.seconds, leadInSeconds: at.leadIn };
+/** The library's track for the style when it has one, else the style's generated music. */
+async function musicFor(
+  style: MusicStyle,
+  fromLibrary: Promise<MusicBed | null> | undefined,
+  at: { seed: string; samples: number; scratch: string; signal?: AbortSignal },
+): Promise<MusicBed> {
+  const track = fromLibrary ? await fromLibrary : null;
+  return track ?? prepareMusic({ style, seed: at.seed, samples: at.samples, dir: at.scratch, signal: at.signal });
 }
 
-/** Speaks the text at the rate asked for and reads back how long and how loud the speech is. */
-async function synthesize(
-  engine: VoiceEngine,
-  req: DubRequest,
-  outPath: string,
-): Promise<{ seconds: number; lufs: number }> {
-  if (!req.voiceText.trim()) throw new MediaError('voice_synthesis_failed', 'the voice-over text is empty');
-  if (!engine.languages.includes(req.language)) {
-    throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine does not speak "${req.language}"`);
-  }
-  const rate = splitRate(engine.rates, req.voiceRate ?? 1);
-  const enginePath = rate.tempo === 1 ? outPath : join(dirname(outPath), 'voice-engine.wav');
-  try {
-    await engine.synthesize(req.voiceText, req.language, enginePath, {
-      voice: req.voiceId,
-      rate: rate.engine,
-      signal: req.signal,
-    });
-    if (enginePath !== outPath) await changeTempo(enginePath, outPath, rate.tempo, req.signal);
-    const [facts, loudness] = await Promise.all([inspect(outPath, req.signal), measureLoudness(outPath, req.signal)]);
-    // Integrated loudness bottoms out at -70 LUFS: nothing rose above the absolute gate.
-    if (loudness.integratedLufs <= -70) {
-      throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine produced silence`);
-    }
-    return { seconds: facts.durationSeconds, lufs: loudness.integratedLufs };
-  } catch (err) {
-    // The engine's own verdicts travel as they are: they tell a rejected script from a provider outage.
-    if (err instanceof MediaError && PASSED_THROUGH.has(err.code)) {
-      throw err;
-    }
-    const detail = err instanceof MediaError ? (err.detail ?? err.message) : String(err);
-    throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine failed`, detail);
-  }
+/** The captions muxed as streams: every track's with `soft`, all but the first (burned) with `burn`. */
+function softCaptions(tracks: readonly DubTrack[], subtitles: DubRequest['subtitles']): MuxCaptions[] {
+  if (!subtitles) return [];
+  return tracks.flatMap((track, i) =>
+    track.captionsPath && !(subtitles === 'burn' && i === 0)
+      ? [{ path: track.captionsPath, language: track.language }]
+      : [],
+  );
 }
 
 /**

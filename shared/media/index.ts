@@ -4,7 +4,7 @@
  */
 export { MediaError, type MediaErrorCode } from './errors';
 export { ffmpegPath, ffprobePath } from './binaries';
-export { inspect, probe, type AudioFacts, type MediaFacts, type VideoFacts } from './probe';
+export { inspect, probe, type AudioFacts, type AudioStreamFacts, type MediaFacts, type VideoFacts } from './probe';
 export { measureLoudness, type LoudnessFacts } from './loudness';
 export {
   elevenLabsLanguages,
@@ -27,7 +27,16 @@ export { MUSIC_STYLES, type MusicStyle } from './music/styles';
 export { generateMusic, isMusicStyle } from './music/generate';
 export { configuredMusicLibrary, musicLibrary, type MusicLibrary } from './music/library';
 export { EFFECTS_PRESETS, isEffectsPreset, type EffectsPreset, type EffectsPresetName } from './presets';
-export { dub, DEFAULT_LEAD_IN_SECONDS, type DubRequest, type DubResult } from './dub';
+export {
+  dub,
+  DEFAULT_LEAD_IN_SECONDS,
+  MAX_DUB_TRACKS,
+  type DubRequest,
+  type DubResult,
+  type DubTrack,
+  type DubTrackResult,
+} from './dub';
+export type { TrackLine } from './speak';
 export { extractAudio, type ExtractAudioRequest, type ExtractAudioResult } from './extract-audio';
 export { AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 export { renderStill } from './still';

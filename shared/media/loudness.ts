@@ -23,16 +23,25 @@ export interface LoudnessMeasurement extends LoudnessFacts {
  * from stderr, so runs need `logLevel: 'info'`; per-frame lines go to the verbose level.
  */
 export const LOUDNESS_METER = 'ebur128=peak=true:framelog=verbose';
+/** The output arguments of a run that meters what it reads and writes nothing. */
+export const METER_ARGS = ['-af', LOUDNESS_METER, '-f', 'null', '-'] as const;
 
-/** Loudness of a file's first audio stream, as delivered (compressed audio is decoded first). */
-export async function measureLoudness(path: string, signal?: AbortSignal): Promise<LoudnessFacts> {
-  const { integratedLufs, truePeakDbtp, lra } = await measureForNormalization(path, signal);
+/**
+ * Loudness of a file's audio stream `audioStream` (the first unless told), as delivered
+ * (compressed audio is decoded first; nothing else is).
+ */
+export async function measureLoudness(path: string, signal?: AbortSignal, audioStream = 0): Promise<LoudnessFacts> {
+  const { integratedLufs, truePeakDbtp, lra } = await measureForNormalization(path, signal, audioStream);
   return { integratedLufs, truePeakDbtp, lra };
 }
 
 /** measureLoudness() with the gate threshold that a normalization pass needs too. */
-export async function measureForNormalization(path: string, signal?: AbortSignal): Promise<LoudnessMeasurement> {
-  const { stderr } = await runFfmpeg(['-i', path, '-map', '0:a:0', '-af', LOUDNESS_METER, '-f', 'null', '-'], {
+export async function measureForNormalization(
+  path: string,
+  signal?: AbortSignal,
+  audioStream = 0,
+): Promise<LoudnessMeasurement> {
+  const { stderr } = await runFfmpeg(['-i', path, '-map', `0:a:${audioStream}`, ...METER_ARGS], {
     signal,
     logLevel: 'info',
   });
@@ -64,8 +73,8 @@ export interface LoudnessTarget {
 }
 
 /**
- * loudnorm's own test (af_loudnorm.c) for applying one constant gain: the gain must not lift the
- * true peak over the target's ceiling.
+ * Whether one constant gain reaches the target: it must not lift the true peak over the target's
+ * ceiling (loudnorm's own test for its linear mode, af_loudnorm.c).
  */
 function fitsLinearGain(measured: LoudnessMeasurement, target: LoudnessTarget): boolean {
   return (
@@ -74,11 +83,44 @@ function fitsLinearGain(measured: LoudnessMeasurement, target: LoudnessTarget): 
   );
 }
 
+/** The most limiter rounds a sound gets: each takes a little loudness with the peaks, the first most. */
+const MAX_LIMITER_ROUNDS = 3;
+
 /**
- * For a mix whose peaks stand too far above its loudness for one gain to reach the target: applies
- * the gain through a limiter set under the ceiling and measures again, until the figures fit (the
- * limiter takes a little loudness with the peaks, so a second round can be needed). Returns the
- * file to normalize and its figures; the original when it already fits.
+ * One round of limiting for a sound too peaky for one gain: the gain that would reach the target,
+ * through a limiter set under the ceiling. Sample peaks under it leave room for the peaks between
+ * samples (true peak) to stay under the target's.
+ */
+function limiterRound(measured: LoudnessMeasurement, target: LoudnessTarget): string {
+  const ceiling = 10 ** ((target.truePeakDbtp - 1) / 20);
+  const gain = (target.lufs - measured.integratedLufs).toFixed(2);
+  return `volume=${gain}dB,alimiter=limit=${ceiling}:attack=5:release=50:level=0:latency=1`;
+}
+
+/**
+ * For a sound made by a graph that can be run again at will (the same inputs give the same
+ * samples): the filters to append to it so that one constant gain then reaches the target. None
+ * when the first measurement already fits; otherwise limiter rounds, each measured by running the
+ * graph again through the rounds so far (`measure`), until the figures fit. Returns the filters
+ * and the figures of the sound through them, for linearNormalization().
+ */
+export async function limitInGraph(
+  first: LoudnessMeasurement,
+  target: LoudnessTarget,
+  measure: (filters: readonly string[]) => Promise<LoudnessMeasurement>,
+): Promise<{ filters: string[]; measured: LoudnessMeasurement }> {
+  const filters: string[] = [];
+  let measured = first;
+  while (filters.length < MAX_LIMITER_ROUNDS && !fitsLinearGain(measured, target)) {
+    filters.push(limiterRound(measured, target));
+    measured = await measure(filters);
+  }
+  return { filters, measured };
+}
+
+/**
+ * limitInGraph() for a sound in a file: each round writes the limited sound to a file of its own.
+ * Returns the file to normalize and its figures; the original when it already fits.
  */
 export async function limitForLinearGain(options: {
   path: string;
@@ -89,22 +131,10 @@ export async function limitForLinearGain(options: {
 }): Promise<{ path: string; measured: LoudnessMeasurement }> {
   let { path, measured } = options;
   const { target } = options;
-  // Sample peaks under this leave room for the peaks between samples (true peak) to stay under target.
-  const ceiling = 10 ** ((target.truePeakDbtp - 1) / 20);
-  for (let round = 1; round <= 3 && !fitsLinearGain(measured, target); round++) {
+  for (let round = 1; round <= MAX_LIMITER_ROUNDS && !fitsLinearGain(measured, target); round++) {
     const out = options.scratchPath(round);
-    const gain = (target.lufs - measured.integratedLufs).toFixed(2);
     const { stderr } = await runFfmpeg(
-      [
-        '-i',
-        path,
-        '-af',
-        `volume=${gain}dB,alimiter=limit=${ceiling}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}`,
-        '-c:a',
-        'pcm_s16le',
-        '-y',
-        out,
-      ],
+      ['-i', path, '-af', `${limiterRound(measured, target)},${LOUDNESS_METER}`, '-c:a', 'pcm_s16le', '-y', out],
       { signal: options.signal, logLevel: 'info' },
     );
     path = out;
@@ -114,24 +144,11 @@ export async function limitForLinearGain(options: {
 }
 
 /**
- * loudnorm's second pass, fed the first pass's figures: with them it applies one constant gain
- * (linear mode) instead of riding the level. It does so only when that gain keeps the true peak
- * under target and the range within `LRA`, so the range target is opened up to the measured one:
- * the presets shape dynamics in their own chains, not here.
+ * The second pass of the normalization: the one constant gain that takes the measured sound to
+ * the target, exactly. The limiting before it (limitInGraph, limitForLinearGain) is what keeps the
+ * true peak under the ceiling, so nothing needs riding the level, nor loudnorm (whose linear mode
+ * applies the same gain after resampling to 192 kHz, at several times the cost).
  */
 export function linearNormalization(measured: LoudnessMeasurement, target: LoudnessTarget): string {
-  const options = {
-    I: target.lufs,
-    TP: target.truePeakDbtp,
-    LRA: Math.min(50, Math.max(target.lra, Math.ceil(measured.lra))),
-    measured_I: measured.integratedLufs,
-    measured_TP: measured.truePeakDbtp,
-    // loudnorm reads a range of exactly 0 as "not measured" and refuses the linear mode.
-    measured_LRA: Math.max(0.1, measured.lra),
-    measured_thresh: measured.thresholdLufs,
-    linear: 'true',
-  };
-  return `loudnorm=${Object.entries(options)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(':')}`;
+  return `volume=${(target.lufs - measured.integratedLufs).toFixed(2)}dB`;
 }

@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { SAMPLE_RATE } from './audio-format';
-import { LOUDNESS_METER, parseLoudnessSummary, type LoudnessMeasurement } from './loudness';
-import { musicGraph } from './music/generate';
-import { MUSIC_REFERENCE_LUFS, type MusicStyle } from './music/styles';
+import { GraphInputs } from './graph-inputs';
+import { LOUDNESS_METER, METER_ARGS, parseLoudnessSummary, type LoudnessMeasurement } from './loudness';
+import { PIPED_PCM, runPiped } from './piped';
+import { bedGraph, bedInputs, type MusicBed } from './music/bed';
+import { MUSIC_REFERENCE_LUFS } from './music/styles';
 import { originalSoundChain } from './original-sound';
 import type { EffectsPreset } from './presets';
 import { runFfmpeg } from './run-ffmpeg';
@@ -16,11 +16,17 @@ const VOICE_MIX_LUFS = -16;
 const DUAL_MONO_GAIN_DB = 10 * Math.log10(2);
 /** Room the limiter leaves for the second pass's gain estimate and for inter-sample peaks. */
 const LIMITER_HEADROOM_DB = 1.5;
+/**
+ * The processed voice is stored this much under its level, and the mix takes it back: 24-bit FLAC
+ * has no room above full scale, and the staging gain can take peaks past it.
+ */
+const VOICE_FILE_HEADROOM_DB = 24;
 
 /**
  * Voice pass: resample to 48 kHz mono, bring to VOICE_CHAIN_INPUT_LUFS, run the preset's voice
- * chain, and measure the result (the mix needs its exact level). The voice is a few seconds of
- * mono audio, so a run of its own costs little and keeps the mix's arithmetic exact.
+ * chain, and measure the result (the mix needs its exact level). A run of its own costs little (a
+ * mono voice) and keeps the mix's arithmetic exact. Written as 24-bit FLAC, which stores the
+ * silences of a voice that spans the whole video in next to nothing.
  */
 export async function processVoice(options: {
   rawPath: string;
@@ -35,25 +41,20 @@ export async function processVoice(options: {
     `volume=${db(VOICE_CHAIN_INPUT_LUFS - options.rawLufs)}`,
     ...options.preset.voiceChain,
     LOUDNESS_METER,
+    `volume=-${VOICE_FILE_HEADROOM_DB}dB`,
   ];
-  // Float samples: the staging gain can take peaks past full scale, and the mix brings them back.
   const { stderr } = await runFfmpeg(
-    ['-i', options.rawPath, '-af', filters.join(','), '-c:a', 'pcm_f32le', '-y', options.outPath],
+    ['-i', options.rawPath, '-af', filters.join(','), '-c:a', 'flac', '-sample_fmt', 's32', '-y', options.outPath],
     { signal: options.signal, logLevel: 'info' },
   );
   return parseLoudnessSummary(stderr);
 }
 
-/**
- * Where the bed comes from: generated inside the mix's own run, or a file of exactly the mix's
- * length, 48 kHz stereo, at MUSIC_REFERENCE_LUFS (a library track, see music/fit.ts).
- */
-export type MusicSource = { style: MusicStyle; seed: string } | { path: string };
-
 /** The processed voice and where it goes in the mix. */
 export interface MixVoice {
+  /** As processVoice() writes it. */
   path: string;
-  /** Measured loudness of the processed voice (mono). */
+  /** Measured loudness of the processed voice (mono), as processVoice() returns it. */
   lufs: number;
   seconds: number;
   leadInSeconds: number;
@@ -69,22 +70,19 @@ export interface OriginalSound {
   ducked: boolean;
 }
 
-export interface MixOptions {
+/** One track's mix: what goes in, and the loudness it will be normalized to. */
+export interface MixSpec {
   /** Null for music alone (a still with no voice-over). */
   voice: MixVoice | null;
   /** Length of the mix in samples at SAMPLE_RATE: exactly the video's. */
   samples: number;
   /** Null for no music bed. */
-  music: MusicSource | null;
+  music: MusicBed | null;
   /** Null when the input's own sound is replaced. */
   original: OriginalSound | null;
   preset: EffectsPreset;
   /** Loudness and true-peak ceiling the delivered mix will be normalized to. */
   target: { lufs: number; truePeakDbtp: number };
-  scratchDir: string;
-  outPath: string;
-  signal?: AbortSignal;
-  onProgress?: (fraction: number) => void;
 }
 
 /** A continuous layer under the voice: its loudness in the mix, and whether the voice ducks it. */
@@ -95,67 +93,79 @@ interface Bed {
 }
 
 /**
- * Mix pass, one ffmpeg run: generates the music (or reads a prepared bed) and sets it at the
- * preset's bed level, takes the input's own sound when it is kept, ducks the music (and the
- * original sound when asked) with the voice as sidechain, limits the sum, and measures it for the
- * second loudness pass. The limiter's ceiling sits far enough under the target's true peak that the
- * second pass can apply one constant gain (loudnorm's linear mode) rather than riding the level.
+ * The run that makes the mix, through `filters`, and writes it to its stdout as PIPED_PCM (see
+ * piped.ts): the music bed played and set at the preset's bed level, the input's own sound when
+ * it is kept, the music (and the original sound when asked) ducked with the voice as sidechain,
+ * the sum limited. The graph has no state beyond its files, so it makes the same samples every
+ * time it runs: the mix is measured (measureMix) and then made once more for the mux, never
+ * written to a file. The limiter's ceiling sits far enough under the target's true peak that one
+ * constant gain can then reach the target.
  */
-export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement> {
-  const { preset, samples, voice, music, original } = options;
+export function mixArgs(spec: MixSpec, filters: readonly string[]): string[] {
+  const inputs = new GraphInputs();
+  const graph = [...mixGraph(spec, inputs, 'mix'), `[mix]${filters.join(',') || 'anull'}[out]`];
+  return [
+    ...inputs.args(),
+    ...['-filter_complex', [...inputs.graph(), ...graph].join(';')],
+    ...['-map', '[out]', ...PIPED_PCM, 'pipe:1'],
+  ];
+}
+
+/** The mix as filtergraph lines ending in the pad `[label]`, reading its files through `inputs`. */
+function mixGraph(spec: MixSpec, inputs: GraphInputs, label: string): string[] {
+  const { preset, samples, voice, music, original } = spec;
   if (!voice && !music && !original) throw new RangeError('a mix needs a voice, music or the original sound');
+  const name = (part: string): string => `${label}_${part}`;
   const bedLufs = VOICE_MIX_LUFS + preset.musicBedDb;
-  const inputs: string[] = [];
-  const input = (path: string): string => `${inputs.push(path) - 1}:a:0`;
-  // The voice is the first input when there is one.
-  const voiceInput = voice ? input(voice.path) : '';
+  const voicePad = voice ? inputs.use({ path: voice.path }) : '';
   const graph: string[] = [];
   const beds: Bed[] = [];
 
   if (music) {
-    let source = 'music';
-    if ('path' in music) source = input(music.path);
-    else graph.push(musicGraph(music.style, music.seed, samples, source));
-    graph.push(`[${source}]${[...preset.musicChain, `volume=${db(bedLufs - MUSIC_REFERENCE_LUFS)}`].join(',')}[bed]`);
-    beds.push({ label: 'bed', lufs: bedLufs, ducked: true });
+    const pads = bedInputs(music).map((input) => inputs.use(input));
+    graph.push(...bedGraph(music, pads, samples, name('music')));
+    const level = [...preset.musicChain, `volume=${db(bedLufs - MUSIC_REFERENCE_LUFS)}`];
+    graph.push(`[${name('music')}]${level.join(',')}[${name('bed')}]`);
+    beds.push({ label: name('bed'), lufs: bedLufs, ducked: true });
   }
   if (original) {
     // Kept at its own level, brought down to the music's bed level when louder, never lifted: a
     // quiet ambience stays quiet rather than having its noise raised to the music's level.
     const gain = Math.min(0, bedLufs - original.lufs);
-    graph.push(`[${input(original.path)}]${originalSoundChain(samples)},volume=${db(gain)}[original]`);
-    beds.push({ label: 'original', lufs: original.lufs + gain, ducked: original.ducked });
+    graph.push(
+      `[${inputs.use({ path: original.path })}]${originalSoundChain(samples)},volume=${db(gain)}[${name('original')}]`,
+    );
+    beds.push({ label: name('original'), lufs: original.lufs + gain, ducked: original.ducked });
   }
 
-  const expectedGain = options.target.lufs - expectedLoudness(voice?.seconds ?? 0, samples / SAMPLE_RATE, beds);
-  const ceilingDb = Math.min(-1, options.target.truePeakDbtp - expectedGain - LIMITER_HEADROOM_DB);
+  const expectedGain = spec.target.lufs - expectedLoudness(voice?.seconds ?? 0, samples / SAMPLE_RATE, beds);
+  const ceilingDb = Math.min(-1, spec.target.truePeakDbtp - expectedGain - LIMITER_HEADROOM_DB);
   const ducked = voice ? beds.filter((b) => b.ducked).map((b) => b.label) : [];
-  const layers = voice ? ['voice', ...(ducked.length ? ['ducked'] : [])] : [];
+  const layers = voice ? [name('voice'), ...(ducked.length ? [name('ducked')] : [])] : [];
   layers.push(...beds.filter((b) => !ducked.includes(b.label)).map((b) => b.label));
-  if (voice) graph.push(...placeVoice(voiceInput, voice, samples, ducked, preset));
+  if (voice) graph.push(...placeVoice(voicePad, voice, samples, ducked, preset, name));
   // A preset's reverb or echo rings on past the end: the mix is cut to the picture's length.
   graph.push(
     `${layers.map((l) => `[${l}]`).join('')}${layers.length > 1 ? `${sum(layers.length)},` : ''}` +
       `atrim=end_sample=${samples},` +
-      `alimiter=limit=${10 ** (ceilingDb / 20)}:attack=5:release=50:level=0:latency=1,${LOUDNESS_METER}[mix]`,
+      `alimiter=limit=${10 ** (ceilingDb / 20)}:attack=5:release=50:level=0:latency=1[${label}]`,
   );
-  // Tens of kilobytes of music expressions: a script file keeps them off the command line.
-  const script = join(options.scratchDir, 'mix.graph');
-  await writeFile(script, graph.join(';\n'));
+  return graph;
+}
 
-  const seconds = samples / SAMPLE_RATE;
-  const { stderr } = await runFfmpeg(
-    [
-      ...inputs.flatMap((path) => ['-i', path]),
-      '-filter_complex_script',
-      script,
-      '-map',
-      '[mix]',
-      '-c:a',
-      'pcm_s16le',
-      '-y',
-      options.outPath,
-    ],
+/**
+ * Runs the mix through `filters` into the meter, writing nothing: the figures the normalization
+ * needs, or the limiter's next round (see loudness.ts limitInGraph). The meter runs apart, so the
+ * mix and its true-peak oversampling each get a core.
+ */
+export async function measureMix(
+  spec: MixSpec,
+  filters: readonly string[],
+  options: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
+): Promise<LoudnessMeasurement> {
+  const seconds = spec.samples / SAMPLE_RATE;
+  const { stderr } = await runPiped(
+    [{ args: mixArgs(spec, filters) }, { args: [...PIPED_PCM, '-i', 'pipe:3', ...METER_ARGS], reads: [0] }],
     {
       signal: options.signal,
       logLevel: 'info',
@@ -166,8 +176,8 @@ export async function mixAudio(options: MixOptions): Promise<LoudnessMeasurement
 }
 
 /**
- * The voice placed on both channels as `[voice]`; when there are beds to duck, a copy of it keys
- * the sidechain that ducks their sum into `[ducked]` (the compressor reads only its key, so one
+ * The voice placed on both channels as `[<label>_voice]`; when there are beds to duck, a copy of it
+ * keys the sidechain that ducks their sum into `[<label>_ducked]` (the compressor reads only its key, so one
  * sidechain on the sum ducks each bed as it would alone).
  */
 function placeVoice(
@@ -176,19 +186,20 @@ function placeVoice(
   samples: number,
   ducked: string[],
   preset: EffectsPreset,
+  name: (part: string) => string,
 ): string[] {
-  const voiceGain = VOICE_MIX_LUFS - (voice.lufs + DUAL_MONO_GAIN_DB);
+  const voiceGain = VOICE_MIX_LUFS - (voice.lufs + DUAL_MONO_GAIN_DB) + VOICE_FILE_HEADROOM_DB;
   const leadIn = Math.round(voice.leadInSeconds * SAMPLE_RATE);
   const placed =
     `[${source}]volume=${db(voiceGain)},adelay=delays=${leadIn}S:all=1,apad=whole_len=${samples},` +
     `atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0`;
-  if (!ducked.length) return [`${placed}[voice]`];
+  if (!ducked.length) return [`${placed}[${name('voice')}]`];
   const { threshold, ratio, attackMs, releaseMs } = preset.duck;
-  const under = ducked.length > 1 ? `${ducked.map((l) => `[${l}]`).join('')}${sum(ducked.length)}[under]` : null;
+  const under = ducked.length > 1 ? name('under') : ducked[0];
   return [
-    `${placed},asplit=2[voice][key]`,
-    ...(under ? [under] : []),
-    `[${under ? 'under' : ducked[0]}][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
+    `${placed},asplit=2[${name('voice')}][${name('key')}]`,
+    ...(ducked.length > 1 ? [`${ducked.map((l) => `[${l}]`).join('')}${sum(ducked.length)}[${under}]`] : []),
+    `[${under}][${name('key')}]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[${name('ducked')}]`,
   ];
 }
 

@@ -19,13 +19,21 @@ export interface AudioFacts {
   channels: number;
 }
 
+export interface AudioStreamFacts extends AudioFacts {
+  /** The stream's language tag (ISO 639-2), `und` when it has none. */
+  language: string;
+}
+
 export interface MediaFacts {
   durationSeconds: number;
   /** ffprobe's format name, e.g. `mov,mp4,m4a,3gp,3g2,mj2` or `matroska,webm`. */
   container: string;
   sizeBytes: number;
   video?: VideoFacts;
+  /** The first audio stream: `audioStreams[0]`. */
   audio?: AudioFacts;
+  /** Every audio stream, in order. */
+  audioStreams: AudioStreamFacts[];
 }
 
 interface ProbeStream {
@@ -39,7 +47,7 @@ interface ProbeStream {
   sample_rate?: string;
   channels?: number;
   disposition?: { attached_pic?: number };
-  tags?: { rotate?: string; DURATION?: string };
+  tags?: { rotate?: string; DURATION?: string; language?: string };
   side_data_list?: { rotation?: number }[];
 }
 
@@ -75,6 +83,7 @@ export async function inspect(path: string, signal?: AbortSignal): Promise<Media
   const streams = parsed.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   const audio = streams.find((s) => s.codec_type === 'audio');
+  const audioStreams = streams.filter((s) => s.codec_type === 'audio').map(audioFacts);
   return {
     durationSeconds: seconds(parsed.format?.duration) ?? streamSeconds(video) ?? streamSeconds(audio) ?? 0,
     container: parsed.format?.format_name ?? '',
@@ -92,7 +101,13 @@ export async function inspect(path: string, signal?: AbortSignal): Promise<Media
       sampleRate: Number(audio.sample_rate) || 0,
       channels: audio.channels ?? 0,
     },
+    audioStreams,
   };
+}
+
+function audioFacts(stream: ProbeStream): AudioStreamFacts {
+  const { codec_name: codec = '', sample_rate: rate, channels = 0, tags } = stream;
+  return { codec, sampleRate: Number(rate) || 0, channels, language: tags?.language ?? 'und' };
 }
 
 /**

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
 import { ffmpegPath, ffprobePath } from './binaries';
 import { MediaError } from './errors';
 
@@ -16,6 +17,10 @@ export interface RunOptions {
   onProgress?: (seconds: number) => void;
   /** `info` when a filter's report (loudnorm's JSON) must be read back from stderr. */
   logLevel?: 'error' | 'warning' | 'info';
+  /** Another run's output (see `onStdout`), handed to ffmpeg as its file descriptors 3, 4, ... (`-i pipe:3`). */
+  pipes?: readonly Readable[];
+  /** Handed ffmpeg's stdout as it starts, for a run that writes to `pipe:1` for another to read; it is not collected. */
+  onStdout?: (stdout: Readable) => void;
 }
 
 export interface RunResult {
@@ -40,7 +45,8 @@ function run(bin: string, args: string[], options: RunOptions): Promise<RunResul
   if (signal?.aborted) return Promise.reject(aborted(tool));
 
   return new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(options.pipes ?? [])];
+    const child = spawn(bin, args, { cwd: options.cwd, stdio }) as ChildProcessByStdio<null, Readable, Readable>;
     const stdout: string[] = [];
     let stderr = '';
     let pending = '';
@@ -52,8 +58,7 @@ function run(bin: string, args: string[], options: RunOptions): Promise<RunResul
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    const onStdout = (chunk: string): void => {
       if (!onProgress) {
         stdout.push(chunk);
         return;
@@ -65,7 +70,9 @@ function run(bin: string, args: string[], options: RunOptions): Promise<RunResul
         const match = /^out_time_us=(\d+)/.exec(line);
         if (match?.[1]) onProgress(Number(match[1]) / 1e6);
       }
-    });
+    };
+    if (options.onStdout) options.onStdout(child.stdout);
+    else child.stdout.setEncoding('utf8').on('data', onStdout);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEEP_BYTES);

@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { resetConfig } from '../../shared/config';
 import { dub, EFFECTS_PRESETS, ffmpegPath, inspect } from '../../shared/media';
+import { writeBed, type MusicBed } from '../../shared/media/music/bed';
 import { configuredMusicLibrary, musicLibrary, type MusicLibrary } from '../../shared/media/music/library';
 import { MUSIC_REFERENCE_LUFS } from '../../shared/media/music/styles';
 import { localObjectStore, type LocalObjectStore } from '../../shared/storage';
@@ -100,6 +101,14 @@ function library(store: LocalObjectStore): MusicLibrary {
   return musicLibrary({ store, bucket: BUCKET, prefix: PREFIX });
 }
 
+/** The bed as the mix plays it for `seconds` of video, written to a 32-bit float WAV beside the test's fixtures. */
+async function played(bed: MusicBed | null, seconds: number): Promise<string> {
+  if (!bed) throw new Error('no bed');
+  const path = fixture(`bed-${Math.random().toString(36).slice(2)}.wav`);
+  await writeBed(bed, Math.round(seconds * RATE), path);
+  return path;
+}
+
 /** The left channel of a 32-bit float stereo WAV, and the file's format facts. */
 async function samplesOf(path: string): Promise<{ left: Float32Array; channels: number; rate: number }> {
   const bytes = await readFile(path);
@@ -171,53 +180,55 @@ describe('music library', () => {
     const seeds = ['job-1', 'job-2', 'job-3', 'job-4', 'job-5', 'job-6'];
     expect(new Set(seeds.map(trackIndex))).toEqual(new Set([0, 1]));
     for (const seed of seeds) {
-      const path = await lib.prepareTrack('calm', seed, 2, await mkdtemp(join(dir, 'work-')));
-      expect(path).not.toBeNull();
-      const { left } = await samplesOf(path!);
+      const path = await played(await lib.prepareTrack('calm', seed, 2, await mkdtemp(join(dir, 'work-'))), 2);
+      const { left } = await samplesOf(path);
       expect(Math.abs(pitch(left, RATE / 2, RATE) - TRACKS[trackIndex(seed)]!.hz)).toBeLessThan(10);
     }
     const md5 = async (): Promise<string> => {
-      const path = await lib.prepareTrack('calm', 'job-1', 4, await mkdtemp(join(dir, 'work-')));
+      const path = await played(await lib.prepareTrack('calm', 'job-1', 4, await mkdtemp(join(dir, 'work-'))), 4);
       return createHash('md5')
-        .update(await readFile(path!))
+        .update(await readFile(path))
         .digest('hex');
     };
     expect(await md5()).toBe(await md5());
   });
 
   test.each([
-    ['looped with crossfades', 12.5],
-    ['cut', 2],
-    ['to an odd length', 7.123457],
-  ])('fits a track to the video exactly: %s', async (_how, seconds) => {
+    ['looped with crossfades', 12.5, ['music-head.flac', 'music-loop.flac']],
+    ['cut', 2, ['source']],
+    ['to an odd length', 7.123457, ['music-head.flac', 'music-loop.flac']],
+  ])('fits a track to the video exactly: %s', async (_how, seconds, files) => {
     const lib = library(await storeWith({ jazz: { tracks: [{ key: 'tracks/high.wav' }] } }, bothFiles));
     const workDir = await mkdtemp(join(dir, 'work-'));
-    const path = await lib.prepareTrack('jazz', 'any', seconds, workDir);
-    expect(path?.startsWith(workDir)).toBe(true);
-    const { left, channels, rate } = await samplesOf(path!);
+    const bed = await lib.prepareTrack('jazz', 'any', seconds, workDir);
+    const head = bed?.head ?? '';
+    expect(head.startsWith(workDir)).toBe(true);
+    const path = await played(bed, seconds);
+    const { left, channels, rate } = await samplesOf(path);
     expect({ channels, rate }).toEqual({ channels: 2, rate: RATE });
     expect(left.length).toBe(Math.round(seconds * RATE));
-    expect((await inspect(path!)).audio).toMatchObject({ sampleRate: RATE, channels: 2 });
+    expect((await inspect(path)).audio).toMatchObject({ sampleRate: RATE, channels: 2 });
 
     // Faded in and out: the first and last 100 ms far under the middle.
     const tenth = RATE / 10;
     const middle = rms(left, left.length / 2 - tenth, left.length / 2 + tenth);
     expect(rms(left, 0, tenth)).toBeLessThan(middle / 5);
     expect(rms(left, left.length - tenth, left.length)).toBeLessThan(middle / 5);
-    // The bed alone is left behind, in a directory of its own: the download and the manifest are gone.
-    expect(await readdir(workDir)).toEqual([basename(dirname(path!))]);
-    expect(await readdir(dirname(path!))).toEqual([basename(path!)]);
+    // The bed alone is left behind, in a directory of its own: the track as downloaded when it is
+    // long enough, else its pieces, and never the manifest.
+    expect(await readdir(workDir)).toEqual([basename(dirname(head))]);
+    expect((await readdir(dirname(head))).sort()).toEqual(files);
   });
 
   test('joins the copies of a looped track without a click, at the reference loudness', async () => {
     const lib = library(await storeWith({ jazz: { tracks: [{ key: 'tracks/high.wav' }] } }, bothFiles));
-    const path = await lib.prepareTrack('jazz', 'any', 14, await mkdtemp(join(dir, 'work-')));
-    const { left } = await samplesOf(path!);
+    const path = await played(await lib.prepareTrack('jazz', 'any', 14, await mkdtemp(join(dir, 'work-'))), 14);
+    const { left } = await samplesOf(path);
     // 1000.25 Hz over 3 s ends a quarter cycle on, at a crest: a plain cut back to the start would step by the whole amplitude.
     const steady = largestStep(left, 1.6 * RATE, 2 * RATE);
     expect(largestStep(left, 1.5 * RATE, 11 * RATE)).toBeLessThan(steady * 1.5);
     expect(Math.abs(pitch(left, 2 * RATE, 10 * RATE) - 1000.25)).toBeLessThan(10);
-    expect(Math.abs((await loudness(path!, 'anull', 1.5, 11)) - MUSIC_REFERENCE_LUFS)).toBeLessThan(1.5);
+    expect(Math.abs((await loudness(path, 'anull', 1.5, 11)) - MUSIC_REFERENCE_LUFS)).toBeLessThan(1.5);
   });
 
   test('has no track without a manifest, or with an empty one: the music is generated', async () => {
@@ -311,8 +322,7 @@ describe('music library in dub()', () => {
         inputPath: fixture('clip.mp4'),
         workDir,
         outputPath,
-        voiceText: 'Hello.',
-        language: 'en',
+        tracks: [{ language: 'en', voiceText: 'Hello.' }],
         musicStyle: 'calm',
         effectsPreset: 'standard',
         seed: 'job-1',

@@ -189,16 +189,15 @@ describe('still', () => {
       inputPath: picture,
       workDir: work,
       outputPath: out,
-      voiceText: '',
-      language: 'en',
+      tracks: [{ language: 'en', voiceText: '' }],
       musicStyle: 'calm',
       effectsPreset: 'ambient',
       maxInputSeconds: 3600,
       seed: 'still-seed',
     });
     expect(r.videoCopied).toBe(true);
-    expect(Math.abs(r.loudness.integratedLufs - -18)).toBeLessThanOrEqual(0.5);
-    expect(r.loudness.truePeakDbtp).toBeLessThanOrEqual(-2);
+    expect(Math.abs(r.tracks[0]!.loudness.integratedLufs - -18)).toBeLessThanOrEqual(0.5);
+    expect(r.tracks[0]!.loudness.truePeakDbtp).toBeLessThanOrEqual(-2);
     expect(Math.abs(r.output.durationSeconds - 10)).toBeLessThanOrEqual(0.1);
     expect(readdirSync(work)).toEqual([]);
   });

@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import { SAMPLE_RATE } from '../audio-format';
 import { MediaError } from '../errors';
 import { LOUDNESS_METER, parseLoudnessSummary } from '../loudness';
 import { runFfmpeg } from '../run-ffmpeg';
-import { musicFades } from './fades';
+import type { MusicBed } from './bed';
 import { MUSIC_REFERENCE_LUFS } from './styles';
 
 /** A track shorter than the video repeats, each join blended over this long rather than cut. */
@@ -11,21 +12,23 @@ const CROSSFADE_SECONDS = 2;
 const MIN_TRACK_SECONDS = 1;
 /** Tracks come at any rate and layout; measuring and splicing happen in the mix's own format. */
 const MIX_FORMAT = `aresample=${SAMPLE_RATE},aformat=channel_layouts=stereo`;
+/** The pieces of a looped track are stored this much quieter: 24-bit FLAC has no room over full scale. */
+const PIECE_HEADROOM_DB = 6;
 
 /**
- * Turns a music track into a bed for a video of exactly `samples` samples: 48 kHz stereo, looped
- * with crossfades when the track is shorter, cut when it is longer, faded in and out like
- * generated music, and brought to MUSIC_REFERENCE_LUFS so the mix can set it under the voice with
- * the same arithmetic. Written as 32-bit float WAV: the loudness gain can lift a quiet track's
- * peaks past full scale, and the mix's limiter is what brings them back. Two ffmpeg runs: one
- * measures the track's length and loudness, the other builds the bed.
+ * Turns a music track into a bed for a video of exactly `samples` samples (see bed.ts): played
+ * as it is and cut when it lasts long enough; otherwise looped with crossfades, as two pieces
+ * written into `dir`, its opening and the part that repeats (24-bit FLAC: compact, and no longer
+ * than the track, however long the video). The bed's gain brings the track to
+ * MUSIC_REFERENCE_LUFS, and the mix fades it in and out like generated music. One ffmpeg run
+ * measures the track's length and loudness, a second one, for a looped track, cuts its pieces.
  */
 export async function fitTrack(options: {
   sourcePath: string;
   samples: number;
-  outPath: string;
+  dir: string;
   signal?: AbortSignal;
-}): Promise<void> {
+}): Promise<MusicBed> {
   const { samples, signal } = options;
   const track = await measureTrack(options.sourcePath, signal);
   if (track.samples < MIN_TRACK_SECONDS * SAMPLE_RATE) {
@@ -35,19 +38,33 @@ export async function fitTrack(options: {
   }
   // The meter's floor: nothing rose above its absolute gate, so no gain could make this a bed.
   if (track.lufs <= -70) throw new Error('the track is silent');
+  const gainDb = MUSIC_REFERENCE_LUFS - track.lufs;
+  if (track.samples >= samples) return { head: options.sourcePath, gainDb };
 
-  const finish = [
-    ...musicFades(samples, SAMPLE_RATE),
-    `volume=${(MUSIC_REFERENCE_LUFS - track.lufs).toFixed(2)}dB`,
-  ].join(',');
-  const graph =
-    track.samples >= samples
-      ? `[0:a]${MIX_FORMAT},atrim=end_sample=${samples},${finish}[music]`
-      : `${loopGraph(track.samples, 'looped')};\n[looped]atrim=end_sample=${samples},${finish}[music]`;
+  const head = join(options.dir, 'music-head.flac');
+  const loop = join(options.dir, 'music-loop.flac');
+  const piece = (label: string, path: string): string[] => [
+    '-map',
+    `[${label}]`,
+    '-c:a',
+    'flac',
+    '-sample_fmt',
+    's32',
+    path,
+  ];
   await runFfmpeg(
-    ['-i', options.sourcePath, '-filter_complex', graph, '-map', '[music]', '-c:a', 'pcm_f32le', '-y', options.outPath],
+    [
+      '-y',
+      '-i',
+      options.sourcePath,
+      '-filter_complex',
+      loopGraph(track.samples, `volume=-${PIECE_HEADROOM_DB}dB`),
+      ...piece('opening', head),
+      ...piece('repeat', loop),
+    ],
     { signal },
   );
+  return { head, loop, gainDb: gainDb + PIECE_HEADROOM_DB };
 }
 
 /** Length (in samples at SAMPLE_RATE) and integrated loudness of a track's first audio stream. */
@@ -80,24 +97,23 @@ async function measureTrack(path: string, signal?: AbortSignal): Promise<{ sampl
 }
 
 /**
- * The track repeated without end, each repeat joined to the last by a crossfade, as the pad
- * `[label]`. The crossfade keeps power, not amplitude, constant: a track's end and its beginning
- * are unrelated sounds, whose powers add. One repeat is the track from the end of its opening crossfade to the start of
- * its closing one, followed by the blend of its last seconds into its first: the blend leads
- * straight into the next repeat's body, and only the very first pass plays the plain opening.
- * Only that one repeat is held in memory, however often it plays.
+ * The pieces of a track looped with crossfades, as the pads `[opening]` and `[repeat]`: the
+ * opening plays once, the repeat again and again after it. The crossfade keeps power, not
+ * amplitude, constant: a track's end and its beginning are unrelated sounds, whose powers add. The
+ * repeat is the track from the end of its opening crossfade to the start of its closing one,
+ * followed by the blend of its last seconds into its first: the blend leads straight into the
+ * next repeat's body, and only the very first pass plays the plain opening.
  */
-function loopGraph(trackSamples: number, label: string): string {
+function loopGraph(trackSamples: number, level: string): string {
   const fade = Math.min(Math.round(CROSSFADE_SECONDS * SAMPLE_RATE), Math.floor(trackSamples / 4));
   const bodyEnd = trackSamples - fade;
   return [
-    `[0:a]${MIX_FORMAT},asplit=4[opening][body][tail][head]`,
-    `[opening]atrim=end_sample=${fade}[first]`,
+    `[0:a]${MIX_FORMAT},${level},asplit=4[first][body][tail][head]`,
+    `[first]atrim=end_sample=${fade}[opening]`,
     `[body]atrim=start_sample=${fade}:end_sample=${bodyEnd},asetpts=N/SR/TB[middle]`,
     `[tail]atrim=start_sample=${bodyEnd},asetpts=N/SR/TB[out]`,
     `[head]atrim=end_sample=${fade}[in]`,
     `[out][in]acrossfade=ns=${fade}:c1=qsin:c2=qsin[seam]`,
-    `[middle][seam]concat=n=2:v=0:a=1,aloop=loop=-1:size=${bodyEnd}[repeat]`,
-    `[first][repeat]concat=n=2:v=0:a=1,asetpts=N/SR/TB[${label}]`,
+    '[middle][seam]concat=n=2:v=0:a=1[repeat]',
   ].join(';\n');
 }

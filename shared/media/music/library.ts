@@ -7,6 +7,7 @@ import { circuitBreaker, isTransientError, type Breaker } from '../../resilience
 import { ObjectNotFoundError, type ObjectStore } from '../../storage/object-store';
 import { SAMPLE_RATE } from '../audio-format';
 import { MediaError } from '../errors';
+import type { MusicBed } from './bed';
 import { fitTrack } from './fit';
 import type { MusicStyle } from './styles';
 
@@ -28,9 +29,9 @@ type Track = z.infer<typeof manifestSchema>['tracks'][number];
 
 export interface MusicLibrary {
   /**
-   * Writes a bed for `durationSeconds` of video from one of the style's tracks, chosen by `seed`
-   * (the job id: the same job gets the same track), into a new directory under `workDir`; returns
-   * its path, or null when the library has no tracks for the style and the music is to be
+   * Prepares a bed for `durationSeconds` of video from one of the style's tracks, chosen by `seed`
+   * (the job id: the same job gets the same track), in a new directory under `workDir`; returns
+   * it, or null when the library has no tracks for the style and the music is to be
    * generated. A manifest that is there but unreadable, or names a track that is missing or no
    * music, is the library's fault, not the job's: that throws a plain Error naming the object.
    */
@@ -40,7 +41,7 @@ export interface MusicLibrary {
     durationSeconds: number,
     workDir: string,
     signal?: AbortSignal,
-  ): Promise<string | null>;
+  ): Promise<MusicBed | null>;
 }
 
 /** Parsed manifests by store, then by object: per process, whoever builds the library object. */
@@ -89,7 +90,7 @@ export function musicLibrary(opts: { store: ObjectStore; bucket: string; prefix:
   return {
     async prepareTrack(style, seed, durationSeconds, workDir, signal) {
       const dir = await mkdtemp(join(workDir, 'music-'));
-      let bed: string | null = null;
+      let bed: MusicBed | null = null;
       try {
         const tracks = await tracksOf(style, dir);
         if (tracks.length > 0) {
@@ -140,7 +141,7 @@ async function readManifest(download: Download, bucket: string, key: string, pat
   return parsed.data.tracks;
 }
 
-/** Downloads the track and fits it to the video, in `dir`; returns the bed's path. */
+/** Downloads the track and fits it to the video, in `dir`: the download stays only when the bed plays it as it is. */
 async function prepareBed(
   download: Download,
   bucket: string,
@@ -148,13 +149,13 @@ async function prepareBed(
   samples: number,
   dir: string,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<MusicBed> {
   const source = join(dir, 'source');
-  const outPath = join(dir, 'music.wav');
+  let bed: MusicBed | undefined;
   try {
     await download(track.key, source);
-    await fitTrack({ sourcePath: source, samples, outPath, signal });
-    return outPath;
+    bed = await fitTrack({ sourcePath: source, samples, dir, signal });
+    return bed;
   } catch (err) {
     if (err instanceof MediaError && err.code === 'processing_timeout') throw err;
     const reason =
@@ -163,7 +164,7 @@ async function prepareBed(
         : (err as Error).message;
     throw new Error(`music library track ${bucket}/${track.key} cannot be used: ${reason}`, { cause: err });
   } finally {
-    await rm(source, { force: true });
+    if (bed?.head !== source) await rm(source, { force: true });
   }
 }
 

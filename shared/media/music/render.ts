@@ -1,5 +1,4 @@
 import type { NoteEvent, Score, ScorePart } from './compose';
-import { musicFades } from './fades';
 
 /**
  * Each part is rendered from a little before its loop's start to a little after its end: the
@@ -7,26 +6,57 @@ import { musicFades } from './fades';
  * ring across the loop point), and the cut-out loop joins without a click.
  */
 const PRE_ROLL_SECONDS = 0.02;
+/** Samples per frame each part is made in: four times aevalsrc's own, for a quarter of the calls down the chain. */
+const FRAME_SAMPLES = 4096;
 
 /**
- * Turns a score into an ffmpeg filtergraph: each part becomes one `aevalsrc` whose expression is a
- * binary search over the part's note start times (so a sample costs a few comparisons plus the
- * notes sounding), rendered once for its loop and repeated, panned, summed, trimmed to length.
+ * After how many samples the score repeats: the least common multiple of its parts' loops (a bar
+ * of drums or four with a fill, the four-bar progression, the eight-bar melody), so in practice
+ * its longest loop.
+ */
+export function scorePeriod(score: Score, sampleRate: number): number {
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  return score.parts.reduce((period, part) => {
+    const loop = Math.round(part.seconds * sampleRate);
+    return (period / gcd(period, loop)) * loop;
+  }, 1);
+}
+
+/**
+ * Turns a score into an ffmpeg filtergraph of its first `samples` samples, at `gainDb`: each part
+ * becomes one `aevalsrc` whose expression is a binary search over the part's note start times (so
+ * a sample costs a few comparisons plus the notes sounding), rendered once for its loop and
+ * repeated, panned, summed, through the style's room (reverb), trimmed to length.
  */
 export function renderScore(
   score: Score,
   options: { sampleRate: number; samples: number; reverb?: string; gainDb: number; label: string },
 ): string {
-  const { sampleRate, samples } = options;
+  const parts = score.parts.map((_, i) => i);
+  const dry = renderParts(score, parts, { sampleRate: options.sampleRate, samples: options.samples, label: 'dry' });
+  return `${dry};\n[dry]${finishScore(options)}[${options.label}]`;
+}
 
-  const chains = score.parts.map((part, i) => {
+/**
+ * The filtergraph of the dry sum (before the room) of the score's `parts` (indices), exactly
+ * `samples` samples of stereo at `sampleRate`, into `[label]`: renderScore() in pieces, so that
+ * several runs can share the rendering and finishScore() take their sum to the music.
+ */
+export function renderParts(
+  score: Score,
+  parts: readonly number[],
+  options: { sampleRate: number; samples: number; label: string },
+): string {
+  const { sampleRate, samples } = options;
+  const chains = parts.map((i) => {
+    const part = score.parts[i]!;
     const [left, right] = constantPowerPan(part.pan);
     const rate = renderRate(part, sampleRate);
     // A video shorter than the loop needs only the loop's beginning: render no more than that.
     const loop = Math.min(Math.round(part.seconds * sampleRate), samples);
     const preRoll = Math.round(PRE_ROLL_SECONDS * sampleRate);
     const filters = [
-      `aevalsrc=exprs='${partExpression(part)}':s=${rate}:d=${num((preRoll + loop) / sampleRate + PRE_ROLL_SECONDS)}`,
+      `aevalsrc=exprs='${partExpression(part)}':s=${rate}:n=${FRAME_SAMPLES}:d=${num((preRoll + loop) / sampleRate + PRE_ROLL_SECONDS)}`,
       ...('drum' in part && part.drum.filter ? [part.drum.filter] : []),
       ...(rate === sampleRate ? [] : [`aresample=${sampleRate}`]),
       `atrim=start_sample=${preRoll}:end_sample=${preRoll + loop}`,
@@ -36,17 +66,52 @@ export function renderScore(
     ];
     return filters.join(',');
   });
-  const inputs = score.parts.map((_, i) => `[part${i}]`).join('');
-  const tail = [
-    `amix=inputs=${score.parts.length}:normalize=0`,
+  const inputs = parts.map((i) => `[part${i}]`).join('');
+  return [
+    ...chains,
+    `${inputs}amix=inputs=${parts.length}:normalize=0,atrim=end_sample=${samples}[${options.label}]`,
+  ].join(';\n');
+}
+
+/** The filters that take the dry sum of all the parts to the music: the room, the length, the style's level. */
+export function finishScore(options: { samples: number; reverb?: string; gainDb: number }): string {
+  return [
     // Before the trim: aecho appends its tail at the end of stream, which would lengthen the music.
     ...(options.reverb ? [`aecho=${options.reverb}`] : []),
-    `atrim=end_sample=${samples}`,
+    `atrim=end_sample=${options.samples}`,
     'asetpts=N/SR/TB',
-    ...musicFades(samples, sampleRate),
-    `volume=${num(options.gainDb)}dB[${options.label}]`,
+    `volume=${num(options.gainDb)}dB`,
   ].join(',');
-  return [...chains, `${inputs}${tail}`].join(';\n');
+}
+
+/** How far back the room reaches: aecho only echoes its input, so nothing rings longer than its longest delay. */
+export function reverbSeconds(reverb: string | undefined): number {
+  const delays = reverb?.split(':')[2]?.split('|').map(Number) ?? [];
+  return Math.max(0, ...delays) / 1000;
+}
+
+/**
+ * The score's parts in two groups of about the same rendering cost, for two runs: a part costs
+ * about its expression's length for every sample rendered (its loop, or less, at its own rate).
+ */
+export function splitParts(score: Score, sampleRate: number, samples: number): [number[], number[]] {
+  const costs = score.parts.map((part, i) => ({
+    i,
+    cost:
+      partExpression(part).length *
+      Math.min(Math.round(part.seconds * sampleRate), samples) *
+      (renderRate(part, sampleRate) / sampleRate),
+  }));
+  const groups: [{ parts: number[]; cost: number }, { parts: number[]; cost: number }] = [
+    { parts: [], cost: 0 },
+    { parts: [], cost: 0 },
+  ];
+  for (const { i, cost } of costs.sort((a, b) => b.cost - a.cost)) {
+    const lighter = groups[0].cost <= groups[1].cost ? groups[0] : groups[1];
+    lighter.parts.push(i);
+    lighter.cost += cost;
+  }
+  return [groups[0].parts.sort((a, b) => a - b), groups[1].parts.sort((a, b) => a - b)];
 }
 
 /**
