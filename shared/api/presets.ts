@@ -1,14 +1,18 @@
 import type { Request, Response } from 'express';
 import {
   AUDIO_FORMATS,
+  CAPTION_FORMATS,
+  CAPTION_LAYOUT,
   DUB_MUSIC_STYLES,
   EFFECTS_PRESETS,
   LANGUAGES,
   ORIGINAL_AUDIO_MODES,
+  MAX_CUE_SPEEDUP,
   STILL_RESOLUTIONS,
+  VOICE_RATES,
   voiceEngines,
 } from '../media/catalog';
-import { RECIPES } from '../jobs/request';
+import { RECIPES, VOICE_LIMITS } from '../jobs/request';
 import type { PresetsView } from '../openapi/schemas/catalog';
 
 export function presets(_req: Request, res: Response): void {
@@ -33,5 +37,17 @@ export function presets(_req: Request, res: Response): void {
       target_lufs: p.targetLufs,
       true_peak_dbtp: p.truePeakDbtp,
     })),
+    voice: {
+      rates: VOICE_RATES,
+      max_tracks: VOICE_LIMITS.tracks,
+      max_characters: VOICE_LIMITS.characters,
+      max_script_lines: VOICE_LIMITS.scriptLines,
+      max_cue_speedup: MAX_CUE_SPEEDUP,
+    },
+    captions: {
+      formats: CAPTION_FORMATS,
+      max_lines: CAPTION_LAYOUT.maxLines,
+      max_line_characters: CAPTION_LAYOUT.maxLineCharacters,
+    },
   } satisfies PresetsView);
 }

@@ -18,13 +18,13 @@ import { withInput } from './input';
 import { announce, completeJob } from './complete';
 import { claimJob, MAX_ATTEMPTS, recordProgress, releaseJob, renewLease, requeueJob } from './lease';
 import { inputUrl, JobRequest } from './request';
-import { runRecipe } from './recipes';
+import { runRecipe, type RecipeTrack } from './recipes';
 import { trackRunning } from './running';
 import type { JobStage } from './stages';
-import type { JobRow, StoredResult } from './views';
+import type { JobRow, StoredResult, StoredTrack } from './views';
 
-const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, extension: string): string =>
-  `jobs/${job.tenant_id}/${job.id}/output.${extension}`;
+const outputKey = (job: Pick<JobRow, 'tenant_id' | 'id'>, name: string): string =>
+  `jobs/${job.tenant_id}/${job.id}/${name}`;
 
 interface ProgressWriter {
   progress(percent: number): void;
@@ -94,8 +94,11 @@ async function run(
   // A job cancelled (or taken over) since the last renewal stores nothing: the upload cannot be undone.
   await stillHeld();
   const bucket = config().AIPROD_OUTPUTS_BUCKET;
-  const key = outputKey(job, out.extension);
-  const { sizeBytes } = await objectStore().put(bucket, key, out.path, out.contentType);
+  const key = outputKey(job, `output.${out.extension}`);
+  const [{ sizeBytes }, tracks] = await Promise.all([
+    objectStore().put(bucket, key, out.path, out.contentType),
+    out.tracks && Promise.all(out.tracks.map((t) => storeTrack(job, bucket, t, out.targetLufs))),
+  ]);
   const { facts, loudness } = out;
   return {
     bucket,
@@ -121,6 +124,32 @@ async function run(
       lra: loudness.lra,
       target_lufs: out.targetLufs,
     },
+    ...(tracks ? { tracks } : {}),
+  };
+}
+
+/** A track's facts as stored, its caption sidecars uploaded beside the output. */
+async function storeTrack(job: JobRow, bucket: string, t: RecipeTrack, targetLufs: number): Promise<StoredTrack> {
+  let captions: StoredTrack['captions'] = null;
+  if (t.captions) {
+    const webvtt = outputKey(job, `captions.${t.language}.vtt`);
+    const srt = outputKey(job, `captions.${t.language}.srt`);
+    await Promise.all([
+      objectStore().put(bucket, webvtt, t.captions.webvttPath, 'text/vtt; charset=utf-8'),
+      objectStore().put(bucket, srt, t.captions.srtPath, 'application/x-subrip; charset=utf-8'),
+    ]);
+    captions = { webvtt_key: webvtt, srt_key: srt, burned: t.captions.burned };
+  }
+  return {
+    language: t.language,
+    audio: { codec: t.audio.codec, sample_rate: t.audio.sampleRate, channels: t.audio.channels },
+    loudness: {
+      integrated_lufs: t.loudness.integratedLufs,
+      true_peak_dbtp: t.loudness.truePeakDbtp,
+      lra: t.loudness.lra,
+      target_lufs: targetLufs,
+    },
+    captions,
   };
 }
 

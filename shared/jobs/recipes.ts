@@ -9,13 +9,17 @@ import {
   extractAudio,
   renderStill,
   voiceEngine,
+  type AudioFacts,
   type DubRequest,
+  type DubResult,
+  type DubTrack,
   type LoudnessFacts,
   type MediaFacts,
   type MediaStage,
+  type TrackCaptions,
 } from '../media';
 import { objectStore } from '../platform';
-import type { DubJobRequest, JobRequest, StillJobRequest } from './request';
+import { spokenTracks, type DubJobRequest, type JobRequest, type StillJobRequest } from './request';
 
 export interface RecipeContext {
   inputPath: string;
@@ -37,6 +41,16 @@ export interface RecipeOutput {
   targetLufs: number;
   /** Whether the input's video stream was copied untouched; null when the output has no video. */
   videoCopied: boolean | null;
+  /** A video's audio tracks in stream order, each measured on its own; absent for an audio output. */
+  tracks?: RecipeTrack[];
+}
+
+export interface RecipeTrack {
+  language: string;
+  audio: AudioFacts;
+  loudness: LoudnessFacts;
+  /** Sidecar files in the work dir, when captions were asked for and the track speaks. */
+  captions: (TrackCaptions & { burned: boolean }) | null;
 }
 
 /** The sound of a dub or a still: voice (if any), music from the library or generated, preset. */
@@ -46,14 +60,8 @@ function soundOf(
 ): Omit<DubRequest, 'inputPath' | 'outputPath' | 'onProgress'> {
   return {
     workDir: ctx.workDir,
-    tracks: [
-      {
-        voiceText: request.voice_text ?? '',
-        language: request.voice_language,
-        voiceId: request.recipe === 'dub' ? request.voice_id : undefined,
-        voiceRate: request.recipe === 'dub' ? request.voice_rate : undefined,
-      },
-    ],
+    tracks: dubTracks(request),
+    ...(request.captions || request.burn_captions ? { captions: request.burn_captions ? 'burn' : 'soft' } : {}),
     leadInSeconds: request.voice_offset_seconds,
     musicStyle: request.music_style,
     // Absent from jobs stored before the field existed: replaced, as then.
@@ -68,6 +76,29 @@ function soundOf(
   };
 }
 
+/** The request's voice tracks as the engine takes them; one silent track (music alone) for a still without a voice. */
+function dubTracks(request: DubJobRequest | StillJobRequest): DubTrack[] {
+  const voiceRate = request.recipe === 'dub' ? request.voice_rate : undefined;
+  const spoken = spokenTracks(request).map((t): DubTrack => ({
+    language: t.language,
+    voiceText: t.text ?? '',
+    ...(t.script ? { script: t.script } : {}),
+    ...(t.voiceId === undefined ? {} : { voiceId: t.voiceId }),
+    ...(voiceRate === undefined ? {} : { voiceRate }),
+  }));
+  return spoken.length ? spoken : [{ language: request.voice_language, voiceText: '' }];
+}
+
+/** A video dub's tracks, facts from the delivered file, captions where they were made. */
+function tracksOf(r: DubResult, burned: boolean): RecipeTrack[] {
+  return r.tracks.map((t, i) => ({
+    language: t.language,
+    audio: r.output.audioStreams[i]!,
+    loudness: t.loudness,
+    captions: t.captions && { ...t.captions, burned: burned && i === 0 },
+  }));
+}
+
 export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promise<RecipeOutput> {
   const targetLufs = EFFECTS_PRESETS[request.effects_preset].targetLufs;
   const { signal, onProgress, workDir } = ctx;
@@ -76,7 +107,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
       const path = join(workDir, `output.${request.format}`);
       const r = await extractAudio({
         inputPath: ctx.inputPath,
-        workDir,
+
         outputPath: path,
         format: request.format,
         effectsPreset: request.effects_preset,
@@ -106,6 +137,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
         loudness: r.tracks[0]!.loudness,
         targetLufs,
         videoCopied: r.videoCopied,
+        tracks: tracksOf(r, !!request.burn_captions),
       };
     }
     case 'still': {
@@ -134,6 +166,7 @@ export async function runRecipe(request: JobRequest, ctx: RecipeContext): Promis
         loudness: r.tracks[0]!.loudness,
         targetLufs,
         videoCopied: null,
+        tracks: tracksOf(r, !!request.burn_captions),
       };
     }
   }

@@ -14,6 +14,7 @@ import {
   MUSIC_STYLES,
   ORIGINAL_AUDIO_MODES,
   STILL_RESOLUTIONS,
+  VOICE_RATES,
 } from '../media/catalog';
 import type { FieldError } from '../errors';
 import { fieldErrors } from '../validation/zod-errors';
@@ -53,14 +54,56 @@ function mediaUrl(what: string, extension: RegExp, extensions: string) {
     });
 }
 
-const voiceText = z
-  .string()
-  .trim()
-  .min(5, 'voice_text must be at least 5 characters.')
-  .max(10_000, 'voice_text must be at most 10,000 characters.')
-  .superRefine((v, ctx) => {
-    if (MARKUP.test(v)) custom(ctx, 'markup_not_allowed', 'voice_text must be plain text, without markup or script.');
-    if (CONTROL.test(v)) custom(ctx, 'invalid_characters', 'voice_text contains control characters.');
+/** Plain text read aloud: partners echo it into dashboards, so markup and control characters are refused. */
+function spokenText(field: string, min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .min(min, `${field} must be at least ${min.toLocaleString('en')} characters.`)
+    .max(max, `${field} must be at most ${max.toLocaleString('en')} characters.`)
+    .superRefine((v, ctx) => {
+      if (MARKUP.test(v)) custom(ctx, 'markup_not_allowed', `${field} must be plain text, without markup or script.`);
+      if (CONTROL.test(v)) custom(ctx, 'invalid_characters', `${field} contains control characters.`);
+    });
+}
+
+/** The most a job speaks, in all its lines and tracks together: what one voice_text may hold. */
+export const VOICE_LIMITS = { characters: 10_000, scriptLines: 200, lineCharacters: 1_000, tracks: 8 } as const;
+
+const voiceText = spokenText('voice_text', 5, VOICE_LIMITS.characters);
+
+/**
+ * Timed cues: each line is spoken from its `start_seconds`. Lines come in order of time, so a
+ * line that would run into the next one is caught at processing, where its spoken length is known.
+ */
+const voiceScript = z
+  .array(
+    z.strictObject({
+      start_seconds: z.number().min(0).max(3600),
+      text: spokenText('text', 1, VOICE_LIMITS.lineCharacters),
+    }),
+  )
+  .min(1)
+  .max(VOICE_LIMITS.scriptLines)
+  .superRefine((lines, ctx) => {
+    lines.forEach((line, i) => {
+      if (i > 0 && line.start_seconds <= lines[i - 1]!.start_seconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'start_seconds'],
+          message: `Line ${i + 1} starts at ${line.start_seconds} s, not after line ${i} (${lines[i - 1]!.start_seconds} s): lines must be in order of time.`,
+          params: { code: 'unordered_cues' },
+        });
+      }
+    });
+    const characters = lines.reduce((total, line) => total + line.text.length, 0);
+    if (characters > VOICE_LIMITS.characters) {
+      custom(
+        ctx,
+        'too_long',
+        `The script's lines hold ${characters} characters; at most ${VOICE_LIMITS.characters.toLocaleString('en')} are allowed.`,
+      );
+    }
   });
 
 const videoUrl = mediaUrl('video_url', VIDEO_EXTENSION, '.mp4, .mov, .m4v, .webm or .mkv');
@@ -80,7 +123,55 @@ const originalAudio = z.enum(ORIGINAL_AUDIO_MODES).optional();
  */
 const voiceId = z.string().trim().min(1).max(100).optional();
 /** The speaking rate, 1 when absent (and left absent, as `voice_id` is). */
-const voiceRate = z.number().min(0.8).max(1.25).optional();
+const voiceRate = z.number().min(VOICE_RATES.min).max(VOICE_RATES.max).optional();
+/**
+ * One audio track per language, each its own full mix: the same fields as the one-track shorthand
+ * (`voice_text` or `voice_script`, `voice_language`, `voice_id`), one language per track.
+ */
+const voiceTracks = z
+  .array(
+    z
+      .strictObject({
+        language: z.enum(LANGUAGES),
+        text: voiceText.optional(),
+        script: voiceScript.optional(),
+        voice_id: voiceId,
+      })
+      .superRefine((track, ctx) => {
+        if ((track.text === undefined) === (track.script === undefined)) {
+          custom(ctx, 'voice_required', 'Each track needs either text or script, not both.');
+        }
+      }),
+  )
+  .min(1)
+  .max(VOICE_LIMITS.tracks)
+  .superRefine((tracks, ctx) => {
+    const seen = new Set<string>();
+    tracks.forEach((track, i) => {
+      if (seen.has(track.language)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'language'],
+          message: `"${track.language}" has a track already: one track per language.`,
+          params: { code: 'duplicate_value' },
+        });
+      }
+      seen.add(track.language);
+    });
+    const characters = tracks.reduce(
+      (total, t) => total + (t.text?.length ?? 0) + (t.script ?? []).reduce((n, line) => n + line.text.length, 0),
+      0,
+    );
+    if (characters > VOICE_LIMITS.characters) {
+      custom(
+        ctx,
+        'too_long',
+        `The tracks hold ${characters} characters; at most ${VOICE_LIMITS.characters.toLocaleString('en')} are allowed.`,
+      );
+    }
+  });
+/** Captions from the script, timed by the voice: soft tracks and sidecars, or burned into the picture. */
+const captions = z.boolean().optional();
 const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard');
 /** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
 const voiceOffset = z.number().min(0).max(600).default(0.5);
@@ -131,11 +222,15 @@ const dubSchema = z
     recipe: z.literal('dub'),
     metadata: metadataSchema,
     video_url: videoUrl,
-    voice_text: voiceText,
+    voice_text: voiceText.optional(),
+    voice_script: voiceScript.optional(),
+    voice_tracks: voiceTracks.optional(),
     voice_language: language,
     voice_id: voiceId,
     voice_rate: voiceRate,
     voice_offset_seconds: voiceOffset,
+    captions,
+    burn_captions: captions,
     music_style: dubMusicStyle,
     original_audio: originalAudio,
     effects_preset: effectsPreset,
@@ -160,8 +255,12 @@ const stillSchema = z
     duration_seconds: z.number().min(1).max(3600),
     resolution: z.enum(Object.keys(STILL_RESOLUTIONS) as [keyof typeof STILL_RESOLUTIONS]).default('1080p'),
     voice_text: voiceText.optional(),
+    voice_script: voiceScript.optional(),
+    voice_tracks: voiceTracks.optional(),
     voice_language: language,
     voice_offset_seconds: voiceOffset,
+    captions,
+    burn_captions: captions,
     music_style: musicStyle,
     effects_preset: effectsPreset,
   })
@@ -187,15 +286,100 @@ export function parseJobRequest(body: Record<string, unknown>): ParsedRequest {
   }
   const input = { ...body, recipe };
   const parsed = JOB_REQUEST_SCHEMAS[recipe as Recipe].safeParse(input);
-  return parsed.success ? { ok: true, request: parsed.data } : { ok: false, errors: fieldErrors(parsed.error, input) };
+  const errors = [...(parsed.success ? [] : fieldErrors(parsed.error, input)), ...voiceSourceErrors(input)];
+  return parsed.success && errors.length === 0 ? { ok: true, request: parsed.data } : { ok: false, errors };
+}
+
+const VOICE_SOURCES = ['voice_text', 'voice_script', 'voice_tracks'] as const;
+
+/**
+ * What one field cannot say about the others: a job speaks from one of the voice fields (a dub
+ * must), the tracks name their own languages and voices, and captions need something spoken.
+ * Read on the body as sent, since the schema fills in `voice_language`.
+ */
+function voiceSourceErrors(input: Record<string, unknown>): FieldError[] {
+  if (input.recipe === 'extract_audio') return [];
+  const given = VOICE_SOURCES.filter((field) => input[field] !== undefined);
+  const errors: FieldError[] = given.slice(1).map((field) => ({
+    field,
+    code: 'conflicting_fields',
+    message: `Give one of ${VOICE_SOURCES.join(', ')}, not ${given.join(' and ')}.`,
+  }));
+  if (given.includes('voice_tracks')) {
+    for (const field of ['voice_language', 'voice_id'] as const) {
+      if (input[field] !== undefined) {
+        errors.push({
+          field,
+          code: 'conflicting_fields',
+          message: `With voice_tracks, each track names its own ${field === 'voice_id' ? 'voice_id' : 'language'}.`,
+        });
+      }
+    }
+  }
+  if (given.length === 0 && input.recipe === 'dub') {
+    errors.push({
+      field: 'voice_text',
+      code: 'required',
+      message: 'A dub needs voice_text, voice_script or voice_tracks.',
+    });
+  }
+  const wantsCaptions = input.captions === true || input.burn_captions === true;
+  if (wantsCaptions && given.length === 0) {
+    errors.push({
+      field: 'captions',
+      code: 'voice_required',
+      message: 'Captions are made from the voice: give voice_text, voice_script or voice_tracks.',
+    });
+  }
+  if (input.burn_captions === true && input.captions === false) {
+    errors.push({
+      field: 'burn_captions',
+      code: 'conflicting_fields',
+      message: 'burn_captions renders the captions: it cannot go with captions false.',
+    });
+  }
+  return errors;
+}
+
+/** One spoken track of a job, whichever field it came in. */
+export interface SpokenTrack {
+  /** Where the track's error would point, for messages at submit (`voice_tracks.1`, or the shorthand's fields). */
+  field: string;
+  language: string;
+  voiceId?: string;
+  text?: string;
+  script?: { startSeconds: number; text: string }[];
+}
+
+/** The tracks a dub or a still speaks, the first the default; none for a job without a voice. */
+export function spokenTracks(r: JobRequest): SpokenTrack[] {
+  if (r.recipe === 'extract_audio') return [];
+  const script = (lines: { start_seconds: number; text: string }[] | undefined) =>
+    lines?.map((line) => ({ startSeconds: line.start_seconds, text: line.text }));
+  if (r.voice_tracks) {
+    return r.voice_tracks.map((t, i) => ({
+      field: `voice_tracks.${i}`,
+      language: t.language,
+      ...(t.voice_id === undefined ? {} : { voiceId: t.voice_id }),
+      ...(t.text === undefined ? {} : { text: t.text }),
+      ...(t.script === undefined ? {} : { script: script(t.script) }),
+    }));
+  }
+  if (r.voice_text === undefined && r.voice_script === undefined) return [];
+  const voiceId = r.recipe === 'dub' ? r.voice_id : undefined;
+  return [
+    {
+      field: r.voice_script ? 'voice_script' : 'voice_text',
+      language: r.voice_language,
+      ...(voiceId === undefined ? {} : { voiceId }),
+      ...(r.voice_text === undefined ? {} : { text: r.voice_text }),
+      ...(r.voice_script === undefined ? {} : { script: script(r.voice_script) }),
+    },
+  ];
 }
 
 /** The URL of the job's input (video or image). */
 export const inputUrl = (r: JobRequest): string => (r.recipe === 'still' ? r.image_url : r.video_url);
-
-/** The voice language when the job speaks, for the engine check at submit. */
-export const spokenLanguage = (r: JobRequest): string | undefined =>
-  r.recipe === 'dub' || (r.recipe === 'still' && r.voice_text) ? r.voice_language : undefined;
 
 /** The request without its metadata (what the recipe runs on), and the metadata (empty when none). */
 export function splitMetadata(r: JobRequest): { request: Omit<JobRequest, 'metadata'>; metadata: JobMetadata } {
@@ -220,14 +404,22 @@ export function fingerprint(r: JobRequest): string {
     .digest('hex');
 }
 
+/** Characters a job's voices read, across all its lines and tracks. */
+function spokenCharacters(r: JobRequest): number {
+  return spokenTracks(r).reduce(
+    (total, t) => total + (t.text?.length ?? 0) + (t.script ?? []).reduce((n, line) => n + line.text.length, 0),
+    0,
+  );
+}
+
 /** Seconds a partner should expect: the media work grows with the voice and, for stills, the length. */
 export function estimateDurationSeconds(r: JobRequest): number {
   switch (r.recipe) {
     case 'dub':
-      return 15 + Math.ceil(r.voice_text.length / 15);
+      return 15 + Math.ceil(spokenCharacters(r) / 15);
     case 'extract_audio':
       return 15;
     case 'still':
-      return 10 + Math.ceil(r.duration_seconds / 30) + Math.ceil((r.voice_text?.length ?? 0) / 15);
+      return 10 + Math.ceil(r.duration_seconds / 30) + Math.ceil(spokenCharacters(r) / 15);
   }
 }

@@ -12,7 +12,15 @@ import { ConflictError, UnprocessableError, ValidationError } from '../errors';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
-import { estimateDurationSeconds, fingerprint, inputUrl, JobRequest, splitMetadata, spokenLanguage } from './request';
+import {
+  estimateDurationSeconds,
+  fingerprint,
+  inputUrl,
+  JobRequest,
+  splitMetadata,
+  spokenTracks,
+  type SpokenTrack,
+} from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
 import type { JobAcceptedView } from '../openapi/schemas/jobs';
 import { checkUploadsRecorded, uploadNameProblem, type UploadInput } from '../uploads/ownership';
@@ -35,48 +43,69 @@ function checkOwnObject(principal: Principal, request: JobRequest): void {
   if (problem) throw new ValidationError([problem]);
 }
 
-/** Refused now, not at the end of the job: the configured engine must speak the language. */
-function checkLanguage(request: JobRequest): void {
-  const language = spokenLanguage(request);
+/** Refused now, not at the end of the job: the configured engine must speak each track's language. */
+function checkLanguages(tracks: SpokenTrack[]): void {
   const engine = voiceEngines().find((e) => e.configured)!;
-  if (language === undefined || engine.languages.includes(language)) return;
+  const unspoken = tracks.filter((t) => !engine.languages.includes(t.language));
+  if (unspoken.length === 0) return;
   throw new ValidationError(
-    [
-      {
-        field: 'voice_language',
-        code: 'unsupported_language',
-        message: `"${language}" is not spoken by the ${engine.name} voice engine.`,
-      },
-    ],
+    unspoken.map((t) => ({
+      field: t.field.startsWith('voice_tracks') ? `${t.field}.language` : 'voice_language',
+      code: 'unsupported_language',
+      message: `"${t.language}" is not spoken by the ${engine.name} voice engine.`,
+    })),
     'unsupported_language',
     `The ${engine.name} voice engine of this deployment speaks ${engine.languages.join(', ')}; see GET /presets.`,
   );
 }
 
-/** Refused now too: a voice the configured engine does not offer for the language. */
-function checkVoice(request: JobRequest): void {
-  if (request.recipe !== 'dub' || request.voice_id === undefined) return;
+/** Refused now too: a voice the configured engine does not offer for the track's language. */
+function checkVoices(tracks: SpokenTrack[]): void {
   const engine = voiceEngines().find((e) => e.configured)!;
-  const offered = engine.voices[request.voice_language] ?? [];
-  if (offered.includes(request.voice_id)) return;
+  const offered = (t: SpokenTrack): readonly string[] => engine.voices[t.language] ?? [];
+  const unknown = tracks.filter((t) => t.voiceId !== undefined && !offered(t).includes(t.voiceId));
+  if (unknown.length === 0) return;
   throw new ValidationError(
-    [
-      {
-        field: 'voice_id',
-        code: 'unknown_voice',
-        message: `"${request.voice_id}" is not a ${request.voice_language} voice of the ${engine.name} voice engine.`,
-      },
-    ],
+    unknown.map((t) => ({
+      field: t.field.startsWith('voice_tracks') ? `${t.field}.voice_id` : 'voice_id',
+      code: 'unknown_voice',
+      message: `"${t.voiceId}" is not a ${t.language} voice of the ${engine.name} voice engine.`,
+    })),
     'unknown_voice',
-    `The ${engine.name} voice engine of this deployment offers these ${request.voice_language} voices: ${offered.join(', ') || 'none'}; see GET /presets.`,
+    unknown
+      .map(
+        (t) =>
+          `The ${engine.name} voice engine of this deployment offers these ${t.language} voices: ${offered(t).join(', ') || 'none'}`,
+      )
+      .join('; ') + '; see GET /presets.',
   );
 }
 
+/** A still's length is known at submit: a script line that starts after it cannot be heard. */
+function checkScriptFits(request: JobRequest, tracks: SpokenTrack[]): void {
+  if (request.recipe !== 'still') return;
+  const late = tracks.flatMap((t) =>
+    (t.script ?? []).flatMap((line, i) =>
+      line.startSeconds >= request.duration_seconds
+        ? [
+            {
+              field: `${t.field}.${i}.start_seconds`,
+              code: 'voice_too_long',
+              message: `Line ${i + 1} starts at ${line.startSeconds} s, at or after the end of the ${request.duration_seconds} s video.`,
+            },
+          ]
+        : [],
+    ),
+  );
+  if (late.length) throw new ValidationError(late, 'voice_too_long', 'Script lines must start before the video ends.');
+}
 /** What a well-formed request must also pass for this tenant, at submit: the same for one job and for a batch's items. */
 export function checkSubmittable(principal: Principal, request: JobRequest): void {
   checkOwnObject(principal, request);
-  checkLanguage(request);
-  checkVoice(request);
+  const tracks = spokenTracks(request);
+  checkLanguages(tracks);
+  checkVoices(tracks);
+  checkScriptFits(request, tracks);
 }
 
 async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Accepted | null> {

@@ -45,7 +45,30 @@ export interface StoredResult {
   duration_seconds: number;
   video: { codec: string; width: number; height: number; fps: number; copied: boolean } | null;
   audio: { codec: string; sample_rate: number; channels: number } | null;
-  loudness: { integrated_lufs: number; true_peak_dbtp: number; lra: number; target_lufs: number };
+  loudness: StoredLoudness;
+  /** One per audio track, the default first; absent from results stored before tracks existed, and for audio outputs. */
+  tracks?: StoredTrack[];
+}
+
+export interface StoredLoudness {
+  integrated_lufs: number;
+  true_peak_dbtp: number;
+  lra: number;
+  target_lufs: number;
+}
+
+export interface StoredTrack {
+  language: string;
+  audio: { codec: string; sample_rate: number; channels: number };
+  loudness: StoredLoudness;
+  /** The sidecars beside the output, in its bucket; null when no captions were asked for. */
+  captions: { webvtt_key: string; srt_key: string; burned: boolean } | null;
+}
+
+/** Every object a result stored: the output, and the caption sidecars of its tracks. */
+export function storedObjects(r: Pick<StoredResult, 'bucket' | 'key' | 'tracks'>): { bucket: string; key: string }[] {
+  const captions = (r.tracks ?? []).flatMap((t) => (t.captions ? [t.captions.webvtt_key, t.captions.srt_key] : []));
+  return [r.key, ...captions].map((key) => ({ bucket: r.bucket, key }));
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

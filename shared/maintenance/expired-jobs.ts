@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { ObjectStore } from '../storage';
+import { storedObjects, type StoredTrack } from '../jobs/views';
 import { deleteObjects, type StoredObject } from './objects';
 
 export interface ExpiredJobs {
@@ -22,18 +23,20 @@ export interface ExpiredJobs {
  * it, with no connection held.
  */
 export async function expireJobs(k: Knex, store: ObjectStore, days: number, limit: number): Promise<ExpiredJobs> {
-  const rows: { id: string; bucket: string | null; key: string | null }[] = (
+  const rows: { id: string; bucket: string | null; key: string | null; tracks: StoredTrack[] | null }[] = (
     await k.raw(
       `UPDATE jobs SET expired_at = now(), request = '{}'::jsonb
        WHERE id IN (SELECT id FROM jobs
                     WHERE expired_at IS NULL AND completed_at IS NOT NULL
                       AND completed_at < now() - make_interval(days => ?)
                     ORDER BY completed_at LIMIT ? FOR UPDATE SKIP LOCKED)
-       RETURNING id, result->>'bucket' AS bucket, result->>'key' AS key`,
+       RETURNING id, result->>'bucket' AS bucket, result->>'key' AS key, result->'tracks' AS tracks`,
       [days, limit],
     )
   ).rows;
-  const objects = rows.flatMap((r): StoredObject[] => (r.bucket && r.key ? [{ bucket: r.bucket, key: r.key }] : []));
+  const objects = rows.flatMap((r): StoredObject[] =>
+    r.bucket && r.key ? storedObjects({ bucket: r.bucket, key: r.key, tracks: r.tracks ?? undefined }) : [],
+  );
   const { deleted, failed } = await deleteObjects(store, objects, 'outputs');
   return { taken: rows.length, outputs: deleted, failed };
 }

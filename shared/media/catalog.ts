@@ -9,4 +9,5 @@ export { DUB_MUSIC_STYLES, MUSIC_STYLES, NO_MUSIC } from './music/styles';
 export { ORIGINAL_AUDIO_MODES, type OriginalAudioMode } from './original-audio';
 export { STILL_RESOLUTIONS, type StillResolution } from './still-resolutions';
 export { LANGUAGES } from './voice/engine';
+export { CAPTION_FORMATS, CAPTION_LAYOUT, MAX_CUE_SPEEDUP, VOICE_RATES } from './spoken-limits';
 export { voiceEngines, type VoiceEngineInfo } from './voice/catalog';

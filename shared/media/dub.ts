@@ -15,7 +15,8 @@ import { measureOriginalSound } from './original-sound';
 import { EFFECTS_PRESETS, isEffectsPreset } from './presets';
 import { pictureSeconds, probe, type MediaFacts } from './probe';
 import { progressTracker, type MediaStage } from './progress';
-import { speakTrack, type SpokenTrack, type TrackLine } from './speak';
+import { speakTrack, type SpokenTrack, type TrackCaptions } from './speak';
+import type { SpokenLine } from './voice/timed';
 import type { VoiceEngine } from './voice/engine';
 import { localVoiceEngine } from './voice/local';
 
@@ -35,14 +36,14 @@ const LOST_PICTURE_SECONDS = 0.5;
 export interface DubTrack {
   /** One of LANGUAGES: what the voice speaks, and the stream's language tag. */
   language: string;
-  /** The voice-over; empty for music (and the input's own sound) alone. */
+  /** The voice-over, read sentence after sentence from the lead-in; empty for a script, or for music (and the input's own sound) alone. */
   voiceText: string;
+  /** Timed lines instead of `voiceText`: each spoken from its time, in order of time. */
+  script?: readonly { startSeconds: number; text: string }[];
   /** One of the engine's voices for `language`; its default when absent. */
   voiceId?: string;
   /** Speaking rate, 1 (the voice's own pace) when absent: the engine's own as far as it goes, then atempo. */
   voiceRate?: number;
-  /** The track's captions, an SRT file: muxed or burned as `DubRequest.subtitles` says. */
-  captionsPath?: string;
 }
 
 export interface DubRequest {
@@ -53,11 +54,12 @@ export interface DubRequest {
   /** One to MAX_DUB_TRACKS, in order: the first is the default track. */
   tracks: readonly DubTrack[];
   /**
-   * What becomes of the tracks' captions: `soft`, each a `mov_text` stream tagged with its track's
-   * language, the picture untouched; `burn`, the first track's rendered into the picture (which is
-   * then re-encoded), the others' soft. None when absent.
+   * Captions from each track's voice, written into `workDir` as WebVTT and SRT sidecars
+   * (`captions.<language>.vtt|srt`, for the caller to keep) and put in the MP4: `soft`, each a
+   * `mov_text` stream tagged with its track's language, the picture untouched; `burn`, the first
+   * track's rendered into the picture (which is then re-encoded), the others' soft. None when absent.
    */
-  subtitles?: 'soft' | 'burn';
+  captions?: 'soft' | 'burn';
   /** A music style, or NO_MUSIC for none. */
   musicStyle: string;
   /** What becomes of the input's own sound; `replace` when absent. */
@@ -82,7 +84,9 @@ export interface DubTrackResult {
   /** Measured on the delivered file's audio stream of the track, after AAC encoding. */
   loudness: LoudnessFacts;
   /** What the track's voice says when. */
-  lines: TrackLine[];
+  lines: SpokenLine[];
+  /** The sidecars in `workDir`, when captions were asked for and the track speaks. */
+  captions: TrackCaptions | null;
 }
 
 export interface DubResult {
@@ -114,15 +118,15 @@ export async function dub(req: DubRequest): Promise<DubResult> {
   if (tracks.length < 1 || tracks.length > MAX_DUB_TRACKS) {
     throw new RangeError(`a dub has 1 to ${MAX_DUB_TRACKS} tracks, not ${tracks.length}`);
   }
-  if (req.subtitles === 'burn' && !tracks[0]?.captionsPath) {
-    throw new RangeError("burning captions needs the first track's captionsPath");
-  }
   const preset = EFFECTS_PRESETS[req.effectsPreset];
   const engine = req.voice ?? localVoiceEngine();
   const leadIn = req.leadInSeconds ?? DEFAULT_LEAD_IN_SECONDS;
   const originalAudio = req.originalAudio ?? 'replace';
-  const speaks = tracks.some((track) => track.voiceText.trim() !== '');
-  if (!style && originalAudio === 'replace' && tracks.some((track) => track.voiceText.trim() === '')) {
+  const speaking = (track: DubTrack): boolean => track.voiceText.trim() !== '' || !!track.script?.length;
+  const speaks = tracks.some(speaking);
+  if (req.captions === 'burn' && !speaking(tracks[0]!))
+    throw new RangeError('burned captions need a first track that speaks');
+  if (!style && originalAudio === 'replace' && !tracks.every(speaking)) {
     throw new RangeError('every track of a dub needs a voice, music or the original sound');
   }
 
@@ -141,7 +145,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
         'send a video with sound, or use "replace"',
     );
   }
-  const videoCopied = canCopyVideo(input) && req.subtitles !== 'burn';
+  const videoCopied = canCopyVideo(input) && req.captions !== 'burn';
   // Shares of the time as measured on two cores: per track, the mux (its AAC encoder) costs about
   // what measuring the mix and the delivered sound do together; re-encoding the picture grows
   // with the pixel rate, to some 20 times one track's mux for 1080p at 30 fps.
@@ -180,6 +184,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
         videoSeconds: seconds,
         leadInSeconds: leadIn,
         preset,
+        captionsDir: req.captions ? req.workDir : null,
         signal,
       });
       progress.update('voice', ++spokenCount / tracks.length);
@@ -222,8 +227,8 @@ export async function dub(req: DubRequest): Promise<DubResult> {
       inputPath: req.inputPath,
       input,
       tracks: specs.map((mix, i) => ({ mix, filters: levels[i]!, language: tracks[i]!.language })),
-      softCaptions: softCaptions(tracks, req.subtitles),
-      ...(req.subtitles === 'burn' ? { burnedCaptions: tracks[0]!.captionsPath } : {}),
+      softCaptions: softCaptions(tracks, voices, req.captions),
+      ...(req.captions === 'burn' ? { burnedCaptions: voices[0]!.captions!.srtPath } : {}),
       outputPath: req.outputPath,
       signal,
       onProgress: (fraction) => progress.update('mux', fraction),
@@ -249,7 +254,12 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     return {
       output,
       videoCopied,
-      tracks: tracks.map((track, i) => ({ language: track.language, loudness: loudness[i]!, lines: voices[i]!.lines })),
+      tracks: tracks.map((track, i) => ({
+        language: track.language,
+        loudness: loudness[i]!,
+        lines: voices[i]!.lines,
+        captions: voices[i]!.captions,
+      })),
     };
   } catch (err) {
     if (outputWritten) await rm(req.outputPath, { force: true });
@@ -270,13 +280,15 @@ async function musicFor(
 }
 
 /** The captions muxed as streams: every track's with `soft`, all but the first (burned) with `burn`. */
-function softCaptions(tracks: readonly DubTrack[], subtitles: DubRequest['subtitles']): MuxCaptions[] {
-  if (!subtitles) return [];
-  return tracks.flatMap((track, i) =>
-    track.captionsPath && !(subtitles === 'burn' && i === 0)
-      ? [{ path: track.captionsPath, language: track.language }]
-      : [],
-  );
+function softCaptions(
+  tracks: readonly DubTrack[],
+  voices: readonly SpokenTrack[],
+  captions: DubRequest['captions'],
+): MuxCaptions[] {
+  return tracks.flatMap((track, i) => {
+    const files = voices[i]!.captions;
+    return files && !(captions === 'burn' && i === 0) ? [{ path: files.srtPath, language: track.language }] : [];
+  });
 }
 
 /**

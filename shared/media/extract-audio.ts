@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { SAMPLE_RATE } from './audio-format';
 import { MediaError } from './errors';
 import {
-  limitForLinearGain,
+  limitInGraph,
   linearNormalization,
   LOUDNESS_METER,
   measureLoudness,
@@ -19,7 +18,6 @@ import { AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 
 export interface ExtractAudioRequest {
   inputPath: string;
-  workDir: string;
   outputPath: string;
   format: AudioFormat;
   /** The preset whose loudness target and true-peak ceiling the audio is normalized to. */
@@ -38,8 +36,11 @@ export interface ExtractAudioResult {
 
 /**
  * A video's sound alone, loudness-normalized in two passes to the preset's target: decode and
- * measure in one run, limit only when one gain cannot reach the target under the ceiling, then
- * apply that gain (loudnorm, linear) while encoding to the chosen format.
+ * measure in one run that writes nothing, limit only when one gain cannot reach the target under
+ * the ceiling (each round measured by decoding again), then decode once more and apply that gain
+ * while encoding to the chosen format. Nothing but the output is written: a decoded hour would be
+ * 1.4 GB of float samples in scratch space, which on Cloud Run is memory, where decoding again
+ * costs seconds.
  */
 export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAudioResult> {
   if (!isEffectsPreset(req.effectsPreset)) throw new RangeError(`unknown effects preset "${req.effectsPreset}"`);
@@ -64,46 +65,38 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
     lra: preset.lra,
   };
 
-  const scratch = await mkdtemp(join(req.workDir, 'extract-'));
   let outputWritten = false;
   try {
-    const decoded = join(scratch, 'audio.wav');
     req.onStage?.('mixing');
-    const { stderr } = await runFfmpeg(
-      [
-        '-i',
-        req.inputPath,
-        '-map',
-        '0:a:0',
-        '-vn',
-        '-af',
-        `aresample=${SAMPLE_RATE},aformat=channel_layouts=stereo,${LOUDNESS_METER}`,
-        '-c:a',
-        'pcm_f32le',
-        '-y',
-        decoded,
-      ],
-      { signal, logLevel: 'info', onProgress: (at) => progress.update('decode', at / input.durationSeconds) },
-    );
-    const measured = parseLoudnessSummary(stderr);
+    const decoded = (filters: readonly string[]): string[] => [
+      '-i',
+      req.inputPath,
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-af',
+      [`aresample=${SAMPLE_RATE}`, 'aformat=channel_layouts=stereo', ...filters].join(','),
+    ];
+    const measure = async (filters: readonly string[], onProgress?: (at: number) => void) =>
+      parseLoudnessSummary(
+        (
+          await runFfmpeg([...decoded([...filters, LOUDNESS_METER]), '-f', 'null', '-'], {
+            signal,
+            logLevel: 'info',
+            ...(onProgress ? { onProgress } : {}),
+          })
+        ).stderr,
+      );
+    const measured = await measure([], (at) => progress.update('decode', at / input.durationSeconds));
     if (measured.integratedLufs <= -70)
       throw new MediaError('silent_audio', 'the sound is digital silence: there is nothing to normalize');
 
-    const master = await limitForLinearGain({
-      path: decoded,
-      measured,
-      target,
-      scratchPath: (round) => join(scratch, `limited-${round}.wav`),
-      signal,
-    });
+    const limited = await limitInGraph(measured, target, (filters) => measure(filters));
     outputWritten = true;
     req.onStage?.('encoding');
     await runFfmpeg(
       [
-        '-i',
-        master.path,
-        '-af',
-        `${linearNormalization(master.measured, target)},aresample=${SAMPLE_RATE}`,
+        ...decoded([...limited.filters, linearNormalization(limited.measured, target), `aresample=${SAMPLE_RATE}`]),
         '-ar',
         String(SAMPLE_RATE),
         ...out.args,
@@ -121,7 +114,5 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
   } catch (err) {
     if (outputWritten) await rm(req.outputPath, { force: true });
     throw err;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
   }
 }

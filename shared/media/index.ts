@@ -36,7 +36,8 @@ export {
   type DubTrack,
   type DubTrackResult,
 } from './dub';
-export type { TrackLine } from './speak';
+export type { TrackCaptions } from './speak';
+export type { SpokenLine } from './voice/timed';
 export { extractAudio, type ExtractAudioRequest, type ExtractAudioResult } from './extract-audio';
 export { AUDIO_FORMATS, AUDIO_OUTPUTS, type AudioFormat } from './audio-outputs';
 export { renderStill } from './still';

@@ -8,12 +8,6 @@ export interface LoudnessFacts {
   lra: number;
 }
 
-/** What the second, linear pass of loudnorm needs to know about the first. */
-export interface LoudnessMeasurement extends LoudnessFacts {
-  /** The relative gate of the integrated measurement (integrated - 10 LU, or -70 for silence). */
-  thresholdLufs: number;
-}
-
 /**
  * The EBU R128 meter as a pass-through filter, for every measurement including the first pass of
  * the normalization: ebur128 measures integrated loudness, range and true peak (4x oversampled) at
@@ -31,16 +25,6 @@ export const METER_ARGS = ['-af', LOUDNESS_METER, '-f', 'null', '-'] as const;
  * (compressed audio is decoded first; nothing else is).
  */
 export async function measureLoudness(path: string, signal?: AbortSignal, audioStream = 0): Promise<LoudnessFacts> {
-  const { integratedLufs, truePeakDbtp, lra } = await measureForNormalization(path, signal, audioStream);
-  return { integratedLufs, truePeakDbtp, lra };
-}
-
-/** measureLoudness() with the gate threshold that a normalization pass needs too. */
-export async function measureForNormalization(
-  path: string,
-  signal?: AbortSignal,
-  audioStream = 0,
-): Promise<LoudnessMeasurement> {
   const { stderr } = await runFfmpeg(['-i', path, '-map', `0:a:${audioStream}`, ...METER_ARGS], {
     signal,
     logLevel: 'info',
@@ -49,7 +33,7 @@ export async function measureForNormalization(
 }
 
 /** Reads the meter's closing summary; silence reads as -70 LUFS and a true peak of -Infinity. */
-export function parseLoudnessSummary(stderr: string): LoudnessMeasurement {
+export function parseLoudnessSummary(stderr: string): LoudnessFacts {
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const value = (pattern: RegExp): number => {
     const text = pattern.exec(summary)?.[1];
@@ -60,7 +44,6 @@ export function parseLoudnessSummary(stderr: string): LoudnessMeasurement {
   };
   return {
     integratedLufs: value(/Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS/),
-    thresholdLufs: value(/Integrated loudness:\s+I:[^\n]*\n\s+Threshold:\s+(-?[\d.]+|-inf) LUFS/),
     lra: value(/LRA:\s+(-?[\d.]+) LU/),
     truePeakDbtp: value(/True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS/),
   };
@@ -76,7 +59,7 @@ export interface LoudnessTarget {
  * Whether one constant gain reaches the target: it must not lift the true peak over the target's
  * ceiling (loudnorm's own test for its linear mode, af_loudnorm.c).
  */
-function fitsLinearGain(measured: LoudnessMeasurement, target: LoudnessTarget): boolean {
+function fitsLinearGain(measured: LoudnessFacts, target: LoudnessTarget): boolean {
   return (
     measured.integratedLufs > -70 &&
     measured.truePeakDbtp + target.lufs - measured.integratedLufs <= target.truePeakDbtp
@@ -91,7 +74,7 @@ const MAX_LIMITER_ROUNDS = 3;
  * through a limiter set under the ceiling. Sample peaks under it leave room for the peaks between
  * samples (true peak) to stay under the target's.
  */
-function limiterRound(measured: LoudnessMeasurement, target: LoudnessTarget): string {
+function limiterRound(measured: LoudnessFacts, target: LoudnessTarget): string {
   const ceiling = 10 ** ((target.truePeakDbtp - 1) / 20);
   const gain = (target.lufs - measured.integratedLufs).toFixed(2);
   return `volume=${gain}dB,alimiter=limit=${ceiling}:attack=5:release=50:level=0:latency=1`;
@@ -105,10 +88,10 @@ function limiterRound(measured: LoudnessMeasurement, target: LoudnessTarget): st
  * and the figures of the sound through them, for linearNormalization().
  */
 export async function limitInGraph(
-  first: LoudnessMeasurement,
+  first: LoudnessFacts,
   target: LoudnessTarget,
-  measure: (filters: readonly string[]) => Promise<LoudnessMeasurement>,
-): Promise<{ filters: string[]; measured: LoudnessMeasurement }> {
+  measure: (filters: readonly string[]) => Promise<LoudnessFacts>,
+): Promise<{ filters: string[]; measured: LoudnessFacts }> {
   const filters: string[] = [];
   let measured = first;
   while (filters.length < MAX_LIMITER_ROUNDS && !fitsLinearGain(measured, target)) {
@@ -119,36 +102,11 @@ export async function limitInGraph(
 }
 
 /**
- * limitInGraph() for a sound in a file: each round writes the limited sound to a file of its own.
- * Returns the file to normalize and its figures; the original when it already fits.
- */
-export async function limitForLinearGain(options: {
-  path: string;
-  measured: LoudnessMeasurement;
-  target: LoudnessTarget;
-  scratchPath: (round: number) => string;
-  signal?: AbortSignal;
-}): Promise<{ path: string; measured: LoudnessMeasurement }> {
-  let { path, measured } = options;
-  const { target } = options;
-  for (let round = 1; round <= MAX_LIMITER_ROUNDS && !fitsLinearGain(measured, target); round++) {
-    const out = options.scratchPath(round);
-    const { stderr } = await runFfmpeg(
-      ['-i', path, '-af', `${limiterRound(measured, target)},${LOUDNESS_METER}`, '-c:a', 'pcm_s16le', '-y', out],
-      { signal: options.signal, logLevel: 'info' },
-    );
-    path = out;
-    measured = parseLoudnessSummary(stderr);
-  }
-  return { path, measured };
-}
-
-/**
  * The second pass of the normalization: the one constant gain that takes the measured sound to
- * the target, exactly. The limiting before it (limitInGraph, limitForLinearGain) is what keeps the
+ * the target, exactly. The limiting before it (limitInGraph) is what keeps the
  * true peak under the ceiling, so nothing needs riding the level, nor loudnorm (whose linear mode
  * applies the same gain after resampling to 192 kHz, at several times the cost).
  */
-export function linearNormalization(measured: LoudnessMeasurement, target: LoudnessTarget): string {
+export function linearNormalization(measured: LoudnessFacts, target: LoudnessTarget): string {
   return `volume=${(target.lufs - measured.integratedLufs).toFixed(2)}dB`;
 }

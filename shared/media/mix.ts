@@ -1,6 +1,6 @@
 import { SAMPLE_RATE } from './audio-format';
 import { GraphInputs } from './graph-inputs';
-import { LOUDNESS_METER, METER_ARGS, parseLoudnessSummary, type LoudnessMeasurement } from './loudness';
+import { LOUDNESS_METER, METER_ARGS, parseLoudnessSummary, type LoudnessFacts } from './loudness';
 import { PIPED_PCM, runPiped } from './piped';
 import { bedGraph, bedInputs, type MusicBed } from './music/bed';
 import { MUSIC_REFERENCE_LUFS } from './music/styles';
@@ -34,7 +34,7 @@ export async function processVoice(options: {
   outPath: string;
   preset: EffectsPreset;
   signal?: AbortSignal;
-}): Promise<LoudnessMeasurement> {
+}): Promise<LoudnessFacts> {
   const filters = [
     `aresample=${SAMPLE_RATE}`,
     'aformat=channel_layouts=mono',
@@ -162,7 +162,7 @@ export async function measureMix(
   spec: MixSpec,
   filters: readonly string[],
   options: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
-): Promise<LoudnessMeasurement> {
+): Promise<LoudnessFacts> {
   const seconds = spec.samples / SAMPLE_RATE;
   const { stderr } = await runPiped(
     [{ args: mixArgs(spec, filters) }, { args: [...PIPED_PCM, '-i', 'pipe:3', ...METER_ARGS], reads: [0] }],

@@ -39,6 +39,15 @@ export function runFfprobe(args: readonly string[], options: RunOptions = {}): P
   return run(ffprobePath(), ['-hide_banner', '-loglevel', options.logLevel ?? 'error', ...args], options);
 }
 
+/**
+ * ffmpeg honours `http_proxy` even for the job's input served on loopback (shared/net): a proxy
+ * set in the environment must never be asked for 127.0.0.1.
+ */
+function toolEnv(): NodeJS.ProcessEnv {
+  const env = process.env;
+  return { ...env, no_proxy: [env.no_proxy ?? env.NO_PROXY, '127.0.0.1', 'localhost'].filter(Boolean).join(',') };
+}
+
 function run(bin: string, args: string[], options: RunOptions): Promise<RunResult> {
   const tool = basename(bin);
   const { signal, onProgress } = options;
@@ -46,7 +55,11 @@ function run(bin: string, args: string[], options: RunOptions): Promise<RunResul
 
   return new Promise<RunResult>((resolve, reject) => {
     const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(options.pipes ?? [])];
-    const child = spawn(bin, args, { cwd: options.cwd, stdio }) as ChildProcessByStdio<null, Readable, Readable>;
+    const child = spawn(bin, args, { cwd: options.cwd, stdio, env: toolEnv() }) as ChildProcessByStdio<
+      null,
+      Readable,
+      Readable
+    >;
     const stdout: string[] = [];
     let stderr = '';
     let pending = '';

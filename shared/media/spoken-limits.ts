@@ -6,5 +6,11 @@
 /** A timed line may be sped up by this much (pitch kept) to end before the next one starts. */
 export const MAX_CUE_SPEEDUP = 1.15;
 
+/** Speaking rates a job may ask for (`voice_rate`). */
+export const VOICE_RATES = { min: 0.8, max: 1.25 } as const;
+
 /** A caption shows at most this many lines of at most this many characters (the usual broadcast rule). */
 export const CAPTION_LAYOUT = { maxLines: 2, maxLineCharacters: 42 } as const;
+
+/** Sidecar formats stored beside the output. */
+export const CAPTION_FORMATS = ['webvtt', 'srt'] as const;

@@ -11,7 +11,8 @@ import { loginSchema } from '../auth/login';
 import { batchEnvelope } from '../batches/submit';
 import { JOB_LIMITS, PRIORITIES } from '../jobs/limits';
 import { listJobsSchema } from '../jobs/listing';
-import { JOB_REQUEST_SCHEMAS, METADATA_LIMITS, metadataSchema } from '../jobs/request';
+import { JOB_REQUEST_SCHEMAS, METADATA_LIMITS, metadataSchema, VOICE_LIMITS } from '../jobs/request';
+import { MAX_CUE_SPEEDUP } from '../media/catalog';
 import { BUG_LIMITS, commentSchema, createBugSchema, listBugsSchema } from '../support/requests';
 import { uploadRequestSchema, UPLOAD_MEDIA_TYPES } from '../uploads/request';
 import { usageQuerySchema, USAGE_RANGE_DAYS } from '../usage/report';
@@ -66,13 +67,42 @@ describe(metadataSchema, {
   example: { order_id: 'PO-77' },
 });
 
-describeFields(dub, {
-  video_url: { description: VIDEO_URL, example: 'https://cdn.example.com/in/clip.mp4' },
+/** The voice fields a dub and a still share: the one-track shorthand, its timed form, the tracks and captions. */
+const SPOKEN: Record<string, Meta> = {
   voice_text: {
     description:
-      'What the voice reads: 5 to 10,000 characters after trimming, plain text. Codes: `too_short`, `too_long`, `markup_not_allowed`, `invalid_characters`.',
+      'What the voice reads, sentence after sentence from `voice_offset_seconds`: 5 to 10,000 characters after trimming, plain text. Give one of `voice_text`, `voice_script` or `voice_tracks` (`conflicting_fields`; a dub needs one: `required`). Codes: `too_short`, `too_long`, `markup_not_allowed`, `invalid_characters`.',
     example: 'Welcome to the show.',
   },
+  voice_script: {
+    description: `Timed cues: each line spoken from its \`start_seconds\`, in order of time (\`unordered_cues\`), 1 to ${VOICE_LIMITS.scriptLines} lines of up to ${VOICE_LIMITS.lineCharacters.toLocaleString('en')} characters, ${VOICE_LIMITS.characters.toLocaleString('en')} in all. A line whose speech would run into the next one's start is sped up by up to ${MAX_CUE_SPEEDUP}x, pitch kept; beyond, the job fails with \`voice_cue_overlap\` naming the line. A line starting after the video's end is refused at submit when its length is known (a still's \`duration_seconds\`: 422 \`voice_too_long\`), else the job fails with \`voice_too_long\`.`,
+    example: [
+      { start_seconds: 1, text: 'Welcome to the harbour.' },
+      { start_seconds: 6.5, text: 'The boats go out before dawn.' },
+    ],
+  },
+  voice_tracks: {
+    description: `One audio track per language (1 to ${VOICE_LIMITS.tracks}, \`duplicate_value\` for a language twice), each with \`text\` or \`script\` (as \`voice_text\` and \`voice_script\`; \`voice_required\` for neither or both) and an optional \`voice_id\` of that language; each is a full mix normalized on its own, tagged with its ISO 639-2 language, the first the default. Replaces \`voice_language\` and \`voice_id\` (\`conflicting_fields\`).`,
+    example: [
+      { language: 'en', text: 'Welcome to the harbour.' },
+      { language: 'fr', text: 'Bienvenue au port.' },
+    ],
+  },
+  captions: {
+    default: false,
+    description:
+      "Captions from the script, timed by the voice: per track a soft `mov_text` subtitle track in the MP4, tagged with its language (the picture still copied), and WebVTT and SRT sidecars whose signed URLs are in the result's `tracks`. A cue per sentence, long ones split at clause boundaries, at most 2 lines of 42 characters. Needs a voice (`voice_required`).",
+  },
+  burn_captions: {
+    default: false,
+    description:
+      "Renders the first track's captions into the picture (a re-encode: the result's `video.copied` is false), the sidecars still stored; implies `captions` (`conflicting_fields` with `captions: false`).",
+  },
+};
+
+describeFields(dub, {
+  video_url: { description: VIDEO_URL, example: 'https://cdn.example.com/in/clip.mp4' },
+  ...SPOKEN,
   voice_language: {
     description:
       'The language of `voice_text`; it must be spoken by the configured voice engine (`GET /presets`), else 422 `unsupported_language`.',
@@ -106,6 +136,7 @@ describeFields(still, {
     example: 'https://cdn.example.com/in/cover.png',
   },
   duration_seconds: { description: 'Length of the video, in seconds.' },
+  ...SPOKEN,
   resolution: { description: 'The frame the image is letterboxed into.' },
   music_style: { description: 'The music under the image and the voice.' },
 });

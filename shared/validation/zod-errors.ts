@@ -22,9 +22,14 @@ export function fieldErrors(error: z.ZodError, input: unknown): FieldError[] {
   return error.issues.flatMap((issue): FieldError[] => {
     const field = issue.path.join('.') || '(body)';
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({ field: k, code: 'unknown_field', message: `Unknown field "${k}".` }));
+      return issue.keys.map((k) => ({
+        field: [...issue.path, k].join('.'),
+        code: 'unknown_field',
+        message: `Unknown field "${k}".`,
+      }));
     }
-    if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+    // A missing enum field fails as a wrong value: it is as missing as a missing string.
+    if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && valueAt(input, issue.path) === undefined) {
       return [{ field, code: 'required', message: `${field} is required.` }];
     }
     const custom = issue.code === 'custom' ? (issue.params as { code?: string } | undefined)?.code : undefined;

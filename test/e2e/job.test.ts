@@ -118,6 +118,63 @@ it.each([
   expect(((await result.json()) as { code: string }).code).toBe(code);
 });
 
+it('localizes in one job: a track per language, timed script lines, captions as streams and signed sidecars', async () => {
+  const res = await fetch(`${stack.url}/pipeline/run`, {
+    method: 'POST',
+    headers: headers(),
+    body: JSON.stringify({
+      video_url: `${files.url}/clip.mp4`,
+      voice_tracks: [
+        { language: 'en', text: 'Welcome to the harbour.' },
+        {
+          language: 'fr',
+          script: [
+            { start_seconds: 1, text: 'Bonjour.' },
+            { start_seconds: 3.5, text: 'Au revoir.' },
+          ],
+        },
+      ],
+      captions: true,
+    }),
+  });
+  expect(res.status).toBe(202);
+  const { job_id: jobId } = (await res.json()) as { job_id: string };
+  expect(await waitForEnd(jobId)).toMatchObject({ status: 'COMPLETED' });
+  const result = (await (
+    await fetch(`${stack.url}/pipeline/${jobId}/result`, { headers: headers() })
+  ).json()) as Record<string, any>;
+  expect(result.video).toMatchObject({ copied: true });
+  expect(result.tracks).toEqual([
+    expect.objectContaining({ language: 'en', audio: { codec: 'aac', sample_rate: 48000, channels: 2 } }),
+    expect.objectContaining({ language: 'fr' }),
+  ]);
+  for (const track of result.tracks) {
+    expect(Math.abs(track.loudness.integrated_lufs - -14)).toBeLessThanOrEqual(0.5);
+    expect(track.captions.burned).toBe(false);
+  }
+  expect(result.loudness).toEqual(result.tracks[0].loudness);
+
+  const output = join(inputDir, `${jobId}.mp4`);
+  writeFileSync(output, Buffer.from(await (await fetch(result.url)).arrayBuffer()));
+  const streams = ffprobeJson(output).streams as unknown as {
+    codec_type: string;
+    codec_name: string;
+    tags?: { language?: string };
+  }[];
+  expect(streams.filter((s) => s.codec_type !== 'video').map((s) => [s.codec_name, s.tags?.language])).toEqual([
+    ['aac', 'eng'],
+    ['aac', 'fra'],
+    ['mov_text', 'eng'],
+    ['mov_text', 'fra'],
+  ]);
+
+  // The French sidecars hold the script's two lines, each shown from where it is spoken.
+  const vtt = await (await fetch(result.tracks[1].captions.webvtt_url)).text();
+  const srt = await (await fetch(result.tracks[1].captions.srt_url)).text();
+  expect(vtt).toMatch(/^WEBVTT\n\n00:00:01\.0\d\d --> .*\nBonjour\.\n\n00:00:03\.5\d\d --> .*\nAu revoir\.\n/);
+  expect(srt).toMatch(/^1\n00:00:01,0\d\d --> .*\nBonjour\.\n\n2\n00:00:03,5\d\d --> .*\nAu revoir\.\n/);
+});
+
 it('fails with voice_too_long when the script outlasts the video', async () => {
   const jobId = await submit('clip.mp4', 'This script is far too long for a six second clip. '.repeat(8));
   expect(await waitForEnd(jobId)).toMatchObject({

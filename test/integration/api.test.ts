@@ -179,6 +179,58 @@ describe('POST /pipeline/run', () => {
     expect(tooFast.body.errors).toEqual([expect.objectContaining({ field: 'voice_rate' })]);
   });
 
+  it('checks each voice track at submit, naming the track', async () => {
+    const before = await env.db('jobs').count<{ count: string }[]>('* as count');
+    const tracks = [
+      { language: 'en', text: 'Welcome to the harbour.' },
+      { language: 'ja', text: 'Hello in Japanese.' },
+      { language: 'fr', text: 'Bienvenue au port.', voice_id: 'fr-FR-Wavenet-A' },
+    ];
+    const unspoken = await call('POST', '/pipeline/run', { json: { video_url: body.video_url, voice_tracks: tracks } });
+    expect(unspoken.status).toBe(422);
+    expect(unspoken.body.code).toBe('unsupported_language');
+    expect(unspoken.body.errors).toEqual([
+      expect.objectContaining({ field: 'voice_tracks.1.language', code: 'unsupported_language' }),
+    ]);
+    const unknown = await call('POST', '/pipeline/run', {
+      json: { video_url: body.video_url, voice_tracks: [tracks[0], tracks[2]] },
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.errors).toEqual([
+      expect.objectContaining({ field: 'voice_tracks.1.voice_id', code: 'unknown_voice' }),
+    ]);
+    expect(await env.db('jobs').count<{ count: string }[]>('* as count')).toEqual(before);
+
+    const taken = await call('POST', '/pipeline/run', {
+      json: { video_url: body.video_url, voice_tracks: [tracks[0], { ...tracks[2], voice_id: 'awb' }], captions: true },
+    });
+    expect(taken.status).toBe(202);
+    const row = await env.db('jobs').where({ id: taken.body.job_id }).first();
+    expect(row.request).toMatchObject({ voice_tracks: [tracks[0], { ...tracks[2], voice_id: 'awb' }], captions: true });
+  });
+
+  it("refuses at submit a still's script line that starts after its end", async () => {
+    const still = { recipe: 'still', image_url: 'https://img.example.com/cover.jpg', duration_seconds: 8 };
+    const late = await call('POST', '/pipeline/run', {
+      json: {
+        ...still,
+        voice_script: [
+          { start_seconds: 1, text: 'In time.' },
+          { start_seconds: 8, text: 'Too late.' },
+        ],
+      },
+    });
+    expect(late.status).toBe(422);
+    expect(late.body.code).toBe('voice_too_long');
+    expect(late.body.errors).toEqual([
+      expect.objectContaining({ field: 'voice_script.1.start_seconds', code: 'voice_too_long' }),
+    ]);
+    const fits = await call('POST', '/pipeline/run', {
+      json: { ...still, voice_script: [{ start_seconds: 7.5, text: 'Just in time.' }] },
+    });
+    expect(fits.status).toBe(202);
+  });
+
   it('accepts the other recipes, each with its own fields', async () => {
     const audio = await call('POST', '/pipeline/run', {
       json: { recipe: 'extract_audio', video_url: body.video_url, format: 'mp3' },
@@ -330,6 +382,14 @@ describe('public endpoints and the gateway', () => {
     expect(r.body.effects_presets).toContainEqual(
       expect.objectContaining({ name: 'standard', target_lufs: -14, true_peak_dbtp: -1 }),
     );
+    expect(r.body.voice).toEqual({
+      rates: { min: 0.8, max: 1.25 },
+      max_tracks: 8,
+      max_characters: 10_000,
+      max_script_lines: 200,
+      max_cue_speedup: 1.15,
+    });
+    expect(r.body.captions).toEqual({ formats: ['webvtt', 'srt'], max_lines: 2, max_line_characters: 42 });
   });
 
   it.each(['/health', '/health/live', '/health/ready'])('GET %s answers 200', async (path) => {

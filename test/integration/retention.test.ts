@@ -40,13 +40,24 @@ const uploads = () => config().AIPROD_UPLOADS_BUCKET;
 const ago = (days: number) => env.db.raw('now() - make_interval(secs => ?)', [days * 86_400]);
 const fileOf = (bucket: string, key: string) => store().filePath(bucket, key);
 
-/** An ended job as the job-processor leaves it, its output file stored, ended `daysAgo` days ago. */
-async function endedJob(daysAgo: number, status: 'COMPLETED' | 'FAILED' = 'COMPLETED') {
+/**
+ * An ended job as the job-processor leaves it, its output file (and, `withCaptions`, one track's
+ * caption sidecars) stored, ended `daysAgo` days ago.
+ */
+async function endedJob(daysAgo: number, status: 'COMPLETED' | 'FAILED' = 'COMPLETED', withCaptions = false) {
   const id = randomUUID();
   const key = `jobs/${tenant.tenantId}/${id}/output.mp4`;
+  const captions = {
+    webvtt_key: `jobs/${tenant.tenantId}/${id}/captions.en.vtt`,
+    srt_key: `jobs/${tenant.tenantId}/${id}/captions.en.srt`,
+  };
   let result: StoredResult | null = null;
   if (status === 'COMPLETED') {
     const { sizeBytes } = await store().put(outputs(), key, sample, 'video/mp4');
+    if (withCaptions) {
+      await store().put(outputs(), captions.webvtt_key, sample, 'text/vtt');
+      await store().put(outputs(), captions.srt_key, sample, 'application/x-subrip');
+    }
     result = {
       bucket: outputs(),
       key,
@@ -56,6 +67,18 @@ async function endedJob(daysAgo: number, status: 'COMPLETED' | 'FAILED' = 'COMPL
       video: { codec: 'h264', width: 320, height: 240, fps: 25, copied: true },
       audio: { codec: 'aac', sample_rate: 48000, channels: 2 },
       loudness: { integrated_lufs: -14, true_peak_dbtp: -1.2, lra: 4, target_lufs: -14 },
+      ...(withCaptions
+        ? {
+            tracks: [
+              {
+                language: 'en',
+                audio: { codec: 'aac', sample_rate: 48000, channels: 2 },
+                loudness: { integrated_lufs: -14, true_peak_dbtp: -1.2, lra: 4, target_lufs: -14 },
+                captions: { ...captions, burned: false },
+              },
+            ],
+          }
+        : {}),
     };
   }
   await env.db('jobs').insert({
@@ -75,7 +98,7 @@ async function endedJob(daysAgo: number, status: 'COMPLETED' | 'FAILED' = 'COMPL
     completed_at: ago(daysAgo),
     updated_at: ago(daysAgo),
   });
-  return { id, key };
+  return { id, key, captions };
 }
 
 async function webhookId(): Promise<string> {
@@ -340,6 +363,18 @@ it('splits the work between two sweeps at once: each row and object deleted once
       .whereNull('expired_at'),
   ).toHaveLength(0);
 }, 120_000);
+
+it("deletes a job's caption sidecars with its output", async () => {
+  const job = await endedJob(31, 'COMPLETED', true);
+  const kept = await endedJob(2, 'COMPLETED', true);
+  await sweep(env.db);
+  for (const key of [job.key, job.captions.webvtt_key, job.captions.srt_key]) {
+    expect(existsSync(fileOf(outputs(), key))).toBe(false);
+  }
+  for (const key of [kept.key, kept.captions.webvtt_key, kept.captions.srt_key]) {
+    expect(existsSync(fileOf(outputs(), key))).toBe(true);
+  }
+});
 
 it('stays within its batches per tick and drains a backlog over the next ticks', async () => {
   await idempotencyKeys(10_500, 48);

@@ -1,4 +1,4 @@
-import { fingerprint, parseJobRequest, type JobRequest } from '../../shared/jobs/request';
+import { fingerprint, parseJobRequest, spokenTracks, type JobRequest } from '../../shared/jobs/request';
 
 const valid = { video_url: 'https://cdn.example.com/clips/intro.mp4', voice_text: 'Hello and welcome to the show.' };
 
@@ -195,5 +195,100 @@ describe('metadata, on every recipe', () => {
     expect(fingerprint(a)).toBe(fingerprint(b));
     expect(fingerprint(a)).not.toBe(fingerprint(parsed({ ...valid, metadata: { a: '1', b: '3' } })));
     expect(fingerprint(a)).not.toBe(fingerprint(parsed(valid)));
+  });
+});
+
+describe('POST /pipeline/run body: timed scripts, tracks and captions', () => {
+  const video = { video_url: valid.video_url };
+  const script = [
+    { start_seconds: 1, text: 'Welcome to the harbour.' },
+    { start_seconds: 6.5, text: 'The boats go out before dawn.' },
+  ];
+  const tracks = [
+    { language: 'en', text: 'Welcome to the harbour.' },
+    { language: 'fr', script, voice_id: 'slt' },
+  ];
+
+  it('takes a script, tracks and captions, and leaves absent what was not sent', () => {
+    expect(parsed({ ...video, voice_script: script, captions: true })).toMatchObject({
+      voice_script: script,
+      captions: true,
+    });
+    const request = parsed({ ...video, voice_tracks: tracks, burn_captions: true });
+    expect(request).toMatchObject({ voice_tracks: tracks, burn_captions: true });
+    expect(request).not.toHaveProperty('captions');
+    expect(request).not.toHaveProperty('voice_text');
+    expect(
+      parsed({ recipe: 'still', image_url: 'https://e.com/a.png', duration_seconds: 10, voice_script: script }),
+    ).toMatchObject({
+      voice_script: script,
+    });
+  });
+
+  it('lists the tracks as the engine speaks them, the shorthand as one track', () => {
+    expect(spokenTracks(parsed({ ...video, voice_tracks: tracks }))).toEqual([
+      { field: 'voice_tracks.0', language: 'en', text: 'Welcome to the harbour.' },
+      {
+        field: 'voice_tracks.1',
+        language: 'fr',
+        voiceId: 'slt',
+        script: script.map((l) => ({ startSeconds: l.start_seconds, text: l.text })),
+      },
+    ]);
+    expect(spokenTracks(parsed({ ...valid, voice_language: 'de', voice_id: 'awb' }))).toEqual([
+      { field: 'voice_text', language: 'de', voiceId: 'awb', text: valid.voice_text },
+    ]);
+    expect(spokenTracks(parsed({ recipe: 'still', image_url: 'https://e.com/a.png', duration_seconds: 10 }))).toEqual(
+      [],
+    );
+  });
+
+  it.each([
+    [{ ...video }, 'voice_text', 'required'],
+    [{ ...valid, voice_script: script }, 'voice_script', 'conflicting_fields'],
+    [{ ...video, voice_script: script, voice_tracks: tracks }, 'voice_tracks', 'conflicting_fields'],
+    [{ ...video, voice_tracks: tracks, voice_language: 'fr' }, 'voice_language', 'conflicting_fields'],
+    [{ ...video, voice_tracks: tracks, voice_id: 'slt' }, 'voice_id', 'conflicting_fields'],
+    [{ ...video, voice_script: [] }, 'voice_script', 'too_short'],
+    [{ ...video, voice_script: [{ start_seconds: -1, text: 'Hello.' }] }, 'voice_script.0.start_seconds', 'too_short'],
+    [{ ...video, voice_script: [{ start_seconds: 1, text: '' }] }, 'voice_script.0.text', 'too_short'],
+    [
+      { ...video, voice_script: [{ start_seconds: 1, text: '<b>hi</b>' }] },
+      'voice_script.0.text',
+      'markup_not_allowed',
+    ],
+    [{ ...video, voice_script: [{ start_seconds: 1, text: 'Hi', speed: 2 }] }, 'voice_script.0.speed', 'unknown_field'],
+    [{ ...video, voice_script: [script[1], script[0]] }, 'voice_script.1.start_seconds', 'unordered_cues'],
+    [{ ...video, voice_script: [script[0], script[0]] }, 'voice_script.1.start_seconds', 'unordered_cues'],
+    [
+      { ...video, voice_script: Array.from({ length: 11 }, (_, i) => ({ start_seconds: i, text: 'x'.repeat(1000) })) },
+      'voice_script',
+      'too_long',
+    ],
+    [{ ...video, voice_tracks: [] }, 'voice_tracks', 'too_short'],
+    [{ ...video, voice_tracks: Array.from({ length: 9 }, () => tracks[0]) }, 'voice_tracks', 'too_long'],
+    [{ ...video, voice_tracks: [tracks[0], { ...tracks[0] }] }, 'voice_tracks.1.language', 'duplicate_value'],
+    [{ ...video, voice_tracks: [{ language: 'en' }] }, 'voice_tracks.0', 'voice_required'],
+    [
+      { ...video, voice_tracks: [{ language: 'en', text: 'Hello there.', script }] },
+      'voice_tracks.0',
+      'voice_required',
+    ],
+    [
+      { ...video, voice_tracks: [{ language: 'xx', text: 'Hello there.' }] },
+      'voice_tracks.0.language',
+      'unsupported_value',
+    ],
+    [{ ...video, voice_tracks: [{ text: 'Hello there.' }] }, 'voice_tracks.0.language', 'required'],
+    [{ ...valid, captions: 'yes' }, 'captions', 'invalid_type'],
+    [{ ...valid, captions: false, burn_captions: true }, 'burn_captions', 'conflicting_fields'],
+    [
+      { recipe: 'still', image_url: 'https://e.com/a.png', duration_seconds: 10, captions: true },
+      'captions',
+      'voice_required',
+    ],
+    [{ recipe: 'extract_audio', ...video, captions: true }, 'captions', 'unknown_field'],
+  ])('refuses %j with %s/%s', (body, field, code) => {
+    expect(errorsOf(body)).toContainEqual(expect.objectContaining({ field, code }));
   });
 });

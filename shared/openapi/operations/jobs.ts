@@ -95,7 +95,14 @@ export const jobOperations = {
     problems: {
       400: ['invalid_idempotency_key'],
       409: ['idempotency_key_in_flight'],
-      422: ['validation_failed', 'unsupported_language', 'unknown_voice', 'input_too_large', 'idempotency_key_reused'],
+      422: [
+        'validation_failed',
+        'unsupported_language',
+        'unknown_voice',
+        'voice_too_long',
+        'input_too_large',
+        'idempotency_key_reused',
+      ],
     },
   },
   'pipeline-status': {

@@ -5,6 +5,7 @@ import type { HealthReport } from '../../health/checks';
 import { PROBES, type Probe } from '../../health/probes';
 import {
   AUDIO_FORMATS,
+  CAPTION_FORMATS,
   DUB_MUSIC_STYLES,
   LANGUAGES,
   NO_MUSIC,
@@ -61,6 +62,31 @@ export const presetsSchema = z
         true_peak_dbtp: z.number(),
       }),
     ),
+    voice: z
+      .strictObject({
+        rates: z.strictObject({ min: z.number(), max: z.number() }).meta({ description: '`voice_rate` bounds.' }),
+        max_tracks: z.int().meta({ description: '`voice_tracks`: one audio track per language, at most this many.' }),
+        max_characters: z.int().meta({ description: 'Characters spoken in all, across lines and tracks.' }),
+        max_script_lines: z.int().meta({ description: 'Lines of one `voice_script`.' }),
+        max_cue_speedup: z.number().meta({
+          description:
+            'A script line is sped up by at most this much (pitch kept) to end before the next starts; beyond, the job fails with `voice_cue_overlap`.',
+        }),
+      })
+      .meta({ description: 'What a job may speak.' }),
+    captions: z
+      .strictObject({
+        formats: z
+          .array(z.enum(CAPTION_FORMATS))
+          .readonly()
+          .meta({ description: 'Sidecars stored beside the output.' }),
+        max_lines: z.int(),
+        max_line_characters: z.int(),
+      })
+      .meta({
+        description:
+          "`captions: true`: a soft `mov_text` track per language in the MP4 and these sidecars; `burn_captions: true` renders the first track's captions into the picture instead (a re-encode).",
+      }),
   })
   .meta({ id: 'Presets' });
 export type PresetsView = z.infer<typeof presetsSchema>;

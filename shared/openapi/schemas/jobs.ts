@@ -84,6 +84,12 @@ const videoFacts = z.strictObject({
   copied: z.boolean().meta({ description: 'The picture was stream-copied, not re-encoded.' }),
 });
 const audioFacts = z.strictObject({ codec: z.string(), sample_rate: z.int(), channels: z.int() });
+const loudnessFacts = z.strictObject({
+  integrated_lufs: z.number(),
+  true_peak_dbtp: z.number(),
+  lra: z.number(),
+  target_lufs: z.number(),
+});
 
 /** The output as resultView (shared/jobs/result-view.ts) shows it. */
 export const resultMediaSchema = z.strictObject({
@@ -93,13 +99,33 @@ export const resultMediaSchema = z.strictObject({
   size_bytes: z.int().min(0),
   duration_seconds: z.number().min(0),
   video: videoFacts.nullable().meta({ description: 'null for an audio output (`extract_audio`).' }),
-  audio: audioFacts.nullable(),
-  loudness: z.strictObject({
-    integrated_lufs: z.number(),
-    true_peak_dbtp: z.number(),
-    lra: z.number(),
-    target_lufs: z.number(),
+  audio: audioFacts.nullable().meta({ description: "The first (default) audio track's facts." }),
+  loudness: loudnessFacts.meta({
+    description: "The first (default) audio track's loudness, measured on the delivered file.",
   }),
+  tracks: z
+    .array(
+      z.strictObject({
+        language: z
+          .string()
+          .meta({ description: "The track's language, as asked for (the MP4 tags it in ISO 639-2)." }),
+        audio: audioFacts,
+        loudness: loudnessFacts,
+        captions: z
+          .strictObject({
+            webvtt_url: z.url().meta({ description: 'Signed WebVTT sidecar URL, valid as long as `url`.' }),
+            srt_url: z.url().meta({ description: 'Signed SRT sidecar URL, valid as long as `url`.' }),
+            burned: z.boolean().meta({ description: 'These captions are also rendered into the picture.' }),
+          })
+          .nullable()
+          .meta({ description: 'null when no captions were asked for.' }),
+      }),
+    )
+    .optional()
+    .meta({
+      description:
+        'Each audio track of the output, the default first, each measured on its own; absent for audio outputs and for results stored before tracks were reported.',
+    }),
 });
 export type ResultMediaView = z.infer<typeof resultMediaSchema>;
 

@@ -4,7 +4,7 @@
  * default; captions as language-tagged mov_text streams, or burned into a re-encoded picture.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,19 +23,12 @@ const TRACKS = [
 
 let dir: string;
 let clip: string;
-const captions: Record<string, string> = {};
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'media-tracks-'));
+  // A directory name with what filtergraphs and their options treat as syntax: the burned
+  // captions' path must reach libass as it is.
+  dir = await mkdtemp(join(tmpdir(), "media-tracks it's: [a], b; c-"));
   clip = makeClip(join(dir, 'clip.mp4'), { seconds: 5, size: `${WIDTH}x${HEIGHT}` });
-  // A name with what filtergraphs and their options treat as syntax: it must reach libass as it is.
-  for (const [language, name, text] of [
-    ['en', "en it's: [a], b; c.srt", 'Hello, and welcome.'],
-    ['fr', 'fr.srt', 'Bonjour et bienvenue.'],
-  ] as const) {
-    captions[language] = join(dir, name);
-    await writeFile(captions[language], `1\n00:00:00,500 --> 00:00:03,000\n${text}\n`);
-  }
 });
 
 afterAll(async () => {
@@ -117,8 +110,8 @@ describe('dub with several tracks', () => {
 
   beforeAll(async () => {
     req = await request({
-      tracks: [{ ...TRACKS[0], captionsPath: captions.en }, { ...TRACKS[1], captionsPath: captions.fr }, TRACKS[2]],
-      subtitles: 'soft',
+      tracks: [TRACKS[0], TRACKS[1], TRACKS[2]],
+      captions: 'soft',
     });
     result = await dub(req);
   });
@@ -146,9 +139,9 @@ describe('dub with several tracks', () => {
     const md5s = await Promise.all(TRACKS.map((_, i) => audioMd5(req.outputPath, i)));
     expect(new Set(md5s).size).toBe(3);
     expect(result.tracks.map((t) => t.language)).toEqual(['en', 'fr', 'de']);
-    // One line per spoken track, from the lead-in to the end of its voice; none for music alone.
+    // One line per sentence, the first heard from the lead-in on; none for music alone.
     expect(result.tracks[0]!.lines).toEqual([
-      { text: TRACKS[0].voiceText, startSeconds: 0.5, endSeconds: expect.any(Number) },
+      expect.objectContaining({ text: TRACKS[0].voiceText, startSeconds: expect.closeTo(0.5, 2) }),
     ]);
     expect(result.tracks[1]!.lines[0]!.endSeconds).toBeGreaterThan(result.tracks[0]!.lines[0]!.endSeconds);
     expect(result.tracks[2]!.lines).toEqual([]);
@@ -164,21 +157,29 @@ describe('dub with several tracks', () => {
     expect(videoPacketsMd5(req.outputPath)).toBe(videoPacketsMd5(clip));
   });
 
-  test('leaves nothing behind in the work dir', async () => {
-    expect(await readdir(req.workDir)).toEqual([]);
+  test("writes each speaking track's WebVTT and SRT sidecars into the work dir, and nothing else", async () => {
+    expect((await readdir(req.workDir)).sort()).toEqual([
+      'captions.en.srt',
+      'captions.en.vtt',
+      'captions.fr.srt',
+      'captions.fr.vtt',
+    ]);
+    expect(result.tracks.map((t) => t.captions)).toEqual([
+      { webvttPath: join(req.workDir, 'captions.en.vtt'), srtPath: join(req.workDir, 'captions.en.srt') },
+      { webvttPath: join(req.workDir, 'captions.fr.vtt'), srtPath: join(req.workDir, 'captions.fr.srt') },
+      null,
+    ]);
+    const vtt = await readFile(result.tracks[0]!.captions!.webvttPath, 'utf8');
+    expect(vtt).toMatch(/^WEBVTT\n\n00:00:00\.\d{3} --> 00:00:0\d\.\d{3}\nHello, and welcome\.\n/);
   });
 });
 
 describe('dub with burned captions', () => {
   test("renders the first track's captions into a re-encoded picture, the others' stay soft", async () => {
-    const req = await request({
-      tracks: [
-        { ...TRACKS[0], captionsPath: captions.en },
-        { ...TRACKS[1], captionsPath: captions.fr },
-      ],
-      subtitles: 'burn',
-    });
+    const req = await request({ tracks: [TRACKS[0], TRACKS[1]], captions: 'burn' });
     const result = await dub(req);
+    const spoken = result.tracks[0]!.lines[0]!;
+    const showing = (spoken.startSeconds + spoken.endSeconds) / 2;
 
     expect(result.videoCopied).toBe(false);
     const [video] = streamsOf(req.outputPath, 'video');
@@ -192,8 +193,8 @@ describe('dub with burned captions', () => {
     // While the caption shows, the picture differs from the input's where captions go, centred a
     // little above the bottom; elsewhere, and there once the caption is gone, only by the re-encoding.
     const [during, inputDuring, after, inputAfter] = await Promise.all([
-      lumaAt(req.outputPath, 1.5),
-      lumaAt(clip, 1.5),
+      lumaAt(req.outputPath, showing),
+      lumaAt(clip, showing),
       lumaAt(req.outputPath, 4),
       lumaAt(clip, 4),
     ]);
@@ -202,7 +203,7 @@ describe('dub with burned captions', () => {
     expect(encoding).toBeLessThan(3);
     expect(difference(during, inputDuring, captionBox)).toBeGreaterThan(encoding + 15);
     expect(difference(after, inputAfter, captionBox)).toBeLessThan(3);
-    expect(await readdir(req.workDir)).toEqual([]);
+    expect(result.tracks[0]!.captions).not.toBeNull();
   });
 
   test('turns a rotated picture upright before burning, so the text stands upright too', async () => {
@@ -210,15 +211,17 @@ describe('dub with burned captions', () => {
     await run(ffmpegPath(), ['-v', 'error', '-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
     const req = await request({
       inputPath: rotated,
-      tracks: [{ ...TRACKS[0], captionsPath: captions.en }],
-      subtitles: 'burn',
+      tracks: [TRACKS[0]],
+      captions: 'burn',
     });
     const result = await dub(req);
     expect(result.output.video).toMatchObject({ width: HEIGHT, height: WIDTH, rotation: 0 });
   });
 
   test('refuses what it cannot make: burning without captions, a silent track, too few or many tracks', async () => {
-    await expect(dub(await request({ subtitles: 'burn' }))).rejects.toThrow(/first track's captionsPath/);
+    await expect(dub(await request({ tracks: [TRACKS[2], TRACKS[0]], captions: 'burn' }))).rejects.toThrow(
+      /burned captions need a first track that speaks/,
+    );
     await expect(dub(await request({ tracks: [TRACKS[0], TRACKS[2]], musicStyle: 'none' }))).rejects.toThrow(
       /every track of a dub needs a voice, music or the original sound/,
     );

@@ -156,6 +156,19 @@ describe('an MP4 whose index comes last, from an origin that answers ranges', ()
     expect(served.failure()).toBeUndefined();
   });
 
+  it('is read by ffprobe past a proxy set in the environment, which is never asked for loopback', async () => {
+    const served = await serve(`${origin.url}/clip.mp4`);
+    const saved = process.env.http_proxy;
+    // Nothing listens on port 9: a tool that went through the proxy would fail to connect.
+    process.env.http_proxy = 'http://127.0.0.1:9';
+    try {
+      expect((await inspect(served.url)).video).toMatchObject({ codec: 'h264' });
+    } finally {
+      if (saved === undefined) delete process.env.http_proxy;
+      else process.env.http_proxy = saved;
+    }
+  });
+
   it('answers Range requests as a file server does, under its unguessable path only', async () => {
     const served = await serve(`${origin.url}/clip.mp4`);
     const bytes = readFileSync(clip);
