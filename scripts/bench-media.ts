@@ -19,7 +19,8 @@
  *     score rendered in the same graph, then the preset's voice and music chains, the same levels
  *     (the voice gains are constants dialled in once for flite's voice, outside the timing, as a
  *     hand-written command would have them), sidechain ducking, a single-pass loudnorm (one
- *     command cannot run two passes), AAC 192k at 48 kHz, the picture copied, faststart.
+ *     command cannot run two passes), the engine's AAC encoder with its settings (audio-format.ts),
+ *     the picture copied, faststart.
  * (c) naive: the command of (b) with the picture decoded and re-encoded by libx264 at its default
  *     settings (preset medium, CRF 23), as a pipeline that treats the video like any other stream
  *     does. The audio work is the same as in (b), so c/a is what copying the picture saves.
@@ -40,7 +41,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SAMPLE_RATE } from '../shared/media/audio-format';
+import { AAC_ENCODER, ENCODER_INPUT, SAMPLE_RATE } from '../shared/media/audio-format';
 import { DEFAULT_LEAD_IN_SECONDS, dub, type DubResult } from '../shared/media/dub';
 import { ffmpegPath } from '../shared/media/binaries';
 import { measureLoudness, type LoudnessFacts } from '../shared/media/loudness';
@@ -277,7 +278,8 @@ async function oneCommandArgs(
       `apad=whole_len=${samples},atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0,asplit=2[voice][key]`,
     `[bed][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
     `[voice][ducked]amix=inputs=2:normalize=0:duration=first,` +
-      `loudnorm=I=${PRESET.targetLufs}:TP=${PRESET.truePeakDbtp - ENCODER_PEAK_MARGIN_DB}:LRA=${PRESET.lra}[mix]`,
+      `loudnorm=I=${PRESET.targetLufs}:TP=${PRESET.truePeakDbtp - ENCODER_PEAK_MARGIN_DB}:LRA=${PRESET.lra},` +
+      `aresample=${SAMPLE_RATE},${ENCODER_INPUT}[mix]`,
   ].join(';\n');
   await writeFile(join(work, 'one-command.graph'), graph);
   await writeFile(join(work, 'voice.txt'), TEXT);
@@ -296,20 +298,7 @@ async function oneCommandArgs(
       '-map',
       '[mix]',
     ],
-    tail: (output) => [
-      '-c:a',
-      'aac',
-      '-b:a',
-      '192k',
-      '-ar',
-      String(SAMPLE_RATE),
-      '-ac',
-      '2',
-      '-movflags',
-      '+faststart',
-      '-y',
-      output,
-    ],
+    tail: (output) => [...AAC_ENCODER, '-ac', '2', '-movflags', '+faststart', '-y', output],
   };
 }
 

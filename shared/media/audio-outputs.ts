@@ -1,10 +1,12 @@
+import { AAC_ENCODER } from './audio-format';
+
 export const AUDIO_FORMATS = ['m4a', 'mp3', 'wav'] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
 
 /** Container, encoder and MIME type per format; lossy formats keep a peak margin for the encoder. */
 export const AUDIO_OUTPUTS: Record<AudioFormat, { args: string[]; contentType: string; lossy: boolean }> = {
   m4a: {
-    args: ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'mp4'],
+    args: [...AAC_ENCODER, '-movflags', '+faststart', '-f', 'mp4'],
     contentType: 'audio/mp4',
     lossy: true,
   },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SAMPLE_RATE } from './audio-format';
 import { mapBounded } from './bounded';
 import { MediaError } from './errors';
-import { limitInGraph, linearNormalization, measureLoudness, type LoudnessFacts } from './loudness';
+import { limitInGraph, linearNormalization, type LoudnessFacts } from './loudness';
 import { measureMix, type MixSpec } from './mix';
 import type { MusicBed } from './music/bed';
 import { isMusicStyle, prepareMusic } from './music/generate';
@@ -105,7 +105,7 @@ export interface DubResult {
  * the voices spoken and processed (two at a time) while the music is prepared and the original
  * sound measured; each track's mix measured (a run that writes nothing, and more only when a
  * limiter must bring its peaks down); the mux, which makes every mix once more and encodes it with
- * its exact gain while the picture is copied; a last measurement of each track as delivered. No
+ * its exact gain while the picture is copied, and meters each track as it is delivered. No
  * intermediate file grows with the video's length: the mixes are never written, the voices are
  * FLAC, the music a loop. All audio work runs on audio alone, at 48 kHz; the picture is only
  * decoded when it must be re-encoded.
@@ -146,15 +146,14 @@ export async function dub(req: DubRequest): Promise<DubResult> {
     );
   }
   const videoCopied = canCopyVideo(input) && req.captions !== 'burn';
-  // Shares of the time as measured on two cores: per track, the mux (its AAC encoder) costs about
-  // what measuring the mix and the delivered sound do together; re-encoding the picture grows
-  // with the pixel rate, to some 20 times one track's mux for 1080p at 30 fps.
+  // Shares of the time as measured on two cores: per track, the mux (its AAC encoder, and the
+  // meter of what it delivers) costs about twice what measuring the mix does; re-encoding the
+  // picture grows with the pixel rate, to some 20 times one track's mux for 1080p at 30 fps.
   const pixelRate = input.video ? input.video.width * input.video.height * input.video.fps : 0;
   const progress = progressTracker(req.onProgress, {
     voice: 10,
     mix: 12 * tracks.length,
     mux: 10 + 24 * tracks.length + (videoCopied ? 0 : pixelRate * 8e-6),
-    verify: 6 * tracks.length,
   });
   progress.update('voice', 0);
 
@@ -223,7 +222,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
 
     outputWritten = true;
     req.onStage?.('encoding');
-    await mux({
+    const muxed = await mux({
       inputPath: req.inputPath,
       input,
       tracks: specs.map((mix, i) => ({ mix, filters: levels[i]!, language: tracks[i]!.language })),
@@ -234,15 +233,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
       onProgress: (fraction) => progress.update('mux', fraction),
     });
 
-    let verified = 0;
-    const [output, loudness] = await settled(
-      probe(req.outputPath, signal),
-      mapBounded(tracks, AT_ONCE, async (_, i) => {
-        const facts = await measureLoudness(req.outputPath, signal, i);
-        progress.update('verify', ++verified / tracks.length);
-        return facts;
-      }),
-    );
+    const output = await probe(req.outputPath, signal);
     const outputPicture = pictureSeconds(output);
     if (outputPicture < seconds - LOST_PICTURE_SECONDS) {
       throw new MediaError(
@@ -256,7 +247,7 @@ export async function dub(req: DubRequest): Promise<DubResult> {
       videoCopied,
       tracks: tracks.map((track, i) => ({
         language: track.language,
-        loudness: loudness[i]!,
+        loudness: muxed.loudness[i]!,
         lines: voices[i]!.lines,
         captions: voices[i]!.captions,
       })),

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { SAMPLE_RATE } from './audio-format';
+import { ENCODER_INPUT, SAMPLE_RATE } from './audio-format';
 import { MediaError } from './errors';
 import {
   limitInGraph,
@@ -96,7 +96,12 @@ export async function extractAudio(req: ExtractAudioRequest): Promise<ExtractAud
     req.onStage?.('encoding');
     await runFfmpeg(
       [
-        ...decoded([...limited.filters, linearNormalization(limited.measured, target), `aresample=${SAMPLE_RATE}`]),
+        ...decoded([
+          ...limited.filters,
+          linearNormalization(limited.measured, target),
+          `aresample=${SAMPLE_RATE}`,
+          ENCODER_INPUT,
+        ]),
         '-ar',
         String(SAMPLE_RATE),
         ...out.args,

@@ -16,7 +16,15 @@ export interface LoudnessFacts {
  * which a short video's second pass would then carry into the output. The summary is read back
  * from stderr, so runs need `logLevel: 'info'`; per-frame lines go to the verbose level.
  */
-export const LOUDNESS_METER = 'ebur128=peak=true:framelog=verbose';
+export const LOUDNESS_METER = loudnessMeter();
+
+/**
+ * The meter, named when one run meters several streams: each then prints its summary under its
+ * own name (`[ebur128@<name> @ 0x...] Summary:`), in whatever order the run ends them.
+ */
+export function loudnessMeter(name?: string): string {
+  return `ebur128${name ? `@${name}` : ''}=peak=true:framelog=verbose`;
+}
 /** The output arguments of a run that meters what it reads and writes nothing. */
 export const METER_ARGS = ['-af', LOUDNESS_METER, '-f', 'null', '-'] as const;
 
@@ -32,9 +40,12 @@ export async function measureLoudness(path: string, signal?: AbortSignal, audioS
   return parseLoudnessSummary(stderr);
 }
 
-/** Reads the meter's closing summary; silence reads as -70 LUFS and a true peak of -Infinity. */
-export function parseLoudnessSummary(stderr: string): LoudnessFacts {
-  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+/**
+ * Reads the meter's closing summary, of the meter named `name` when told (loudnessMeter); silence
+ * reads as -70 LUFS and a true peak of -Infinity.
+ */
+export function parseLoudnessSummary(stderr: string, name?: string): LoudnessFacts {
+  const summary = name ? namedSummary(stderr, name) : stderr.slice(stderr.lastIndexOf('Summary:'));
   const value = (pattern: RegExp): number => {
     const text = pattern.exec(summary)?.[1];
     if (text === undefined) {
@@ -47,6 +58,14 @@ export function parseLoudnessSummary(stderr: string): LoudnessFacts {
     lra: value(/LRA:\s+(-?[\d.]+) LU/),
     truePeakDbtp: value(/True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS/),
   };
+}
+
+/** The named meter's report: from its own prefix up to the next log line's. */
+function namedSummary(stderr: string, name: string): string {
+  const from = stderr.lastIndexOf(`[ebur128@${name} @ `);
+  if (from < 0) return '';
+  const next = stderr.indexOf('\n[', from);
+  return stderr.slice(from, next < 0 ? undefined : next);
 }
 
 export interface LoudnessTarget {

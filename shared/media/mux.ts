@@ -1,5 +1,6 @@
-import { SAMPLE_RATE } from './audio-format';
+import { AAC_ENCODER, ENCODER_INPUT, SAMPLE_RATE } from './audio-format';
 import { streamLanguage } from './languages';
+import { loudnessMeter, parseLoudnessSummary, type LoudnessFacts } from './loudness';
 import { mixArgs, type MixSpec } from './mix';
 import { PIPED_PCM, runPiped, type PipedRun } from './piped';
 import { pictureSeconds, type MediaFacts } from './probe';
@@ -68,6 +69,12 @@ export interface MuxOptions {
   onProgress?: (fraction: number) => void;
 }
 
+export interface MuxResult {
+  videoCopied: boolean;
+  /** Per track, in order: the loudness of its stream as delivered, after AAC encoding. */
+  loudness: LoudnessFacts[];
+}
+
 /**
  * The run that writes the output, the one run that reads the picture: the input's first video
  * stream, copied when possible (else H.264, as when captions are burned into it), and every
@@ -75,10 +82,12 @@ export interface MuxOptions {
  * language-tagged `mov_text` streams. An MP4 whose index comes first, so playback starts before
  * the download ends. Each mix is made once more by a run of its own with its normalizing filters
  * and encoded to AAC 48 kHz stereo by another (see piped.ts): the tracks' encoders, the slowest
- * part, share both cores, and the picture is copied beside them. No -t or -shortest: each mix is
- * exactly the picture's length, and cutting copied video at a time could drop its last frames.
+ * part, share both cores, and the picture is copied beside them. The same run decodes each
+ * encoded stream as it copies it into the file and meters it, so the delivered loudness is known
+ * when the file is, without reading it again. No -t or -shortest: each mix is exactly the
+ * picture's length, and cutting copied video at a time could drop its last frames.
  */
-export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }> {
+export async function mux(options: MuxOptions): Promise<MuxResult> {
   const video = options.input.video;
   const videoCopied = canCopyVideo(options.input) && !options.burnedCaptions;
   const { tracks, softCaptions } = options;
@@ -101,7 +110,7 @@ export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }
   }
   const firstCaptions = 1 + tracks.length;
   const seconds = pictureSeconds(options.input);
-  const encoder = [...PIPED_PCM, '-i', 'pipe:3', '-c:a', 'aac', '-b:a', '192k', '-f', 'adts', 'pipe:1'];
+  const encoder = [...PIPED_PCM, '-i', 'pipe:3', '-af', ENCODER_INPUT, ...AAC_ENCODER, '-f', 'adts', 'pipe:1'];
   const priming = (-AAC_PRIMING_SAMPLES / SAMPLE_RATE).toFixed(6);
   // Each track's mix, then its encoder, then the mux.
   const runs: PipedRun[] = tracks.flatMap((track, i) => [
@@ -109,7 +118,8 @@ export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }
     { args: encoder, reads: [2 * i] },
   ]);
   const encoders = tracks.map((_, i) => 2 * i + 1);
-  await runPiped(
+  const meters = tracks.map((_, i) => `[${1 + i}:a:0]${loudnessMeter(`track${i}`)}[meter${i}]`);
+  const { stderr } = await runPiped(
     [
       ...runs,
       {
@@ -139,15 +149,18 @@ export async function mux(options: MuxOptions): Promise<{ videoCopied: boolean }
           ]),
           ...(softCaptions.length ? ['-c:s', 'mov_text'] : []),
           ...['-movflags', '+faststart', '-f', 'mp4', '-y', options.outputPath],
+          ...['-filter_complex', meters.join(';')],
+          ...tracks.flatMap((_, i) => ['-map', `[meter${i}]`, '-f', 'null', '-']),
         ],
       },
     ],
     {
       signal: options.signal,
+      logLevel: 'info',
       ...(options.onProgress ? { onProgress: (at: number) => options.onProgress?.(at / seconds) } : {}),
     },
   );
-  return { videoCopied };
+  return { videoCopied, loudness: tracks.map((_, i) => parseLoudnessSummary(stderr, `track${i}`)) };
 }
 
 /**

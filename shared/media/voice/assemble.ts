@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { SAMPLE_RATE } from '../audio-format';
+import { LOUDNESS_METER, parseLoudnessSummary, type LoudnessFacts } from '../loudness';
 import { runFfmpeg } from '../run-ffmpeg';
 import type { Piece } from './timed-layout';
 
@@ -10,14 +11,15 @@ import type { Piece } from './timed-layout';
  * spread over an hour of video stays small. The pieces, in `dir`, are read by `amovie` sources
  * inside the graph rather than as inputs: ffmpeg gives every input a thread of its own, and a
  * script can have hundreds of lines. Each piece is padded to its exact length after the cut, so
- * a resampler one sample short cannot shift every piece after it.
+ * a resampler one sample short cannot shift every piece after it. The voice is metered on its way
+ * to the file: its loudness is what this answers.
  */
 export async function assembleVoice(
   pieces: readonly Piece[],
   dir: string,
   outPath: string,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<LoudnessFacts> {
   let end = 0;
   const graph = pieces.map((piece, i) => {
     const length = piece.to - piece.from;
@@ -31,11 +33,12 @@ export async function assembleVoice(
       `[p${i}]`
     );
   });
-  graph.push(`${pieces.map((_, i) => `[p${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1[voice]`);
+  graph.push(`${pieces.map((_, i) => `[p${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1,${LOUDNESS_METER}[voice]`);
   const script = resolve(dir, 'voice-graph.txt');
   await writeFile(script, graph.join(';\n'));
-  await runFfmpeg(
+  const { stderr } = await runFfmpeg(
     ['-filter_complex_script', script, '-map', '[voice]', '-c:a', 'flac', '-f', 'flac', '-y', resolve(outPath)],
-    { cwd: dir, signal },
+    { cwd: dir, signal, logLevel: 'info' },
   );
+  return parseLoudnessSummary(stderr);
 }

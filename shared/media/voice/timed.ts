@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaError, type MediaErrorCode } from '../errors';
-import { measureLoudness } from '../loudness';
 import { changeTempo } from '../tempo';
 import { assembleVoice } from './assemble';
 import { audibleSpan } from './audible';
@@ -122,8 +121,7 @@ export async function speakTimed(engine: VoiceEngine, req: TimedVoiceRequest): P
     const onsets = script ? script.map((line) => line.startSeconds) : textOnsets(spoken, req.leadInSeconds);
     const { pieces, lines } = place(spoken, onsets);
     outputWritten = true;
-    await assembleVoice(pieces, scratch, req.outPath, signal);
-    const loudness = await measureLoudness(req.outPath, signal);
+    const loudness = await assembleVoice(pieces, scratch, req.outPath, signal);
     return {
       path: req.outPath,
       speechSeconds: lines.reduce((sum, line) => sum + line.endSeconds - line.startSeconds, 0),
