@@ -2,7 +2,7 @@
  * Process configuration, read from the environment once and validated with zod, so a bad or missing
  * variable stops the process at start with one message that names it, not deep inside a request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const flag = (def: '0' | '1') =>
   z

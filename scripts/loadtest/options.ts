@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { READ_ENDPOINTS, type ReadEndpoint } from './endpoints';
 
 export interface Sla {

@@ -5,7 +5,7 @@
  * result to read; and at the end, the wait for the jobs still running.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { makeSampleClip } from '../sample-clip';
 import type { HttpClient } from './client';
 import type { Tenant, TrackedJob, Workload } from './workload';

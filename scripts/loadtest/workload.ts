@@ -6,7 +6,7 @@
  * result not ready yet is not a read the SLA is about). What the answers say (a job accepted, a
  * job's new status) is fed back, so the later requests follow the jobs as they run.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Tier } from '../../shared/auth/api-keys';
 import { EFFECTS_PRESETS, type EffectsPresetName } from '../../shared/media/presets';
 import { MUSIC_STYLES } from '../../shared/media/music/styles';

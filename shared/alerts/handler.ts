@@ -6,7 +6,7 @@
  * retried by Pub/Sub.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { db } from '../db';
 import { decodePubSub, MalformedMessage } from '../events/cloud-event';
 import { logger } from '../log';

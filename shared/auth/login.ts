@@ -4,9 +4,10 @@
  * the API token is an API key with an end (shared/auth/api-keys.ts), stored the same way.
  */
 import type { Knex } from 'knex';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForbiddenError, ValidationError } from '../errors';
 import type { LoginView } from '../openapi/schemas/account';
+import { lazySchema } from '../validation/lazy-schema';
 import { fieldErrors } from '../validation/zod-errors';
 import { issueUserToken } from './api-keys';
 import { verifyIdToken, type IdTokenSettings } from './id-token';
@@ -17,14 +18,16 @@ export const LOGIN_TOKEN_TTL_SECONDS = 3600;
 /** Far above a real ID token (about 1 KB), far below the body limit. */
 const ID_TOKEN_MAX_LENGTH = 8192;
 
-export const loginSchema = z
-  .object({
-    id_token: z
-      .string({ error: 'id_token must be a string.' })
-      .min(1, 'id_token must not be empty.')
-      .max(ID_TOKEN_MAX_LENGTH, `id_token must be at most ${ID_TOKEN_MAX_LENGTH} characters.`),
-  })
-  .strict();
+export const loginSchema = lazySchema(() =>
+  z
+    .object({
+      id_token: z
+        .string({ error: 'id_token must be a string.' })
+        .min(1, 'id_token must not be empty.')
+        .max(ID_TOKEN_MAX_LENGTH, `id_token must be at most ${ID_TOKEN_MAX_LENGTH} characters.`),
+    })
+    .strict(),
+);
 
 /** What POST /auth/login answers: the documented shape (shared/openapi/schemas/account.ts). */
 export type LoginAnswer = LoginView;
@@ -34,7 +37,7 @@ export type LoginAnswer = LoginView;
  * for a bad or expired ID token, ForbiddenError (`unknown_user`) for a user no tenant has.
  */
 export async function login(k: Knex, settings: IdTokenSettings, body: unknown): Promise<LoginAnswer> {
-  const parsed = loginSchema.safeParse(body);
+  const parsed = loginSchema().safeParse(body);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
   const user = await verifyIdToken(parsed.data.id_token, settings);
   const issued = await issueUserToken(k, user.uid, LOGIN_TOKEN_TTL_SECONDS);

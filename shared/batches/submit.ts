@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
 import { ValidationError, type FieldError } from '../errors';
@@ -36,7 +36,7 @@ export function batchEnvelope(maxItems: number) {
       priority: z
         .enum(Object.keys(PRIORITIES) as [Priority, ...Priority[]], { error: 'priority must be low, normal or high.' })
         .default('normal'),
-      metadata: metadataSchema.optional(),
+      metadata: metadataSchema().optional(),
     })
     .strict();
 }

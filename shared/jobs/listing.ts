@@ -4,10 +4,11 @@
  * tenant: another tenant's batch id, or its cursor, simply finds nothing.
  */
 import type { Knex } from 'knex';
-import { z } from 'zod';
+import * as z from 'zod';
 import { keysetPage, type Page } from '../db/keyset';
 import { ValidationError } from '../errors';
 import { pageParams } from '../validation/page-params';
+import { lazySchema } from '../validation/lazy-schema';
 import { fieldErrors } from '../validation/zod-errors';
 import { eventsUrl } from './events-url';
 import { RECIPES, type Recipe } from './request';
@@ -73,49 +74,51 @@ const timestamp = (name: string) =>
     })
     .optional();
 
-export const listJobsSchema = z
-  .object({
-    ...pageParams(),
-    status: z
-      .string(once('status'))
-      .transform((v, ctx) => {
-        const given = v.split(',');
-        const unknown = given.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
-        if (unknown.length > 0) {
-          custom(
-            ctx,
-            'unsupported_value',
-            `status must be one or more of ${JOB_STATUSES.join(', ')}, comma-separated; not "${unknown.join('", "')}".`,
-          );
-          return z.NEVER;
-        }
-        return [...new Set(given)] as JobStatus[];
-      })
-      .optional(),
-    recipe: z
-      .string(once('recipe'))
-      .refine((v) => (RECIPES as readonly string[]).includes(v), {
-        message: `recipe must be one of ${RECIPES.join(', ')}.`,
-        params: { code: 'unsupported_value' },
-      })
-      .transform((v) => v as Recipe)
-      .optional(),
-    batch_id: z
-      .string(once('batch_id'))
-      .refine((v) => UUID.test(v), { message: 'batch_id must be a UUID.', params: { code: 'invalid_uuid' } })
-      .transform((v) => v.toLowerCase())
-      .optional(),
-    created_after: timestamp('created_after'),
-    created_before: timestamp('created_before'),
-  })
-  .strict();
+export const listJobsSchema = lazySchema(() =>
+  z
+    .object({
+      ...pageParams(),
+      status: z
+        .string(once('status'))
+        .transform((v, ctx) => {
+          const given = v.split(',');
+          const unknown = given.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+          if (unknown.length > 0) {
+            custom(
+              ctx,
+              'unsupported_value',
+              `status must be one or more of ${JOB_STATUSES.join(', ')}, comma-separated; not "${unknown.join('", "')}".`,
+            );
+            return z.NEVER;
+          }
+          return [...new Set(given)] as JobStatus[];
+        })
+        .optional(),
+      recipe: z
+        .string(once('recipe'))
+        .refine((v) => (RECIPES as readonly string[]).includes(v), {
+          message: `recipe must be one of ${RECIPES.join(', ')}.`,
+          params: { code: 'unsupported_value' },
+        })
+        .transform((v) => v as Recipe)
+        .optional(),
+      batch_id: z
+        .string(once('batch_id'))
+        .refine((v) => UUID.test(v), { message: 'batch_id must be a UUID.', params: { code: 'invalid_uuid' } })
+        .transform((v) => v.toLowerCase())
+        .optional(),
+      created_after: timestamp('created_after'),
+      created_before: timestamp('created_before'),
+    })
+    .strict(),
+);
 
-export type ListJobsQuery = z.infer<typeof listJobsSchema>;
+export type ListJobsQuery = z.infer<ReturnType<typeof listJobsSchema>>;
 
 /** GET /jobs's query string, or a ValidationError with one entry per bad parameter. */
 export function parseListJobs(query: unknown): ListJobsQuery {
   const input = { ...(query as Record<string, unknown>) };
-  const parsed = listJobsSchema.safeParse(input);
+  const parsed = listJobsSchema().safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   return parsed.data;
 }

@@ -5,7 +5,7 @@
  * the partner's own values, kept with the job and echoed back.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AUDIO_FORMATS,
   DUB_MUSIC_STYLES,
@@ -17,6 +17,7 @@ import {
   VOICE_RATES,
 } from '../media/catalog';
 import type { FieldError } from '../errors';
+import { lazySchema } from '../validation/lazy-schema';
 import { fieldErrors } from '../validation/zod-errors';
 
 export const RECIPES = ['dub', 'extract_audio', 'still'] as const;
@@ -70,112 +71,6 @@ function spokenText(field: string, min: number, max: number) {
 /** The most a job speaks, in all its lines and tracks together: what one voice_text may hold. */
 export const VOICE_LIMITS = { characters: 10_000, scriptLines: 200, lineCharacters: 1_000, tracks: 8 } as const;
 
-const voiceText = spokenText('voice_text', 5, VOICE_LIMITS.characters);
-
-/**
- * Timed cues: each line is spoken from its `start_seconds`. Lines come in order of time, so a
- * line that would run into the next one is caught at processing, where its spoken length is known.
- */
-const voiceScript = z
-  .array(
-    z.strictObject({
-      start_seconds: z.number().min(0).max(3600),
-      text: spokenText('text', 1, VOICE_LIMITS.lineCharacters),
-    }),
-  )
-  .min(1)
-  .max(VOICE_LIMITS.scriptLines)
-  .superRefine((lines, ctx) => {
-    lines.forEach((line, i) => {
-      if (i > 0 && line.start_seconds <= lines[i - 1]!.start_seconds) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'start_seconds'],
-          message: `Line ${i + 1} starts at ${line.start_seconds} s, not after line ${i} (${lines[i - 1]!.start_seconds} s): lines must be in order of time.`,
-          params: { code: 'unordered_cues' },
-        });
-      }
-    });
-    const characters = lines.reduce((total, line) => total + line.text.length, 0);
-    if (characters > VOICE_LIMITS.characters) {
-      custom(
-        ctx,
-        'too_long',
-        `The script's lines hold ${characters} characters; at most ${VOICE_LIMITS.characters.toLocaleString('en')} are allowed.`,
-      );
-    }
-  });
-
-const videoUrl = mediaUrl('video_url', VIDEO_EXTENSION, '.mp4, .mov, .m4v, .webm or .mkv');
-const language = z.enum(LANGUAGES).default('en');
-const musicStyle = z.enum(MUSIC_STYLES).default('orchestral');
-/** A dub's music may be `none`; a still's may not, as a still without a voice would be silent. */
-const dubMusicStyle = z.enum(DUB_MUSIC_STYLES).default('orchestral');
-/**
- * `replace` when absent, and left absent rather than defaulted: a request without it reads and
- * fingerprints as it did before the field existed, as do the jobs stored then.
- */
-const originalAudio = z.enum(ORIGINAL_AUDIO_MODES).optional();
-/**
- * A voice of the configured engine's catalogue for the language (`GET /presets`), checked at
- * submit; absent, the language's default voice. Left absent rather than defaulted, as a request
- * without it must read and fingerprint as it did before the field existed.
- */
-const voiceId = z.string().trim().min(1).max(100).optional();
-/** The speaking rate, 1 when absent (and left absent, as `voice_id` is). */
-const voiceRate = z.number().min(VOICE_RATES.min).max(VOICE_RATES.max).optional();
-/**
- * One audio track per language, each its own full mix: the same fields as the one-track shorthand
- * (`voice_text` or `voice_script`, `voice_language`, `voice_id`), one language per track.
- */
-const voiceTracks = z
-  .array(
-    z
-      .strictObject({
-        language: z.enum(LANGUAGES),
-        text: voiceText.optional(),
-        script: voiceScript.optional(),
-        voice_id: voiceId,
-      })
-      .superRefine((track, ctx) => {
-        if ((track.text === undefined) === (track.script === undefined)) {
-          custom(ctx, 'voice_required', 'Each track needs either text or script, not both.');
-        }
-      }),
-  )
-  .min(1)
-  .max(VOICE_LIMITS.tracks)
-  .superRefine((tracks, ctx) => {
-    const seen = new Set<string>();
-    tracks.forEach((track, i) => {
-      if (seen.has(track.language)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'language'],
-          message: `"${track.language}" has a track already: one track per language.`,
-          params: { code: 'duplicate_value' },
-        });
-      }
-      seen.add(track.language);
-    });
-    const characters = tracks.reduce(
-      (total, t) => total + (t.text?.length ?? 0) + (t.script ?? []).reduce((n, line) => n + line.text.length, 0),
-      0,
-    );
-    if (characters > VOICE_LIMITS.characters) {
-      custom(
-        ctx,
-        'too_long',
-        `The tracks hold ${characters} characters; at most ${VOICE_LIMITS.characters.toLocaleString('en')} are allowed.`,
-      );
-    }
-  });
-/** Captions from the script, timed by the voice: soft tracks and sidecars, or burned into the picture. */
-const captions = z.boolean().optional();
-const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard');
-/** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
-const voiceOffset = z.number().min(0).max(600).default(0.5);
-
 export const METADATA_LIMITS = { keys: 16, keyLength: 40, valueLength: 500, bytes: 2048 } as const;
 const METADATA_KEY = /^[A-Za-z0-9_.-]{1,40}$/;
 export type JobMetadata = Record<string, string>;
@@ -185,93 +80,207 @@ export type JobMetadata = Record<string, string>;
  * 2 KB in all as JSON. Checked by hand on the object as sent, so every bad entry is reported at
  * once and no key (not even `__proto__`, which zod's record would drop without a word) is lost.
  */
-export const metadataSchema = z
-  .unknown()
-  .superRefine((value, ctx) => {
-    const issue = (code: string, message: string, key?: string): void =>
-      ctx.addIssue({ code: 'custom', message, params: { code }, ...(key === undefined ? {} : { path: [key] }) });
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return issue('invalid_type', 'metadata must be an object of string values.');
-    }
-    const entries = Object.entries(value);
-    if (entries.length > METADATA_LIMITS.keys) {
-      issue('too_many_keys', `metadata has ${entries.length} keys; at most ${METADATA_LIMITS.keys} are allowed.`);
-    }
-    for (const [key, v] of entries) {
-      if (!METADATA_KEY.test(key) || key === '__proto__') {
-        issue(
-          'invalid_key',
-          `metadata keys must be 1 to ${METADATA_LIMITS.keyLength} letters, digits, "_", "." or "-".`,
-          key,
-        );
-      } else if (typeof v !== 'string') {
-        issue('invalid_type', 'metadata values must be strings.', key);
-      } else if (v.length > METADATA_LIMITS.valueLength) {
-        issue('too_long', `metadata values must be at most ${METADATA_LIMITS.valueLength} characters.`, key);
+export const metadataSchema = lazySchema(() =>
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      const issue = (code: string, message: string, key?: string): void =>
+        ctx.addIssue({ code: 'custom', message, params: { code }, ...(key === undefined ? {} : { path: [key] }) });
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return issue('invalid_type', 'metadata must be an object of string values.');
       }
-    }
-    if (Buffer.byteLength(JSON.stringify(value)) > METADATA_LIMITS.bytes) {
-      issue('too_large', `metadata must be at most ${METADATA_LIMITS.bytes} bytes as JSON.`);
-    }
-  })
-  .transform((value) => ({ ...(value as JobMetadata) }))
-  .optional();
+      const entries = Object.entries(value);
+      if (entries.length > METADATA_LIMITS.keys) {
+        issue('too_many_keys', `metadata has ${entries.length} keys; at most ${METADATA_LIMITS.keys} are allowed.`);
+      }
+      for (const [key, v] of entries) {
+        if (!METADATA_KEY.test(key) || key === '__proto__') {
+          issue(
+            'invalid_key',
+            `metadata keys must be 1 to ${METADATA_LIMITS.keyLength} letters, digits, "_", "." or "-".`,
+            key,
+          );
+        } else if (typeof v !== 'string') {
+          issue('invalid_type', 'metadata values must be strings.', key);
+        } else if (v.length > METADATA_LIMITS.valueLength) {
+          issue('too_long', `metadata values must be at most ${METADATA_LIMITS.valueLength} characters.`, key);
+        }
+      }
+      if (Buffer.byteLength(JSON.stringify(value)) > METADATA_LIMITS.bytes) {
+        issue('too_large', `metadata must be at most ${METADATA_LIMITS.bytes} bytes as JSON.`);
+      }
+    })
+    .transform((value) => ({ ...(value as JobMetadata) }))
+    .optional(),
+);
 
-const dubSchema = z
-  .object({
-    recipe: z.literal('dub'),
-    metadata: metadataSchema,
-    video_url: videoUrl,
-    voice_text: voiceText.optional(),
-    voice_script: voiceScript.optional(),
-    voice_tracks: voiceTracks.optional(),
-    voice_language: language,
-    voice_id: voiceId,
-    voice_rate: voiceRate,
-    voice_offset_seconds: voiceOffset,
-    captions,
-    burn_captions: captions,
-    music_style: dubMusicStyle,
-    original_audio: originalAudio,
-    effects_preset: effectsPreset,
-  })
-  .strict();
+/**
+ * Each recipe's body (`recipe` as parseJobRequest fills it in: `dub` when absent), built on the
+ * first request checked.
+ */
+export const jobRequestSchemas = lazySchema(() => {
+  const voiceText = spokenText('voice_text', 5, VOICE_LIMITS.characters);
 
-const extractAudioSchema = z
-  .object({
-    recipe: z.literal('extract_audio'),
-    metadata: metadataSchema,
-    video_url: videoUrl,
-    format: z.enum(AUDIO_FORMATS).default('m4a'),
-    effects_preset: effectsPreset,
-  })
-  .strict();
+  /**
+   * Timed cues: each line is spoken from its `start_seconds`. Lines come in order of time, so a
+   * line that would run into the next one is caught at processing, where its spoken length is known.
+   */
+  const voiceScript = z
+    .array(
+      z.strictObject({
+        start_seconds: z.number().min(0).max(3600),
+        text: spokenText('text', 1, VOICE_LIMITS.lineCharacters),
+      }),
+    )
+    .min(1)
+    .max(VOICE_LIMITS.scriptLines)
+    .superRefine((lines, ctx) => {
+      lines.forEach((line, i) => {
+        if (i > 0 && line.start_seconds <= lines[i - 1]!.start_seconds) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'start_seconds'],
+            message: `Line ${i + 1} starts at ${line.start_seconds} s, not after line ${i} (${lines[i - 1]!.start_seconds} s): lines must be in order of time.`,
+            params: { code: 'unordered_cues' },
+          });
+        }
+      });
+      const characters = lines.reduce((total, line) => total + line.text.length, 0);
+      if (characters > VOICE_LIMITS.characters) {
+        custom(
+          ctx,
+          'too_long',
+          `The script's lines hold ${characters} characters; at most ${VOICE_LIMITS.characters.toLocaleString('en')} are allowed.`,
+        );
+      }
+    });
 
-const stillSchema = z
-  .object({
-    recipe: z.literal('still'),
-    metadata: metadataSchema,
-    image_url: mediaUrl('image_url', IMAGE_EXTENSION, '.png, .jpg, .jpeg or .webp'),
-    duration_seconds: z.number().min(1).max(3600),
-    resolution: z.enum(Object.keys(STILL_RESOLUTIONS) as [keyof typeof STILL_RESOLUTIONS]).default('1080p'),
-    voice_text: voiceText.optional(),
-    voice_script: voiceScript.optional(),
-    voice_tracks: voiceTracks.optional(),
-    voice_language: language,
-    voice_offset_seconds: voiceOffset,
-    captions,
-    burn_captions: captions,
-    music_style: musicStyle,
-    effects_preset: effectsPreset,
-  })
-  .strict();
+  const videoUrl = mediaUrl('video_url', VIDEO_EXTENSION, '.mp4, .mov, .m4v, .webm or .mkv');
+  const language = z.enum(LANGUAGES).default('en');
+  const musicStyle = z.enum(MUSIC_STYLES).default('orchestral');
+  /** A dub's music may be `none`; a still's may not, as a still without a voice would be silent. */
+  const dubMusicStyle = z.enum(DUB_MUSIC_STYLES).default('orchestral');
+  /**
+   * `replace` when absent, and left absent rather than defaulted: a request without it reads and
+   * fingerprints as it did before the field existed, as do the jobs stored then.
+   */
+  const originalAudio = z.enum(ORIGINAL_AUDIO_MODES).optional();
+  /**
+   * A voice of the configured engine's catalogue for the language (`GET /presets`), checked at
+   * submit; absent, the language's default voice. Left absent rather than defaulted, as a request
+   * without it must read and fingerprint as it did before the field existed.
+   */
+  const voiceId = z.string().trim().min(1).max(100).optional();
+  /** The speaking rate, 1 when absent (and left absent, as `voice_id` is). */
+  const voiceRate = z.number().min(VOICE_RATES.min).max(VOICE_RATES.max).optional();
+  /**
+   * One audio track per language, each its own full mix: the same fields as the one-track shorthand
+   * (`voice_text` or `voice_script`, `voice_language`, `voice_id`), one language per track.
+   */
+  const voiceTracks = z
+    .array(
+      z
+        .strictObject({
+          language: z.enum(LANGUAGES),
+          text: voiceText.optional(),
+          script: voiceScript.optional(),
+          voice_id: voiceId,
+        })
+        .superRefine((track, ctx) => {
+          if ((track.text === undefined) === (track.script === undefined)) {
+            custom(ctx, 'voice_required', 'Each track needs either text or script, not both.');
+          }
+        }),
+    )
+    .min(1)
+    .max(VOICE_LIMITS.tracks)
+    .superRefine((tracks, ctx) => {
+      const seen = new Set<string>();
+      tracks.forEach((track, i) => {
+        if (seen.has(track.language)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'language'],
+            message: `"${track.language}" has a track already: one track per language.`,
+            params: { code: 'duplicate_value' },
+          });
+        }
+        seen.add(track.language);
+      });
+      const characters = tracks.reduce(
+        (total, t) => total + (t.text?.length ?? 0) + (t.script ?? []).reduce((n, line) => n + line.text.length, 0),
+        0,
+      );
+      if (characters > VOICE_LIMITS.characters) {
+        custom(
+          ctx,
+          'too_long',
+          `The tracks hold ${characters} characters; at most ${VOICE_LIMITS.characters.toLocaleString('en')} are allowed.`,
+        );
+      }
+    });
+  /** Captions from the script, timed by the voice: soft tracks and sidecars, or burned into the picture. */
+  const captions = z.boolean().optional();
+  const effectsPreset = z.enum(Object.keys(EFFECTS_PRESETS) as [keyof typeof EFFECTS_PRESETS]).default('standard');
+  /** Where the voice starts: a short lead-in by default, so it does not begin on the first frame. */
+  const voiceOffset = z.number().min(0).max(600).default(0.5);
 
-/** Each recipe's body (`recipe` as parseJobRequest fills it in: `dub` when absent). */
-export const JOB_REQUEST_SCHEMAS = { dub: dubSchema, extract_audio: extractAudioSchema, still: stillSchema } as const;
+  const dubSchema = z
+    .object({
+      recipe: z.literal('dub'),
+      metadata: metadataSchema(),
+      video_url: videoUrl,
+      voice_text: voiceText.optional(),
+      voice_script: voiceScript.optional(),
+      voice_tracks: voiceTracks.optional(),
+      voice_language: language,
+      voice_id: voiceId,
+      voice_rate: voiceRate,
+      voice_offset_seconds: voiceOffset,
+      captions,
+      burn_captions: captions,
+      music_style: dubMusicStyle,
+      original_audio: originalAudio,
+      effects_preset: effectsPreset,
+    })
+    .strict();
 
-export type DubJobRequest = z.infer<typeof dubSchema>;
-export type ExtractAudioJobRequest = z.infer<typeof extractAudioSchema>;
-export type StillJobRequest = z.infer<typeof stillSchema>;
+  const extractAudioSchema = z
+    .object({
+      recipe: z.literal('extract_audio'),
+      metadata: metadataSchema(),
+      video_url: videoUrl,
+      format: z.enum(AUDIO_FORMATS).default('m4a'),
+      effects_preset: effectsPreset,
+    })
+    .strict();
+
+  const stillSchema = z
+    .object({
+      recipe: z.literal('still'),
+      metadata: metadataSchema(),
+      image_url: mediaUrl('image_url', IMAGE_EXTENSION, '.png, .jpg, .jpeg or .webp'),
+      duration_seconds: z.number().min(1).max(3600),
+      resolution: z.enum(Object.keys(STILL_RESOLUTIONS) as [keyof typeof STILL_RESOLUTIONS]).default('1080p'),
+      voice_text: voiceText.optional(),
+      voice_script: voiceScript.optional(),
+      voice_tracks: voiceTracks.optional(),
+      voice_language: language,
+      voice_offset_seconds: voiceOffset,
+      captions,
+      burn_captions: captions,
+      music_style: musicStyle,
+      effects_preset: effectsPreset,
+    })
+    .strict();
+
+  return { dub: dubSchema, extract_audio: extractAudioSchema, still: stillSchema } as const;
+});
+
+type JobRequestSchemas = ReturnType<typeof jobRequestSchemas>;
+export type DubJobRequest = z.infer<JobRequestSchemas['dub']>;
+export type ExtractAudioJobRequest = z.infer<JobRequestSchemas['extract_audio']>;
+export type StillJobRequest = z.infer<JobRequestSchemas['still']>;
 export type JobRequest = DubJobRequest | ExtractAudioJobRequest | StillJobRequest;
 
 export type ParsedRequest = { ok: true; request: JobRequest } | { ok: false; errors: FieldError[] };
@@ -285,7 +294,7 @@ export function parseJobRequest(body: Record<string, unknown>): ParsedRequest {
     };
   }
   const input = { ...body, recipe };
-  const parsed = JOB_REQUEST_SCHEMAS[recipe as Recipe].safeParse(input);
+  const parsed = jobRequestSchemas()[recipe as Recipe].safeParse(input);
   const errors = [...(parsed.success ? [] : fieldErrors(parsed.error, input)), ...voiceSourceErrors(input)];
   return parsed.success && errors.length === 0 ? { ok: true, request: parsed.data } : { ok: false, errors };
 }

@@ -11,7 +11,7 @@ import {
   type ResponseConfig,
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import * as z from 'zod';
 import { version } from '../../package.json';
 import { httpFunctions, type HttpFunction } from '../platform/manifest';
 import { OPERATIONS } from './operations';

@@ -3,7 +3,7 @@
  * method, the paths, the auth and the rate limit; this gives the words, the request, the answers
  * and the problem codes. One OperationDoc per function, keyed by its manifest name (operations/).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export const TAGS = {
   Jobs: 'Submit a job, follow it, fetch its result.',

@@ -5,13 +5,13 @@
  * A refinement zod cannot express in JSON Schema (a URL's extension, a key's characters) is said in
  * its field's description.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IDEMPOTENCY_KEY } from '../api/pipeline-run';
 import { loginSchema } from '../auth/login';
 import { batchEnvelope } from '../batches/submit';
 import { JOB_LIMITS, PRIORITIES } from '../jobs/limits';
 import { listJobsSchema } from '../jobs/listing';
-import { JOB_REQUEST_SCHEMAS, METADATA_LIMITS, metadataSchema, VOICE_LIMITS } from '../jobs/request';
+import { jobRequestSchemas, METADATA_LIMITS, metadataSchema, VOICE_LIMITS } from '../jobs/request';
 import { MAX_CUE_SPEEDUP } from '../media/catalog';
 import { BUG_LIMITS, commentSchema, createBugSchema, listBugsSchema } from '../support/requests';
 import { uploadRequestSchema, UPLOAD_MEDIA_TYPES } from '../uploads/request';
@@ -53,12 +53,12 @@ function describePage<S extends z.ZodObject>(schema: S): S {
 // ---------------------------------------------------------------------------------------------
 // POST /pipeline/run
 
-const { dub, extract_audio: extractAudio, still } = JOB_REQUEST_SCHEMAS;
+const { dub, extract_audio: extractAudio, still } = jobRequestSchemas();
 
 const VIDEO_URL =
   'An `http(s)://` URL whose path ends in `.mp4`, `.mov`, `.m4v`, `.webm` or `.mkv`, without credentials, or the `storage_uri` of one of your uploads (`POST /uploads`). Codes: `invalid_url`, `unsupported_extension`, `not_your_object`, `unknown_upload`, `input_too_large` (an upload larger than the largest input a job takes).';
 
-describe(metadataSchema, {
+describe(metadataSchema(), {
   type: 'object',
   maxProperties: METADATA_LIMITS.keys,
   propertyNames: { pattern: `^[A-Za-z0-9_.-]{1,${METADATA_LIMITS.keyLength}}$` },
@@ -219,7 +219,7 @@ export const uploadRequestSchemaDoc = describeFields(uploadRequestSchema(ANY_SIZ
   },
 }).meta({ id: 'UploadRequest' });
 
-export const bugRequestSchema = describeFields(createBugSchema, {
+export const bugRequestSchema = describeFields(createBugSchema(), {
   title: { description: `1 to ${BUG_LIMITS.title} characters, one line.`, example: 'Result has no sound' },
   description: { description: `1 to ${BUG_LIMITS.description} characters.` },
   steps: { description: `Up to ${BUG_LIMITS.steps} steps, each 1 to ${BUG_LIMITS.step} characters.` },
@@ -227,20 +227,20 @@ export const bugRequestSchema = describeFields(createBugSchema, {
   job_id: { format: 'uuid', description: 'One of your jobs (`unknown_job` otherwise).' },
 }).meta({ id: 'BugReportRequest' });
 
-export const commentRequestSchema = describeFields(commentSchema, {
+export const commentRequestSchema = describeFields(commentSchema(), {
   body: { description: `1 to ${BUG_LIMITS.comment} characters.`, example: 'It happens with every clip over a minute.' },
 }).meta({ id: 'CommentRequest' });
 
-export const loginRequestSchema = describeFields(loginSchema, {
+export const loginRequestSchema = describeFields(loginSchema(), {
   id_token: { description: 'An Identity Platform (Firebase Auth) ID token of a user mapped to a tenant.' },
 }).meta({ id: 'LoginRequest' });
 
-export const jobsQuery = describeFields(describePage(listJobsSchema), {
+export const jobsQuery = describeFields(describePage(listJobsSchema()), {
   status: {
     description: 'One or more of `PENDING`, `PROCESSING`, `COMPLETED`, `FAILED`, `CANCELLED`, comma-separated.',
     example: 'PENDING,PROCESSING',
   },
-  recipe: { enum: [...Object.keys(JOB_REQUEST_SCHEMAS)] },
+  recipe: { enum: [...Object.keys(jobRequestSchemas())] },
   batch_id: { format: 'uuid', description: "A batch's jobs (`invalid_uuid`)." },
   created_after: {
     format: 'date-time',
@@ -249,19 +249,19 @@ export const jobsQuery = describeFields(describePage(listJobsSchema), {
   created_before: { format: 'date-time', description: 'Created strictly before this RFC 3339 instant.' },
 });
 
-export const webhooksQuery = describePage(listWebhooksSchema);
+export const webhooksQuery = describePage(listWebhooksSchema());
 
-export const deliveriesQuery = describeFields(deliveryQuerySchema, {
+export const deliveriesQuery = describeFields(deliveryQuerySchema(), {
   state: { enum: ['pending', 'succeeded', 'failed'], description: 'Only the deliveries in this state.' },
   limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, description: `Rows per page, 1 to ${MAX_PAGE}.` },
   cursor: { description: 'The `next_cursor` of the previous page.' },
 });
 
-export const bugsQuery = describeFields(describePage(listBugsSchema), {
+export const bugsQuery = describeFields(describePage(listBugsSchema()), {
   status: { description: 'Only the reports in this status.' },
 });
 
-export const usageQuery = describeFields(usageQuerySchema, {
+export const usageQuery = describeFields(usageQuerySchema(), {
   from: {
     format: 'date',
     description: `First day (UTC), YYYY-MM-DD; by default ${USAGE_RANGE_DAYS.default - 1} days before \`to\`. At most ${USAGE_RANGE_DAYS.max} days in all (\`range_too_long\`), \`from\` not after \`to\` (\`invalid_range\`).`,

@@ -4,7 +4,7 @@
  * functions/manifest.json (`npm run manifest`; a test fails when the two disagree), the local stack
  * and the tests read this module.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Every Pub/Sub topic, and what travels on it. */
 export const TOPICS = {

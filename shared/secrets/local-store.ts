@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
+import { lazySchema } from '../validation/lazy-schema';
 import {
   assertSecretId,
   newestFirst,
@@ -21,12 +22,14 @@ import {
   type SecretVersionState,
 } from './store';
 
-const versionFile = z.object({
-  value: z.string(),
-  created_at: z.string().datetime(),
-  state: z.enum(['enabled', 'disabled', 'destroyed']),
-});
-type VersionFile = z.infer<typeof versionFile>;
+const versionFile = lazySchema(() =>
+  z.object({
+    value: z.string(),
+    created_at: z.string().datetime(),
+    state: z.enum(['enabled', 'disabled', 'destroyed']),
+  }),
+);
+type VersionFile = z.infer<ReturnType<typeof versionFile>>;
 
 const VERSION_FILE = /^([1-9][0-9]*)\.json$/;
 
@@ -60,7 +63,7 @@ export function localSecretStore(rootDir: string): SecretStore {
       }
       throw err;
     }
-    const parsed = versionFile.safeParse(JSON.parse(text));
+    const parsed = versionFile().safeParse(JSON.parse(text));
     if (!parsed.success) throw new SecretStoreError(`${secret} version ${version} is not a version file`);
     return parsed.data;
   }

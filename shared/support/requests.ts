@@ -4,9 +4,10 @@
  * `invalid_characters`, `invalid_format`, `unsupported_value`, `unknown_field`, and the page
  * parameters' `out_of_range` and `invalid_cursor`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors';
 import { pageParams } from '../validation/page-params';
+import { lazySchema } from '../validation/lazy-schema';
 import { fieldErrors } from '../validation/zod-errors';
 import { BUG_STATUSES } from './views';
 
@@ -42,37 +43,43 @@ function text(field: string, max: number, control: RegExp) {
     });
 }
 
-export const createBugSchema = z
-  .object({
-    title: text('title', BUG_LIMITS.title, CONTROL),
-    description: text('description', BUG_LIMITS.description, CONTROL_IN_TEXT),
-    steps: z
-      .array(text('each step', BUG_LIMITS.step, CONTROL_IN_TEXT), { error: 'steps must be an array of strings.' })
-      .max(BUG_LIMITS.steps, `steps must list at most ${BUG_LIMITS.steps} steps.`)
-      .nullish()
-      .transform((v) => v ?? []),
-    environment: text('environment', BUG_LIMITS.environment, CONTROL_IN_TEXT)
-      .nullish()
-      .transform((v) => v ?? null),
-    job_id: z
-      .string({ error: 'job_id must be a string.' })
-      .regex(UUID, 'job_id must be a job id (a UUID).')
-      .transform((v) => v.toLowerCase())
-      .nullish()
-      .transform((v) => v ?? null),
-  })
-  .strict();
-export type CreateBugRequest = z.infer<typeof createBugSchema>;
+export const createBugSchema = lazySchema(() =>
+  z
+    .object({
+      title: text('title', BUG_LIMITS.title, CONTROL),
+      description: text('description', BUG_LIMITS.description, CONTROL_IN_TEXT),
+      steps: z
+        .array(text('each step', BUG_LIMITS.step, CONTROL_IN_TEXT), { error: 'steps must be an array of strings.' })
+        .max(BUG_LIMITS.steps, `steps must list at most ${BUG_LIMITS.steps} steps.`)
+        .nullish()
+        .transform((v) => v ?? []),
+      environment: text('environment', BUG_LIMITS.environment, CONTROL_IN_TEXT)
+        .nullish()
+        .transform((v) => v ?? null),
+      job_id: z
+        .string({ error: 'job_id must be a string.' })
+        .regex(UUID, 'job_id must be a job id (a UUID).')
+        .transform((v) => v.toLowerCase())
+        .nullish()
+        .transform((v) => v ?? null),
+    })
+    .strict(),
+);
+export type CreateBugRequest = z.infer<ReturnType<typeof createBugSchema>>;
 
-export const commentSchema = z.object({ body: text('body', BUG_LIMITS.comment, CONTROL_IN_TEXT) }).strict();
+export const commentSchema = lazySchema(() =>
+  z.object({ body: text('body', BUG_LIMITS.comment, CONTROL_IN_TEXT) }).strict(),
+);
 
-export const listBugsSchema = z
-  .object({
-    ...pageParams(),
-    status: z.enum(BUG_STATUSES, { error: `status must be one of ${BUG_STATUSES.join(', ')}.` }).optional(),
-  })
-  .strict();
-export type ListBugsQuery = z.infer<typeof listBugsSchema>;
+export const listBugsSchema = lazySchema(() =>
+  z
+    .object({
+      ...pageParams(),
+      status: z.enum(BUG_STATUSES, { error: `status must be one of ${BUG_STATUSES.join(', ')}.` }).optional(),
+    })
+    .strict(),
+);
+export type ListBugsQuery = z.infer<ReturnType<typeof listBugsSchema>>;
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input);
@@ -81,10 +88,10 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
 }
 
 /** POST /support/bugs's body, or a ValidationError. */
-export const parseCreateBug = (body: unknown): CreateBugRequest => parse(createBugSchema, body);
+export const parseCreateBug = (body: unknown): CreateBugRequest => parse(createBugSchema(), body);
 
 /** POST /support/bugs/{id}/comments's body: the comment's text, or a ValidationError. */
-export const parseComment = (body: unknown): string => parse(commentSchema, body).body;
+export const parseComment = (body: unknown): string => parse(commentSchema(), body).body;
 
 /** GET /support/bugs's query string, or a ValidationError. */
-export const parseListBugs = (query: unknown): ListBugsQuery => parse(listBugsSchema, { ...(query as object) });
+export const parseListBugs = (query: unknown): ListBugsQuery => parse(listBugsSchema(), { ...(query as object) });

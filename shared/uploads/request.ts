@@ -4,7 +4,8 @@
  * file name becomes the last segment of the object's key, so it is reduced to characters that
  * need no escaping in a key, a gs:// URI or a URL.
  */
-import { z } from 'zod';
+import * as z from 'zod';
+import { lazySchema } from '../validation/lazy-schema';
 import { ValidationError } from '../errors';
 import { fieldErrors } from '../validation/zod-errors';
 
@@ -48,29 +49,33 @@ function custom(ctx: z.RefinementCtx, code: string, message: string): void {
   ctx.addIssue({ code: 'custom', message, params: { code } });
 }
 
-const filename = z
-  .string({ error: 'filename must be a string.' })
-  .trim()
-  .min(1, 'filename must not be empty.')
-  .max(FILENAME_MAX_LENGTH, `filename must be at most ${FILENAME_MAX_LENGTH} characters.`)
-  .superRefine((value, ctx) => {
-    if (/[/\\]/.test(value)) return custom(ctx, 'invalid_filename', 'filename must be a bare name, without / or \\.');
-    if (CONTROL.test(value)) return custom(ctx, 'invalid_characters', 'filename contains control characters.');
-    if (value !== '' && !EXTENSIONS.includes(extensionOf(sanitizeFilename(value)))) {
-      custom(ctx, 'unsupported_extension', `filename must end in .${EXTENSIONS.join(', .')}.`);
-    }
-  })
-  .transform(sanitizeFilename);
+const filename = lazySchema(() =>
+  z
+    .string({ error: 'filename must be a string.' })
+    .trim()
+    .min(1, 'filename must not be empty.')
+    .max(FILENAME_MAX_LENGTH, `filename must be at most ${FILENAME_MAX_LENGTH} characters.`)
+    .superRefine((value, ctx) => {
+      if (/[/\\]/.test(value)) return custom(ctx, 'invalid_filename', 'filename must be a bare name, without / or \\.');
+      if (CONTROL.test(value)) return custom(ctx, 'invalid_characters', 'filename contains control characters.');
+      if (value !== '' && !EXTENSIONS.includes(extensionOf(sanitizeFilename(value)))) {
+        custom(ctx, 'unsupported_extension', `filename must end in .${EXTENSIONS.join(', .')}.`);
+      }
+    })
+    .transform(sanitizeFilename),
+);
 
-const contentType = z
-  .string({ error: 'content_type must be a string.' })
-  .trim()
-  .toLowerCase()
-  .superRefine((value, ctx) => {
-    if (!Object.hasOwn(UPLOAD_MEDIA_TYPES, value)) {
-      custom(ctx, 'unsupported_value', `content_type must be one of ${Object.keys(UPLOAD_MEDIA_TYPES).join(', ')}.`);
-    }
-  });
+const contentType = lazySchema(() =>
+  z
+    .string({ error: 'content_type must be a string.' })
+    .trim()
+    .toLowerCase()
+    .superRefine((value, ctx) => {
+      if (!Object.hasOwn(UPLOAD_MEDIA_TYPES, value)) {
+        custom(ctx, 'unsupported_value', `content_type must be one of ${Object.keys(UPLOAD_MEDIA_TYPES).join(', ')}.`);
+      }
+    }),
+);
 
 const sizeBytes = (maxBytes: number) =>
   z.number({ error: 'size_bytes must be a number.' }).superRefine((value, ctx) => {
@@ -82,7 +87,7 @@ const sizeBytes = (maxBytes: number) =>
 
 export const uploadRequestSchema = (maxBytes: number) =>
   z
-    .object({ filename, content_type: contentType, size_bytes: sizeBytes(maxBytes) })
+    .object({ filename: filename(), content_type: contentType(), size_bytes: sizeBytes(maxBytes) })
     .strict()
     .refine((r) => UPLOAD_MEDIA_TYPES[r.content_type]!.includes(extensionOf(r.filename)), {
       path: ['filename'],

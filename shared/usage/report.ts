@@ -4,10 +4,11 @@
  * each job completed), over a range of days.
  */
 import type { Knex } from 'knex';
-import { z } from 'zod';
+import * as z from 'zod';
 import { now } from '../clock';
 import { ValidationError } from '../errors';
 import type { UsageReportView } from '../openapi/schemas/account';
+import { lazySchema } from '../validation/lazy-schema';
 import { fieldErrors } from '../validation/zod-errors';
 
 /** The longest range one request may ask for, and the range when none is given (ending today). */
@@ -37,13 +38,15 @@ const dayParam = (field: string) =>
     }
   });
 
-export const usageQuerySchema = z
-  .object({
-    from: dayParam('from').optional(),
-    to: dayParam('to').optional(),
-    group_by: z.enum(['day', 'endpoint'], { error: 'group_by must be day or endpoint, given once.' }).default('day'),
-  })
-  .strict();
+export const usageQuerySchema = lazySchema(() =>
+  z
+    .object({
+      from: dayParam('from').optional(),
+      to: dayParam('to').optional(),
+      group_by: z.enum(['day', 'endpoint'], { error: 'group_by must be day or endpoint, given once.' }).default('day'),
+    })
+    .strict(),
+);
 
 export interface UsageQuery {
   /** First and last day of the range, both included, YYYY-MM-DD in UTC. */
@@ -55,7 +58,7 @@ export interface UsageQuery {
 /** GET /usage's query string, or a ValidationError with one entry per bad parameter. */
 export function parseUsageQuery(query: unknown): UsageQuery {
   const input = { ...(query as Record<string, unknown>) };
-  const parsed = usageQuerySchema.safeParse(input);
+  const parsed = usageQuerySchema().safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   const to = parsed.data.to ?? dayOf(now());
   const from = parsed.data.from ?? dayOf(startOf(to) - (USAGE_RANGE_DAYS.default - 1) * DAY_MS);

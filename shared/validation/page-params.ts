@@ -3,7 +3,7 @@
  * the codes partners branch on: `out_of_range`, `invalid_cursor`, and `invalid_type` for a
  * parameter given twice (the query parser makes that an array).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeCursor } from '../db/keyset';
 
 /** Rows per page when `limit` is not given, and the most one page holds. */

@@ -1,5 +1,5 @@
 /** zod issues as RFC 9457 field errors with stable codes partners can branch on. */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { FieldError } from '../errors';
 
 const CODES: Record<string, string> = {

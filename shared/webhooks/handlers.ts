@@ -4,20 +4,23 @@
  * a thrown error (the database failed us) is retried by Pub/Sub.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { db } from '../db';
 import { decodePubSub, MalformedMessage } from '../events/cloud-event';
 import { logger } from '../log';
+import { lazySchema } from '../validation/lazy-schema';
 import { keyEncryptionKey, transport } from '../platform';
 import { deliverDue } from './deliveries';
 import { JOB_EVENT_TYPES } from './events';
 import { notifyBatchEvent, notifyJobEvent } from './notify';
 
-const jobResult = z.union([
-  z.object({ type: z.literal('batch.completed'), batch_id: z.uuid(), tenant_id: z.uuid() }),
-  z.object({ type: z.string(), job_id: z.uuid(), tenant_id: z.uuid() }),
-]);
-const notification = z.object({ delivery_id: z.string().uuid() });
+const jobResult = lazySchema(() =>
+  z.union([
+    z.object({ type: z.literal('batch.completed'), batch_id: z.uuid(), tenant_id: z.uuid() }),
+    z.object({ type: z.string(), job_id: z.uuid(), tenant_id: z.uuid() }),
+  ]),
+);
+const notification = lazySchema(() => z.object({ delivery_id: z.string().uuid() }));
 
 function decode<T>(event: CloudEvent<unknown>, schema: z.ZodType<T>, topic: string): T | null {
   try {
@@ -32,7 +35,7 @@ function decode<T>(event: CloudEvent<unknown>, schema: z.ZodType<T>, topic: stri
 }
 
 export async function onJobResult(event: CloudEvent<unknown>): Promise<void> {
-  const message = decode(event, jobResult, 'job-results');
+  const message = decode(event, jobResult(), 'job-results');
   if (!message) return;
   if ('batch_id' in message) {
     await notifyBatchEvent(db(), transport(), message);
@@ -45,7 +48,7 @@ export async function onJobResult(event: CloudEvent<unknown>): Promise<void> {
 }
 
 export async function onJobNotification(event: CloudEvent<unknown>): Promise<void> {
-  const message = decode(event, notification, 'job-notifications');
+  const message = decode(event, notification(), 'job-notifications');
   if (!message) return;
   const outcome = await deliverDue(db(), transport(), keyEncryptionKey(), message.delivery_id);
   if (typeof outcome === 'string')

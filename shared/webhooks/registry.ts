@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Knex } from 'knex';
-import { z } from 'zod';
+import * as z from 'zod';
+import { lazySchema } from '../validation/lazy-schema';
 import type { Principal, Tier } from '../auth/api-keys';
 import type { KeyEncryptionKey } from '../crypto/envelope';
 import { keysetPage, type Page } from '../db/keyset';
@@ -207,14 +208,14 @@ export function parseCreateWebhook(body: unknown, allowPrivate: boolean): Create
   return parsed.data;
 }
 
-export const listWebhooksSchema = z.object(pageParams()).strict();
+export const listWebhooksSchema = lazySchema(() => z.object(pageParams()).strict());
 
-export type ListWebhooksQuery = z.infer<typeof listWebhooksSchema>;
+export type ListWebhooksQuery = z.infer<ReturnType<typeof listWebhooksSchema>>;
 
 /** GET /webhooks's query string, or a ValidationError. */
 export function parseListWebhooks(query: unknown): ListWebhooksQuery {
   const input = { ...(query as Record<string, unknown>) };
-  const parsed = listWebhooksSchema.safeParse(input);
+  const parsed = listWebhooksSchema().safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   return parsed.data;
 }

@@ -3,7 +3,8 @@
  * attempt. Another tenant's webhook is indistinguishable from a missing one.
  */
 import type { Knex } from 'knex';
-import { z } from 'zod';
+import * as z from 'zod';
+import { lazySchema } from '../validation/lazy-schema';
 import { ValidationError } from '../errors';
 import { fieldErrors } from '../validation/zod-errors';
 import type { DeliveryPageView } from '../openapi/schemas/webhooks';
@@ -49,30 +50,32 @@ function decodeCursor(cursor: string): Position {
 const once = (name: string) => ({ error: `${name} may be given once.` });
 
 /** GET /webhooks/{id}/deliveries's query string; other parameters are ignored. */
-export const deliveryQuerySchema = z.object({
-  state: z
-    .string(once('state'))
-    .refine((v) => DELIVERY_STATES.includes(v as DeliveryState), {
-      message: `state must be one of ${DELIVERY_STATES.join(', ')}.`,
-      params: { code: 'invalid_value' },
-    })
-    .transform((v) => v as DeliveryState)
-    .optional(),
-  limit: z
-    .string(once('limit'))
-    .refine((v) => /^\d{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_PAGE, {
-      message: `limit must be a whole number from 1 to ${MAX_PAGE}.`,
-      params: { code: 'invalid_value' },
-    })
-    .transform(Number)
-    .default(DEFAULT_PAGE),
-  cursor: z.string(once('cursor')).optional(),
-});
+export const deliveryQuerySchema = lazySchema(() =>
+  z.object({
+    state: z
+      .string(once('state'))
+      .refine((v) => DELIVERY_STATES.includes(v as DeliveryState), {
+        message: `state must be one of ${DELIVERY_STATES.join(', ')}.`,
+        params: { code: 'invalid_value' },
+      })
+      .transform((v) => v as DeliveryState)
+      .optional(),
+    limit: z
+      .string(once('limit'))
+      .refine((v) => /^\d{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_PAGE, {
+        message: `limit must be a whole number from 1 to ${MAX_PAGE}.`,
+        params: { code: 'invalid_value' },
+      })
+      .transform(Number)
+      .default(DEFAULT_PAGE),
+    cursor: z.string(once('cursor')).optional(),
+  }),
+);
 
 /** The query string's `state`, `limit` and `cursor`, each checked; every bad one reported. */
 export function parseDeliveryQuery(query: Record<string, unknown>): DeliveryQuery {
   const input = { ...query };
-  const parsed = deliveryQuerySchema.safeParse(input);
+  const parsed = deliveryQuerySchema().safeParse(input);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, input));
   const { state, limit, cursor } = parsed.data;
   if (cursor !== undefined) decodeCursor(cursor);

@@ -3,7 +3,7 @@
  * function under its name, as the Cloud Functions runtime will look it up.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderOpenApiJson } from '../../shared/openapi/document';
@@ -21,8 +21,7 @@ beforeAll(() => {
 it.each(manifest.map((f) => [f.name, f.kind]))('%s: the bundle registers the %s function', (name) => {
   const dir = mkdtempSync(join(tmpdir(), `aiprod-bundle-${name}-`));
   expect(statSync(join(root, 'dist/functions', `${name}.zip`)).size).toBeGreaterThan(0);
-  for (const file of ['index.js', 'package.json'])
-    copyFileSync(join(root, 'dist/functions', name, file), join(dir, file));
+  cpSync(join(root, 'dist/functions', name), dir, { recursive: true });
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   expect(pkg.main).toBe('index.js');
   expect(Object.keys(pkg.dependencies)).toContain('@google-cloud/functions-framework');
@@ -55,14 +54,74 @@ const dependencies = (name: string): string[] =>
     (JSON.parse(readFileSync(join(root, 'dist/functions', name, 'package.json'), 'utf8')) as Package).dependencies,
   );
 
+/** The function's code: its bundle and the lazy files beside it. */
+const code = (name: string): string =>
+  ['index.js', ...lazyFiles(name)].map((f) => readFileSync(join(root, 'dist/functions', name, f), 'utf8')).join('\n');
+
+const lazyFiles = (name: string): string[] => {
+  const dir = join(root, 'dist/functions', name, 'lazy');
+  return existsSync(dir) ? readdirSync(dir).map((f) => `lazy/${f}`) : [];
+};
+
 it("installs with each function exactly the project's packages its bundle requires from outside", () => {
   const ours = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Package).dependencies);
   for (const fn of manifest) {
-    const code = readFileSync(join(root, 'dist/functions', fn.name, 'index.js'), 'utf8');
     // Outside requires that are not ours are knex's optional drivers, which a deployed function never loads.
-    const required = new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!));
+    const required = new Set([...code(fn.name).matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!));
     const outside = ours.filter((dep) => required.has(dep));
     expect({ fn: fn.name, deps: dependencies(fn.name).sort() }).toEqual({ fn: fn.name, deps: outside.sort() });
+  }
+});
+
+it('loads the packages required on first use from the files beside the bundle, without them installed', () => {
+  // scripts/build-functions.ts's LAZY_PACKAGES.
+  const lazy = ['knex', 'ioredis', 'jose', 'winston', 'prom-client', 'express-rate-limit'];
+  for (const fn of manifest) {
+    const files = lazyFiles(fn.name);
+    // The bundle itself holds none of them: it requires each from its lazy file.
+    const bundle = readFileSync(join(root, 'dist/functions', fn.name, 'index.js'), 'utf8');
+    const required = [...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
+    expect({
+      fn: fn.name,
+      required: required.filter((r) => lazy.some((p) => r === p || r.startsWith(`${p}/`))),
+    }).toEqual({
+      fn: fn.name,
+      required: [],
+    });
+    if (files.length === 0) continue;
+    const dir = mkdtempSync(join(tmpdir(), `aiprod-bundle-lazy-${fn.name}-`));
+    cpSync(join(root, 'dist/functions', fn.name), dir, { recursive: true });
+    const probe = join(dir, 'probe.js');
+    writeFileSync(
+      probe,
+      `// As deployed: the lazy packages are not installed, so each must load from its own file.
+       const Module = require('node:module');
+       const resolve = Module._resolveFilename;
+       const lazy = ${JSON.stringify(lazy)};
+       Module._resolveFilename = function (request, ...rest) {
+         if (lazy.some((p) => request === p || request.startsWith(p + '/')))
+           throw Object.assign(new Error('not installed'), { code: 'MODULE_NOT_FOUND' });
+         return resolve.call(this, request, ...rest);
+       };
+       const loaded = {};
+       for (const file of ${JSON.stringify(files)})
+         for (const [path, load] of Object.entries(require('./' + file))) loaded[path] = typeof load();
+       process.stdout.write(JSON.stringify(loaded));
+       process.exit(0);`,
+    );
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, [probe], {
+        env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
+        encoding: 'utf8',
+      }),
+    ) as Record<string, string>;
+    expect(Object.keys(loaded).length).toBeGreaterThanOrEqual(files.length);
+    for (const [path, kind] of Object.entries(loaded))
+      expect({ fn: fn.name, path, kind }).toEqual({
+        fn: fn.name,
+        path,
+        kind: expect.stringMatching(/^(object|function)$/),
+      });
   }
 });
 
@@ -79,9 +138,12 @@ it('ships Swagger UI with the docs bundle, which serves the page and its assets 
   const built = join(root, 'dist/functions/docs');
   cpSync(built, dir, { recursive: true });
   const zipped = execFileSync('unzip', ['-Z1', join(root, 'dist/functions/docs.zip')], { encoding: 'utf8' });
-  expect(zipped.split('\n').filter(Boolean).sort()).toEqual(
-    ['index.js', 'package.json', 'swagger-ui/swagger-ui-bundle.js', 'swagger-ui/swagger-ui.css'].sort(),
-  );
+  expect(
+    zipped
+      .split('\n')
+      .filter((f) => f && !f.startsWith('lazy/'))
+      .sort(),
+  ).toEqual(['index.js', 'package.json', 'swagger-ui/swagger-ui-bundle.js', 'swagger-ui/swagger-ui.css'].sort());
   const probe = join(dir, 'probe.js');
   writeFileSync(
     probe,

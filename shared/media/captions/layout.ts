@@ -22,11 +22,14 @@ const SENTENCE_END = /[.!?\u2026\u3002\uFF01\uFF1F][\p{Pe}\p{Pf}"']*$/u;
 const CLAUSE_END = /[,;:\u3001\uFF0C\uFF1B\uFF1A][\p{Pe}\p{Pf}"']*$/u;
 const DASH = /^[\u2013\u2014-]+$/u;
 
-const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Made on first use: building a segmenter loads ICU data, which the job's first answer should not wait for. */
+let graphemeSegmenter: Intl.Segmenter | undefined;
+const letterSegments = (text: string): Intl.Segments =>
+  (graphemeSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(text);
 
 /** Characters as a reader counts them: "é" is one, however it is encoded. */
 function graphemes(text: string): number {
-  return Array.from(graphemeSegmenter.segment(text)).length;
+  return Array.from(letterSegments(text)).length;
 }
 
 /** A text cut into chunks, its white space collapsed; a "word" longer than a line is cut to lines. */
@@ -59,7 +62,7 @@ function breaksBetween(before: string, after: string): boolean {
 }
 
 function cutToLines(chunk: Chunk): Chunk[] {
-  const letters = Array.from(graphemeSegmenter.segment(chunk.text), (s) => s.segment);
+  const letters = Array.from(letterSegments(chunk.text), (s) => s.segment);
   if (letters.length <= CAPTION_LAYOUT.maxLineCharacters) return [chunk];
   const pieces: Chunk[] = [];
   for (let at = 0; at < letters.length; at += CAPTION_LAYOUT.maxLineCharacters) {

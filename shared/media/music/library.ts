@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../../config';
 import { circuitBreaker, isTransientError, type Breaker } from '../../resilience';
 import { ObjectNotFoundError, type ObjectStore } from '../../storage/object-store';

@@ -1,5 +1,5 @@
 /** The catalog, the probes and this reference. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { json, type OperationDoc, type PathDoc } from '../operation';
 import { presetsSchema, healthSchema } from '../schemas/catalog';
 

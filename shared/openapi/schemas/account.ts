@@ -2,7 +2,7 @@
  * What the account endpoints answer: an upload URL (shared/uploads/create.ts), the usage report
  * (shared/usage/report.ts) and a login's API token (shared/auth/login.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TIERS, type Tier } from '../../auth/api-keys';
 import { instant, uuid } from './common';
 

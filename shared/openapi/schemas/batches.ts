@@ -1,5 +1,5 @@
 /** What the batch endpoints answer: shared/batches/views.ts and submit.ts build these. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BatchStatus } from '../../batches/views';
 import { JOB_STATUSES } from '../../jobs/listing';
 import { instant, metadataView, uuid } from './common';

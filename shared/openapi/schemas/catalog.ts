@@ -1,5 +1,5 @@
 /** What the public endpoints answer: GET /presets (shared/api/presets.ts) and the health probes (shared/api/health.ts). */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../../config';
 import type { HealthReport } from '../../health/checks';
 import { PROBES, type Probe } from '../../health/probes';

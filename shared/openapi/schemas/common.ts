@@ -3,7 +3,7 @@
  * a partner's metadata and a keyset page. Responses are strict objects: the contract test parses
  * real answers with them, so a field an endpoint sends without its schema saying so fails it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An instant as the views write it: `Date.toISOString()`, UTC. */
 export const instant = () => z.iso.datetime();

@@ -1,5 +1,5 @@
 /** What the job endpoints answer: shared/jobs/views.ts, result-view.ts, submit.ts and listing.ts build these. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JOB_STATUSES } from '../../jobs/listing';
 import { PRIORITIES, type Priority } from '../../jobs/limits';
 import { RECIPES } from '../../jobs/request';

@@ -1,5 +1,5 @@
 /** RFC 9457 problem details, as shared/http/problem.ts (and the local gateway) write them. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const fieldErrorSchema = z
   .strictObject({

@@ -1,5 +1,5 @@
 /** What the support endpoints answer: shared/support/views.ts builds these. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BUG_STATUSES } from '../../support/views';
 import { instant, pageOf, uuid } from './common';
 

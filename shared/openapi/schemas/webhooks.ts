@@ -1,5 +1,5 @@
 /** What the webhook endpoints answer: shared/webhooks/registry.ts, views.ts and deliveries.ts build these. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DELIVERY_STATES } from '../../webhooks/views';
 import { SIGNING_SCHEMES, WEBHOOK_EVENTS } from '../../webhooks/registry';
 import { instant, pageOf, uuid } from './common';

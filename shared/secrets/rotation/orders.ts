@@ -11,7 +11,8 @@
  *   disables notify the topic too, and TOPIC_CONFIGURED comes with no data at all) is noise.
  */
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
+import { lazySchema } from '../../validation/lazy-schema';
 
 export type RotationOrder =
   | { kind: 'rotate'; trigger: 'schedule' | 'manual'; dryRun: boolean; only?: string; force: boolean }
@@ -19,17 +20,19 @@ export type RotationOrder =
   | { kind: 'notice'; secret: string }
   | { kind: 'ignore'; reason: string };
 
-const command = z
-  .object({
-    action: z.enum(['rotate', 'finish']),
-    dry_run: z.boolean().optional(),
-    secret: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,255}$/)
-      .optional(),
-    force: z.boolean().optional(),
-  })
-  .strict();
+const command = lazySchema(() =>
+  z
+    .object({
+      action: z.enum(['rotate', 'finish']),
+      dry_run: z.boolean().optional(),
+      secret: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,255}$/)
+        .optional(),
+      force: z.boolean().optional(),
+    })
+    .strict(),
+);
 
 interface PushData {
   message?: { data?: string; attributes?: Record<string, string>; messageId?: string };
@@ -51,7 +54,7 @@ export function readRotationMessage(event: CloudEvent<unknown>): RotationMessage
   } catch {
     return { messageId, order: { kind: 'ignore', reason: 'the message data is not JSON' } };
   }
-  const parsed = command.safeParse(data);
+  const parsed = command().safeParse(data);
   if (!parsed.success) {
     return { messageId, order: { kind: 'ignore', reason: `not a rotation order: ${parsed.error.issues[0]?.message}` } };
   }
