@@ -75,6 +75,9 @@ module "storage" {
   uploads_retention_days = var.uploads_retention_days
   cors_origins           = var.upload_cors_origins
   labels                 = var.labels
+
+  upload_finalized_topic_id = module.messaging.topic_ids["upload-finalized"]
+  storage_service_agent     = data.google_storage_project_service_account.this.email_address
 }
 
 module "database" {

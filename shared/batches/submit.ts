@@ -89,7 +89,9 @@ export async function submitBatch(
     config().AIPROD_UPLOADS_BUCKET,
     batch.requests.map((r, i) => {
       const input = uploadInputOf(r);
-      return { ...input, field: `items[${i}].${input.field}` };
+      const at = (field: string): string => `items[${i}].${field}`;
+      const video = input.video && { tracks: input.video.tracks.map((t) => ({ ...t, field: at(t.field) })) };
+      return { ...input, field: at(input.field), ...(video ? { video } : {}) };
     }),
   );
   const batchId = randomUUID();

@@ -16,6 +16,7 @@ import * as m011 from './migrations/011_metrics_indexes';
 import * as m012 from './migrations/012_alert_notifications';
 import * as m013 from './migrations/013_retention';
 import * as m014 from './migrations/014_secret_rotations';
+import * as m015 from './migrations/015_upload_inspection';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '012_alert_notifications': m012,
   '013_retention': m013,
   '014_secret_rotations': m014,
+  '015_upload_inspection': m015,
 };
 
 /** Every migration of this code, in the order they apply. */

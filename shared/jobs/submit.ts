@@ -15,7 +15,6 @@ import { voiceEngines } from '../media/catalog';
 import {
   estimateDurationSeconds,
   fingerprint,
-  inputUrl,
   JobRequest,
   splitMetadata,
   spokenTracks,
@@ -24,6 +23,7 @@ import {
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
 import type { JobAcceptedView } from '../openapi/schemas/jobs';
 import { checkUploadsRecorded, uploadNameProblem, type UploadInput } from '../uploads/ownership';
+import { LATE_LINES_MESSAGE, lateLines } from './script-fit';
 
 /** What POST /pipeline/run answers (shared/openapi/schemas/jobs.ts). */
 export type Accepted = JobAcceptedView;
@@ -31,11 +31,14 @@ export type Accepted = JobAcceptedView;
 /** A key whose first request died before finishing may be reused after this long. */
 const IN_FLIGHT_STALE_SECONDS = 60;
 
-/** The request's input as the uploads check sees it: its URI and the field it came in. */
-export const uploadInputOf = (request: JobRequest): UploadInput => ({
-  uri: inputUrl(request),
-  field: request.recipe === 'still' ? 'image_url' : 'video_url',
-});
+/**
+ * The request's input as the uploads check sees it: its URI, the field it came in, and for a video
+ * the tracks whose timed lines must start before its end once its length is known.
+ */
+export const uploadInputOf = (request: JobRequest): UploadInput =>
+  request.recipe === 'still'
+    ? { uri: request.image_url, field: 'image_url' }
+    : { uri: request.video_url, field: 'video_url', video: { tracks: spokenTracks(request) } };
 
 function checkOwnObject(principal: Principal, request: JobRequest): void {
   const input = uploadInputOf(request);
@@ -81,23 +84,14 @@ function checkVoices(tracks: SpokenTrack[]): void {
   );
 }
 
-/** A still's length is known at submit: a script line that starts after it cannot be heard. */
+/**
+ * A still's length is known at submit: a script line that starts after it cannot be heard. An
+ * uploaded video's is known once inspected: checkUploadsRecorded checks its lines (uploadInputOf).
+ */
 function checkScriptFits(request: JobRequest, tracks: SpokenTrack[]): void {
   if (request.recipe !== 'still') return;
-  const late = tracks.flatMap((t) =>
-    (t.script ?? []).flatMap((line, i) =>
-      line.startSeconds >= request.duration_seconds
-        ? [
-            {
-              field: `${t.field}.${i}.start_seconds`,
-              code: 'voice_too_long',
-              message: `Line ${i + 1} starts at ${line.startSeconds} s, at or after the end of the ${request.duration_seconds} s video.`,
-            },
-          ]
-        : [],
-    ),
-  );
-  if (late.length) throw new ValidationError(late, 'voice_too_long', 'Script lines must start before the video ends.');
+  const late = lateLines(tracks, request.duration_seconds);
+  if (late.length) throw new ValidationError(late, 'voice_too_long', LATE_LINES_MESSAGE);
 }
 /** What a well-formed request must also pass for this tenant, at submit: the same for one job and for a batch's items. */
 export function checkSubmittable(principal: Principal, request: JobRequest): void {

@@ -20,7 +20,8 @@ import { subscriptionOf } from '../events/local-transport';
 import { onShutdown, shutdown } from '../lifecycle/shutdown';
 import { logger } from '../log';
 import { localStore, resetPlatform, transport } from '../platform';
-import { localStorageHandler } from '../storage';
+import { localStorageHandler, type StoredUpload } from '../storage';
+import { finalizedMessage, UPLOAD_FINALIZED } from '../uploads/notification';
 import { pathPattern } from '../http/paths';
 import { gatewayListener, GatewayRoute, starting } from './gateway';
 
@@ -47,6 +48,18 @@ function listen(server: Server, port: number, host?: string): Promise<number> {
     server.listen(port, host, () => res((server.address() as AddressInfo).port));
   });
 }
+
+/**
+ * What the uploads bucket's notification does in Google Cloud: each object a signed PUT completed
+ * is announced on upload-finalized. A failed publish leaves the upload uninspected (its duration
+ * unknown, submit then checks nothing of it), never the PUT failed.
+ */
+const announceUpload = async (object: StoredUpload): Promise<void> => {
+  const { data, attributes } = finalizedMessage(object);
+  await transport()
+    .publish(UPLOAD_FINALIZED, data, attributes)
+    .catch((err) => logger().warn('upload-finalized not published; the upload stays uninspected', { error: err }));
+};
 
 const close = (server: Server): Promise<void> =>
   new Promise((res) => {
@@ -80,7 +93,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener }));
   });
   const store = localStore();
-  serve = gatewayListener(routes, [{ prefix: '/_storage/', listener: localStorageHandler(store) }]);
+  serve = gatewayListener(routes, [
+    { prefix: '/_storage/', listener: localStorageHandler(store, { onStored: announceUpload }) },
+  ]);
 
   const eventServers: Server[] = [];
   const subscriptions: LocalSubscription[] = [];

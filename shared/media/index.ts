@@ -3,7 +3,8 @@
  * ducking, two-pass loudness normalization and muxing, all with ffmpeg.
  */
 export { MediaError, type MediaErrorCode } from './errors';
-export { ffmpegPath, ffprobePath } from './binaries';
+export { ffmpegPath } from './binaries';
+export { ffprobePath } from './ffprobe-binary';
 export { inspect, probe, type AudioFacts, type AudioStreamFacts, type MediaFacts, type VideoFacts } from './probe';
 export { measureLoudness, type LoudnessFacts } from './loudness';
 export {

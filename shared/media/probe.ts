@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { MediaError } from './errors';
-import { runFfprobe } from './run-ffmpeg';
+import { runFfprobe } from './run-ffprobe';
 
 export interface VideoFacts {
   codec: string;

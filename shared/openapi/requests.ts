@@ -75,7 +75,7 @@ const SPOKEN: Record<string, Meta> = {
     example: 'Welcome to the show.',
   },
   voice_script: {
-    description: `Timed cues: each line spoken from its \`start_seconds\`, in order of time (\`unordered_cues\`), 1 to ${VOICE_LIMITS.scriptLines} lines of up to ${VOICE_LIMITS.lineCharacters.toLocaleString('en')} characters, ${VOICE_LIMITS.characters.toLocaleString('en')} in all. A line whose speech would run into the next one's start is sped up by up to ${MAX_CUE_SPEEDUP}x, pitch kept; beyond, the job fails with \`voice_cue_overlap\` naming the line. A line starting after the video's end is refused at submit when its length is known (a still's \`duration_seconds\`: 422 \`voice_too_long\`), else the job fails with \`voice_too_long\`.`,
+    description: `Timed cues: each line spoken from its \`start_seconds\`, in order of time (\`unordered_cues\`), 1 to ${VOICE_LIMITS.scriptLines} lines of up to ${VOICE_LIMITS.lineCharacters.toLocaleString('en')} characters, ${VOICE_LIMITS.characters.toLocaleString('en')} in all. A line whose speech would run into the next one's start is sped up by up to ${MAX_CUE_SPEEDUP}x, pitch kept; beyond, the job fails with \`voice_cue_overlap\` naming the line. A line starting after the video's end is refused at submit when its length is known (a still's \`duration_seconds\`, or an upload's duration once read after its PUT: 422 \`voice_too_long\`), else the job fails with \`voice_too_long\`.`,
     example: [
       { start_seconds: 1, text: 'Welcome to the harbour.' },
       { start_seconds: 6.5, text: 'The boats go out before dawn.' },

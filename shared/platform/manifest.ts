@@ -14,6 +14,8 @@ export const TOPICS = {
   'secret-rotation': "Cloud Scheduler's rotation tick and Secret Manager's rotation notices.",
   'monitoring-alerts': "Cloud Monitoring's incidents, from its Pub/Sub notification channel.",
   maintenance: "Cloud Scheduler's every-minute maintenance tick.",
+  'upload-finalized':
+    "The uploads bucket's OBJECT_FINALIZE notifications (JSON_API_V1): an upload's object is complete. Locally the store's PUT handler publishes the same.",
 } as const;
 export type Topic = keyof typeof TOPICS;
 const TOPIC_NAMES = Object.keys(TOPICS) as [Topic, ...Topic[]];
@@ -699,6 +701,25 @@ const declared: unknown[] = [
     maxInstances: 50,
     minInstances: 0,
     access: { secrets: ['database-url', 'key-encryption-key'], kms: true, publishes: ['job-notifications'] },
+  },
+  {
+    name: 'upload-inspector',
+    description:
+      "Records how long an upload's video lasts once its object is complete, read in ranges by ffprobe, so submit can refuse script lines past its end.",
+    kind: 'event',
+    topic: 'upload-finalized',
+    memory: '512Mi',
+    cpu: '1',
+    // One ffprobe over ranged reads of the object (cut off at 60 s) and two short statements.
+    timeoutSeconds: 120,
+    ackDeadlineSeconds: 180,
+    // Only a failure of ours is retried (storage, the database, ffprobe); a file that is no video is recorded.
+    maxDeliveryAttempts: 5,
+    minBackoffSeconds: 10,
+    maxBackoffSeconds: 300,
+    maxInstances: 10,
+    minInstances: 0,
+    access: { secrets: ['database-url'], uploads: 'read' },
   },
   {
     name: 'alert-notifier',

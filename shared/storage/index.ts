@@ -8,6 +8,7 @@ export {
   type LocalObjectStoreOptions,
 } from './local';
 export { localStorageHandler } from './local-handler';
+export type { ReceiveOptions, StoredUpload } from './local-upload';
 export {
   MAX_SIGNED_URL_TTL_SECONDS,
   ObjectNotFoundError,

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseRange } from './byte-range';
 import type { LocalObjectStore } from './local';
 import { sendProblem } from './local-problem';
-import { receiveUpload } from './local-upload';
+import { receiveUpload, type ReceiveOptions } from './local-upload';
 import { STORAGE_PATH_PREFIX } from './signed-path';
 
 async function openObject(path: string): Promise<{ handle: FileHandle; size: number } | null> {
@@ -23,10 +23,15 @@ async function openObject(path: string): Promise<{ handle: FileHandle; size: num
   return null;
 }
 
-async function serve(store: LocalObjectStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  store: LocalObjectStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: ReceiveOptions,
+): Promise<void> {
   const target = req.url ?? '';
   if (!target.startsWith(STORAGE_PATH_PREFIX)) return sendProblem(res, 404, 'not_found');
-  if (req.method === 'PUT') return receiveUpload(store, req, res);
+  if (req.method === 'PUT') return receiveUpload(store, req, res, opts);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendProblem(res, 405, 'method_not_allowed', { Allow: 'GET, HEAD, PUT' });
   }
@@ -66,11 +71,15 @@ async function serve(store: LocalObjectStore, req: IncomingMessage, res: ServerR
 /**
  * Serves the local backend's signed URLs (`GET|HEAD /_storage/<bucket>/<key>?expires=&signature=`),
  * the embedded mode's stand-in for Cloud Storage V4 URLs. Single byte ranges are honoured because
- * video players seek with them. Signed upload URLs take a PUT (local-upload.ts).
+ * video players seek with them. Signed upload URLs take a PUT (local-upload.ts); `opts.onStored`
+ * hears of each object a PUT completed.
  */
-export function localStorageHandler(store: LocalObjectStore): (req: IncomingMessage, res: ServerResponse) => void {
+export function localStorageHandler(
+  store: LocalObjectStore,
+  opts: ReceiveOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    serve(store, req, res).catch(() => {
+    serve(store, req, res, opts).catch(() => {
       // After the headers are out, the only honest signal left is to cut the connection.
       if (res.headersSent) res.destroy();
       else sendProblem(res, 500, 'internal_error');

@@ -17,12 +17,34 @@ function refuse(
   sendProblem(res, status, code, { ...headers, Connection: 'close' }, detail);
 }
 
+/** An object a signed PUT has just written whole. */
+export interface StoredUpload {
+  bucket: string;
+  key: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
+export interface ReceiveOptions {
+  /**
+   * Told of each object once its body is completely written, before the PUT is answered: the local
+   * stand-in for the bucket's OBJECT_FINALIZE notification. It must not reject (a failure is its
+   * own to log); one that does anyway does not undo the stored upload.
+   */
+  onStored?: (object: StoredUpload) => Promise<void>;
+}
+
 /**
  * `PUT /_storage/<bucket>/<key>?expires=&content_type=&content_length=&signature=`, the local
  * stand-in for a Cloud Storage V4 signed PUT: the body is streamed to the bucket only when the
  * request sends the signed type and exactly the signed length, and never replaces an object.
  */
-export async function receiveUpload(store: LocalObjectStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function receiveUpload(
+  store: LocalObjectStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: ReceiveOptions = {},
+): Promise<void> {
   const access = store.authorizeUpload(req.url ?? '');
   if (!access.ok) return refuse(res, 403, access.code, 'The upload URL is not one this service signed, or it expired.');
 
@@ -51,6 +73,7 @@ export async function receiveUpload(store: LocalObjectStore, req: IncomingMessag
     }
     throw err;
   }
+  await opts.onStored?.({ bucket, key, contentType, sizeBytes }).catch(() => undefined);
   res.writeHead(200, { 'Content-Length': 0, 'Cache-Control': 'no-store' });
   res.end();
 }

@@ -28,3 +28,16 @@ export function parseUploadUri(uri: string, bucket: string): UploadLocation | nu
   if (!tenantId || !uploadId || !filename || rest.length > 0) return null;
   return { tenantId, uploadId, filename };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The upload an object key of the uploads bucket names, as the bucket's notifications give it
+ * (the key as stored, not percent-encoded); null when the key is not `<tenant id>/<upload id>/<file
+ * name>` with both ids UUIDs, so that nothing else in the bucket is mistaken for an upload.
+ */
+export function parseUploadKey(key: string): UploadLocation | null {
+  const [tenantId, uploadId, filename, ...rest] = key.split('/');
+  if (!tenantId || !uploadId || !filename || rest.length > 0) return null;
+  return UUID.test(tenantId) && UUID.test(uploadId) ? { tenantId, uploadId, filename } : null;
+}

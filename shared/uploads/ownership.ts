@@ -4,13 +4,18 @@
  * - by name alone (`uploadNameProblem`): the uploads bucket, the tenant's own prefix, and a key
  *   shaped as uploads are (`<tenant id>/<upload id>/<file name>`);
  * - by record (`checkUploadsRecorded`): the upload was really handed out, to this tenant, under
- *   this file name, so a made-up id is refused too; and it is no larger than a job takes.
+ *   this file name, so a made-up id is refused too; and it is no larger than a job takes. Once the
+ *   upload-inspector has recorded how long a video lasts, also that it is no longer than a job
+ *   takes and that every timed script line starts before its end; before that (a submit right
+ *   after the PUT), or for a file that is no video, the job checks both when it runs.
  * The URL's expiry does not matter here: what was uploaded in time stays usable until the
  * bucket's lifecycle deletes it.
  */
 import type { Knex } from 'knex';
 import { ValidationError, type FieldError } from '../errors';
+import { config } from '../config';
 import { maxInputBytes } from '../jobs/input-limit';
+import { LATE_LINES_MESSAGE, lateLines, shown, tooLong, type TimedTrack } from '../jobs/script-fit';
 import { describeBytes } from '../net';
 import { parseUploadUri, type UploadLocation } from './location';
 import { sanitizeFilename } from './request';
@@ -21,6 +26,11 @@ export interface UploadInput {
   uri: string;
   /** The request field the URI came in, for the error. */
   field: string;
+  /**
+   * Set when the input is a video (video_url): the tracks whose timed lines must start before its
+   * end, checked with the time limit once the upload's duration is recorded. Absent for an image.
+   */
+  video?: { tracks: readonly TimedTrack[] };
 }
 
 const notYours = (field: string): FieldError => ({
@@ -57,9 +67,18 @@ export function uploadNameProblem(input: UploadInput, tenantId: string, uploadsB
   return ownLocation(input.uri, tenantId, uploadsBucket) ? null : unknown(input.field);
 }
 
+/** The problem's code and message when every entry has the same one of these codes. */
+const ONE_KIND: Record<string, (limits: { bytes: number; seconds: number }) => string> = {
+  input_too_large: ({ bytes }) => `The largest input a job takes is ${describeBytes(bytes)}.`,
+  input_too_long: ({ seconds }) => `The longest video a job takes is ${shown(seconds)} s.`,
+  voice_too_long: () => LATE_LINES_MESSAGE,
+};
+
 /**
  * Refuses, with one entry each, the gs:// inputs that name no upload handed out to this tenant, or
- * one over the input limit (the problem's code is then `input_too_large` when nothing else is wrong).
+ * one over the input limit; and of a video whose duration is recorded, one over the time limit and
+ * each timed script line starting at or after its end. When every entry has one code of
+ * `input_too_large`, `input_too_long` or `voice_too_long`, the problem's code is that one.
  * One query however many inputs (a batch's items); inputs that are not gs:// are skipped.
  */
 export async function checkUploadsRecorded(
@@ -73,20 +92,28 @@ export async function checkUploadsRecorded(
     .map((input) => ({ input, location: ownLocation(input.uri, tenantId, uploadsBucket) }));
   if (named.length === 0) return;
   const ids = [...new Set(named.flatMap((n) => (n.location ? [n.location.uploadId] : [])))];
-  const rows: { id: string; filename: string; size_bytes: string | number }[] =
+  const rows: { id: string; filename: string; size_bytes: string | number; duration_seconds: number | null }[] =
     ids.length > 0
-      ? await k('uploads').where({ tenant_id: tenantId }).whereIn('id', ids).select('id', 'filename', 'size_bytes')
+      ? await k('uploads')
+          .where({ tenant_id: tenantId })
+          .whereIn('id', ids)
+          .select('id', 'filename', 'size_bytes', 'duration_seconds')
       : [];
   const recorded = new Map(rows.map((r) => [r.id, r]));
   const limit = maxInputBytes();
+  const maxSeconds = config().AIPROD_MAX_INPUT_SECONDS;
   const errors = named.flatMap(({ input, location }): FieldError[] => {
     const row = location && recorded.get(location.uploadId);
     if (!row || row.filename !== location.filename) return [unknown(input.field)];
-    return Number(row.size_bytes) > limit ? [tooLarge(input.field, Number(row.size_bytes), limit)] : [];
+    if (Number(row.size_bytes) > limit) return [tooLarge(input.field, Number(row.size_bytes), limit)];
+    // Unknown until inspected, and for good when the file is no video: the job checks it then.
+    const seconds = row.duration_seconds;
+    if (seconds === null || !input.video) return [];
+    return [...tooLong(input.field, seconds, maxSeconds), ...lateLines(input.video.tracks, seconds)];
   });
   if (errors.length === 0) return;
-  if (errors.every((e) => e.code === 'input_too_large')) {
-    throw new ValidationError(errors, 'input_too_large', `The largest input a job takes is ${describeBytes(limit)}.`);
-  }
+  const code = errors[0]!.code;
+  const kind = Object.hasOwn(ONE_KIND, code) && errors.every((e) => e.code === code) ? ONE_KIND[code] : undefined;
+  if (kind) throw new ValidationError(errors, code, kind({ bytes: limit, seconds: maxSeconds }));
   throw new ValidationError(errors);
 }

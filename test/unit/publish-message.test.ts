@@ -11,7 +11,10 @@ it('takes a declared topic, a JSON object and key=value attributes', () => {
 });
 
 it.each([
-  [['sweeps', '{}', []], /^unknown topic "sweeps"; the topics are pipeline-jobs, job-results, .*maintenance$/],
+  [
+    ['sweeps', '{}', []],
+    /^unknown topic "sweeps"; the topics are pipeline-jobs, job-results, .*maintenance, upload-finalized$/,
+  ],
   [['maintenance', 'nope', []], /^the message is not JSON/],
   [['maintenance', '[1]', []], /^the message must be a JSON object/],
   [['maintenance', 'null', []], /^the message must be a JSON object/],

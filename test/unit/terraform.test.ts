@@ -756,6 +756,25 @@ describe('storage module', () => {
       expect(env[envName]).toBe(`\${tostring(var.${variable})}`);
     }
   });
+
+  it('notifies upload-finalized of every finished upload, the storage service agent allowed to publish there', () => {
+    const storage = mod('storage');
+    const notification = resource(storage, 'google_storage_notification', 'uploads_finalized');
+    expect(notification.bucket).toBe('${google_storage_bucket.uploads.name}');
+    expect(notification.topic).toBe('${var.upload_finalized_topic_id}');
+    expect(notification.payload_format).toBe('JSON_API_V1');
+    expect(notification.event_types).toEqual(['OBJECT_FINALIZE']);
+    expect(notification.depends_on).toEqual(['${google_pubsub_topic_iam_member.storage_publisher}']);
+    const grant = resource(storage, 'google_pubsub_topic_iam_member', 'storage_publisher');
+    expect(grant.topic).toBe('${var.upload_finalized_topic_id}');
+    expect(grant.role).toBe('roles/pubsub.publisher');
+    expect(grant.member).toBe('serviceAccount:${var.storage_service_agent}');
+    expect(call('storage').upload_finalized_topic_id).toBe('${module.messaging.topic_ids["upload-finalized"]}');
+    expect(call('storage').storage_service_agent).toBe(
+      '${data.google_storage_project_service_account.this.email_address}',
+    );
+    expect(eventFns.find((f) => f.topic === 'upload-finalized')?.name).toBe('upload-inspector');
+  });
 });
 
 describe('network module', () => {

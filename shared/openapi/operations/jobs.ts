@@ -101,6 +101,7 @@ export const jobOperations = {
         'unknown_voice',
         'voice_too_long',
         'input_too_large',
+        'input_too_long',
         'idempotency_key_reused',
       ],
     },

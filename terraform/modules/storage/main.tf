@@ -102,3 +102,24 @@ resource "google_storage_bucket" "sources" {
     }
   }
 }
+
+# Cloud Storage checks, when a notification is created, that its service agent may publish to
+# the topic: this grant must exist first.
+resource "google_pubsub_topic_iam_member" "storage_publisher" {
+  project = var.project_id
+  topic   = var.upload_finalized_topic_id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${var.storage_service_agent}"
+}
+
+# Every upload whose object is complete (a signed PUT finished) is announced on upload-finalized,
+# where the upload-inspector records how long its video lasts. JSON_API_V1: the object resource
+# comes with the notice.
+resource "google_storage_notification" "uploads_finalized" {
+  bucket         = google_storage_bucket.uploads.name
+  topic          = var.upload_finalized_topic_id
+  payload_format = "JSON_API_V1"
+  event_types    = ["OBJECT_FINALIZE"]
+
+  depends_on = [google_pubsub_topic_iam_member.storage_publisher]
+}

@@ -18,6 +18,16 @@ variable "kms_key_id" {
   type        = string
 }
 
+variable "upload_finalized_topic_id" {
+  description = "Id of the upload-finalized topic (projects/<p>/topics/upload-finalized): the uploads bucket's OBJECT_FINALIZE notifications go there, for the upload-inspector."
+  type        = string
+}
+
+variable "storage_service_agent" {
+  description = "Email of the project's Cloud Storage service agent, which publishes the uploads bucket's notifications."
+  type        = string
+}
+
 variable "outputs_retention_days" {
   description = "Days after which a finished job's output is deleted. Partners are told results are kept 30 days."
   type        = number
