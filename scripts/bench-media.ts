@@ -6,21 +6,22 @@
  * Comparison. The input is a 60 s 1920x1080 30 fps H.264 clip at about 10 Mbit/s with AAC stereo
  * sound (a test pattern with a little grain, so it does not compress unrealistically well), made
  * once and kept in `.aiprod/bench/`. Each variant then runs N times (3 unless --runs says
- * otherwise), taking turns (a, b, c, a, b, c, ...) so that a slow spell on the machine hits all
- * three alike, after one untimed round of (a) and (b) that brings the clip into the page cache.
- * All three make the same audio from the same script, style (orchestral), seed and preset
- * (standard):
+ * otherwise), taking turns (a, b, b', c, a, b, b', c, ...) so that a slow spell on the machine hits
+ * all alike, after one untimed round of (a) and (b) that brings the clip into the page cache. All
+ * make the same audio from the same script, style (orchestral), seed and preset (standard):
  *
  * (a) engine: `dub()` as a job runs it, everything included: probing the input, speaking the text,
  *     processing the voice, preparing the music, measuring the mix, the mux with the picture
- *     copied, and the measurement of the delivered file.
+ *     copied and the delivered sound metered.
  * (b) one command: the single ffmpeg run an expert would write for the same result, the floor for
  *     (a). The voice is spoken inside it (flite as a lavfi source), the music is the engine's own
  *     score rendered in the same graph, then the preset's voice and music chains, the same levels
  *     (the voice gains are constants dialled in once for flite's voice, outside the timing, as a
  *     hand-written command would have them), sidechain ducking, a single-pass loudnorm (one
- *     command cannot run two passes), the engine's AAC encoder with its settings (audio-format.ts),
- *     the picture copied, faststart.
+ *     command cannot run two passes), AAC 192k at 48 kHz as a command asks for it (the default
+ *     coder, fed float samples), the picture copied, faststart.
+ * (b') the command of (b) with the engine's AAC settings (audio-format.ts: the fast coder, fed
+ *     16-bit samples), which halve the encoder's time: how much of a/b is the encoder alone.
  * (c) naive: the command of (b) with the picture decoded and re-encoded by libx264 at its default
  *     settings (preset medium, CRF 23), as a pipeline that treats the video like any other stream
  *     does. The audio work is the same as in (b), so c/a is what copying the picture saves.
@@ -72,12 +73,16 @@ const GOALS = { aOverB: 0.6, clipSpeed: 20, tenMinuteSpeed: 30, loudnessLu: 0.5 
 /** How often the scaling runs sample memory and scratch space. */
 const SAMPLE_MS = 100;
 
-type Variant = 'a' | 'b' | 'c';
+const VARIANTS = ['a', 'b', "b'", 'c'] as const;
+type Variant = (typeof VARIANTS)[number];
 const NAMES: Record<Variant, string> = {
   a: 'engine: dub(), picture copied',
   b: 'one ffmpeg command, picture copied',
+  "b'": "the same, with the engine's AAC settings",
   c: 'naive: picture re-encoded (libx264 medium)',
 };
+/** The AAC encoder as a hand-written command asks for it: the default coder, fed the graph's float samples. */
+const HAND_WRITTEN_AAC = ['-c:a', 'aac', '-b:a', '192k'];
 
 interface ScalingRun {
   minutes: number;
@@ -99,7 +104,9 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'aiprod-bench-'));
   try {
     const oneCommand = await oneCommandArgs(work, Math.round(seconds * SAMPLE_RATE));
-    const outputs: Record<Variant, string> = { a: join(work, 'a.mp4'), b: join(work, 'b.mp4'), c: join(work, 'c.mp4') };
+    const outputs = Object.fromEntries(
+      VARIANTS.map((v) => [v, join(work, `${v.replace("'", '-prime')}.mp4`)]),
+    ) as Record<Variant, string>;
     const variants: Record<Variant, () => Promise<void>> = {
       a: async () => {
         const workDir = await mkdtemp(join(work, 'job-'));
@@ -109,6 +116,14 @@ async function main(): Promise<void> {
       b: async () => {
         await runFfmpeg([...oneCommand.head(clip), '-c:v', 'copy', ...oneCommand.tail(outputs.b)], { cwd: work });
       },
+      "b'": async () => {
+        await runFfmpeg(
+          [...oneCommand.head(clip, 'engine'), '-c:v', 'copy', ...oneCommand.tail(outputs["b'"], 'engine')],
+          {
+            cwd: work,
+          },
+        );
+      },
       c: async () => {
         await runFfmpeg([...oneCommand.head(clip), '-c:v', 'libx264', ...oneCommand.tail(outputs.c)], { cwd: work });
       },
@@ -117,20 +132,17 @@ async function main(): Promise<void> {
     log('warming up (untimed): a, b');
     await variants.a();
     await variants.b();
-    const times: Record<Variant, number[]> = { a: [], b: [], c: [] };
+    const times = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
     for (let run = 1; run <= runs; run++) {
-      for (const variant of ['a', 'b', 'c'] as const) {
+      for (const variant of VARIANTS) {
         const started = performance.now();
         await variants[variant]();
         times[variant].push((performance.now() - started) / 1000);
         log(`run ${run}/${runs} ${variant}: ${times[variant].at(-1)?.toFixed(2)} s`);
       }
     }
-    const loudness: Record<Variant, LoudnessFacts> = {
-      a: await measureLoudness(outputs.a),
-      b: await measureLoudness(outputs.b),
-      c: await measureLoudness(outputs.c),
-    };
+    const loudness = {} as Record<Variant, LoudnessFacts>;
+    for (const v of VARIANTS) loudness[v] = await measureLoudness(outputs[v]);
 
     const scaling: ScalingRun[] = [];
     for (const minutes of lengths) scaling.push(await scalingRun(minutes, work));
@@ -240,14 +252,20 @@ function readOrNull(path: string): string | null {
   }
 }
 
+/** How the single command encodes its sound: as written by hand, or with the engine's settings. */
+type CommandAac = 'hand' | 'engine';
+
 /**
- * The single command of (b) and (c), split around the video codec. The voice's two gains are the
- * engine's staging for flite's voice, worked out here once, before any timing.
+ * The single command of (b), (b') and (c), split around the video codec. The voice's two gains are
+ * the engine's staging for flite's voice, worked out here once, before any timing.
  */
 async function oneCommandArgs(
   work: string,
   samples: number,
-): Promise<{ head: (clip: string) => string[]; tail: (output: string) => string[] }> {
+): Promise<{
+  head: (clip: string, aac?: CommandAac) => string[];
+  tail: (output: string, aac?: CommandAac) => string[];
+}> {
   const raw = join(work, 'calibrate-voice.wav');
   await localVoiceEngine().synthesize(TEXT, 'en', raw);
   const rawLufs = (await measureLoudness(raw)).integratedLufs;
@@ -270,21 +288,23 @@ async function oneCommandArgs(
     ...(spec.reverb ? { reverb: spec.reverb } : {}),
   });
 
-  const graph = [
-    score,
-    `[score]${[...musicFades(samples, SAMPLE_RATE), ...PRESET.musicChain, `volume=${bedGain.toFixed(2)}dB`].join(',')}[bed]`,
-    `[1:a]aresample=${SAMPLE_RATE},aformat=channel_layouts=mono,volume=${(VOICE_CHAIN_INPUT_LUFS - rawLufs).toFixed(2)}dB,` +
-      `${PRESET.voiceChain.join(',')},volume=${voiceGain.toFixed(2)}dB,adelay=delays=${leadIn}S:all=1,` +
-      `apad=whole_len=${samples},atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0,asplit=2[voice][key]`,
-    `[bed][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
-    `[voice][ducked]amix=inputs=2:normalize=0:duration=first,` +
-      `loudnorm=I=${PRESET.targetLufs}:TP=${PRESET.truePeakDbtp - ENCODER_PEAK_MARGIN_DB}:LRA=${PRESET.lra},` +
-      `aresample=${SAMPLE_RATE},${ENCODER_INPUT}[mix]`,
-  ].join(';\n');
-  await writeFile(join(work, 'one-command.graph'), graph);
+  const graph = (aac: CommandAac): string =>
+    [
+      score,
+      `[score]${[...musicFades(samples, SAMPLE_RATE), ...PRESET.musicChain, `volume=${bedGain.toFixed(2)}dB`].join(',')}[bed]`,
+      `[1:a]aresample=${SAMPLE_RATE},aformat=channel_layouts=mono,volume=${(VOICE_CHAIN_INPUT_LUFS - rawLufs).toFixed(2)}dB,` +
+        `${PRESET.voiceChain.join(',')},volume=${voiceGain.toFixed(2)}dB,adelay=delays=${leadIn}S:all=1,` +
+        `apad=whole_len=${samples},atrim=end_sample=${samples},pan=stereo|c0=c0|c1=c0,asplit=2[voice][key]`,
+      `[bed][key]sidechaincompress=threshold=${threshold}:ratio=${ratio}:attack=${attackMs}:release=${releaseMs}[ducked]`,
+      `[voice][ducked]amix=inputs=2:normalize=0:duration=first,` +
+        `loudnorm=I=${PRESET.targetLufs}:TP=${PRESET.truePeakDbtp - ENCODER_PEAK_MARGIN_DB}:LRA=${PRESET.lra}` +
+        (aac === 'engine' ? `,aresample=${SAMPLE_RATE},${ENCODER_INPUT}[mix]` : '[mix]'),
+    ].join(';\n');
+  await writeFile(join(work, 'one-command.graph'), graph('hand'));
+  await writeFile(join(work, 'one-command-engine-aac.graph'), graph('engine'));
   await writeFile(join(work, 'voice.txt'), TEXT);
   return {
-    head: (clip) => [
+    head: (clip, aac = 'hand') => [
       '-i',
       clip,
       '-f',
@@ -292,13 +312,16 @@ async function oneCommandArgs(
       '-i',
       'flite=textfile=voice.txt:voice=slt',
       '-filter_complex_script',
-      'one-command.graph',
+      aac === 'hand' ? 'one-command.graph' : 'one-command-engine-aac.graph',
       '-map',
       '0:V:0',
       '-map',
       '[mix]',
     ],
-    tail: (output) => [...AAC_ENCODER, '-ac', '2', '-movflags', '+faststart', '-y', output],
+    tail: (output, aac = 'hand') => [
+      ...(aac === 'hand' ? [...HAND_WRITTEN_AAC, '-ar', String(SAMPLE_RATE)] : AAC_ENCODER),
+      ...['-ac', '2', '-movflags', '+faststart', '-y', output],
+    ],
   };
 }
 
@@ -363,7 +386,7 @@ function report(results: {
 }): void {
   const { times, loudness, scaling } = results;
   const median = (v: Variant): number => middle(times[v]);
-  const rows = (['a', 'b', 'c'] as const).map((v) => {
+  const rows = VARIANTS.map((v) => {
     const { integratedLufs, truePeakDbtp } = loudness[v];
     return `| (${v}) ${NAMES[v]} | ${Math.min(...times[v]).toFixed(2)} | ${median(v).toFixed(2)} | ${integratedLufs.toFixed(1)} | ${truePeakDbtp.toFixed(1)} |`;
   });
@@ -394,6 +417,7 @@ function report(results: {
       ...rows,
       '',
       `a/b = ${(median('a') / median('b')).toFixed(2)} (goal: at most ${GOALS.aOverB})`,
+      `a/b' = ${(median('a') / median("b'")).toFixed(2)} (the command given the engine's AAC settings)`,
       `c/a = ${(median('c') / median('a')).toFixed(1)}`,
       `(a) at ${clipSpeed.toFixed(1)}x real time (goal: at least ${GOALS.clipSpeed}x)`,
       ...(scaling.length
