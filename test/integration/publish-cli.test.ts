@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Stack } from '../../shared/local/stack';
+import { TOPICS } from '../../shared/platform/manifest';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
 import { startTestStack } from '../support/stack';
 
@@ -47,9 +48,7 @@ it('refuses an unknown topic and a message that is not a JSON object, on one lin
   const before = await env.db('bus_messages').count('* as n').first();
   await expect(publish('maintenence', '{}')).rejects.toMatchObject({
     code: 1,
-    stderr: expect.stringMatching(
-      /^publish: unknown topic "maintenence"; the topics are pipeline-jobs, .*maintenance\n$/,
-    ),
+    stderr: `publish: unknown topic "maintenence"; the topics are ${Object.keys(TOPICS).join(', ')}\n`,
   });
   await expect(publish('maintenance', '{"action":')).rejects.toMatchObject({
     code: 1,
