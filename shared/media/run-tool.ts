@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { MediaError } from './errors';
@@ -53,6 +54,7 @@ export function runTool(bin: string, args: string[], options: RunOptions): Promi
       Readable,
       Readable
     >;
+    yieldToRequests(child.pid);
     const stdout: string[] = [];
     let stderr = '';
     let pending = '';
@@ -97,6 +99,29 @@ export function runTool(bin: string, args: string[], options: RunOptions): Promi
       reject(new MediaError('ffmpeg_failed', `${tool} failed: ${reason}`, detail));
     });
   });
+}
+
+/**
+ * How much lower than this process the media tools run (nice values are 0 to 19 above it). They
+ * take every core they can get for seconds; at the same priority, the process that started them
+ * (the job's heartbeat, and locally every HTTP function beside the workers) waits behind them for
+ * a core, and even spawn() stalls while the new child waits for one to exec on. Lowered, they
+ * still have every core nothing else wants.
+ */
+const TOOL_NICENESS = 10;
+
+/**
+ * Lowers a just-started tool's priority. Its threads are made later, as it sets up its graph, and
+ * inherit it. A process that cannot be reniced (gone already, or a platform without nice) runs as
+ * it is: priority is a courtesy, never a reason to fail.
+ */
+function yieldToRequests(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, Math.min(19, getPriority() + TOOL_NICENESS));
+  } catch {
+    // Exited before it could be reniced, or not allowed here: it runs at the default priority.
+  }
 }
 
 function aborted(tool: string): MediaError {
