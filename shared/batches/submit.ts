@@ -43,19 +43,37 @@ export function batchEnvelope(maxItems: number) {
 
 type Envelope = z.infer<ReturnType<typeof batchEnvelope>>;
 
-/** Every item's problems, each field named `items[<index>].<field>`. */
-function parseItems(principal: Principal, items: unknown[]): { requests: JobRequest[]; errors: FieldError[] } {
+/** A refusal's own code and message, as one job's submit answers it (`validation_failed` for malformed fields). */
+interface Refusal {
+  code: string;
+  message: string;
+}
+
+/**
+ * Every item's problems, each field named `items[<index>].<field>`, and the refusals they came
+ * in: when all are the same (every item refused with `voice_too_long`, say), the batch's problem
+ * carries that code, as a single job's would.
+ */
+function parseItems(
+  principal: Principal,
+  items: unknown[],
+): { requests: JobRequest[]; errors: FieldError[]; refusals: Refusal[] } {
   const requests: JobRequest[] = [];
   const errors: FieldError[] = [];
+  const refusals: Refusal[] = [];
+  // What a malformed item is refused with: the default code and message of a ValidationError.
+  const malformed: Refusal = new ValidationError([]);
   items.forEach((item, index) => {
     const at = (field: string): string => `items[${index}]${field === '(body)' ? '' : `.${field}`}`;
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       errors.push({ field: at('(body)'), code: 'invalid_type', message: 'Each item must be a job request object.' });
+      refusals.push(malformed);
       return;
     }
     const parsed = parseJobRequest(item as Record<string, unknown>);
     if (!parsed.ok) {
       errors.push(...parsed.errors.map((e) => ({ ...e, field: at(e.field) })));
+      refusals.push(malformed);
       return;
     }
     try {
@@ -64,16 +82,20 @@ function parseItems(principal: Principal, items: unknown[]): { requests: JobRequ
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       errors.push(...err.errors.map((e) => ({ ...e, field: at(e.field) })));
+      refusals.push(err);
     }
   });
-  return { requests, errors };
+  return { requests, errors, refusals };
 }
 
 export function parseBatch(principal: Principal, body: Record<string, unknown>): Envelope & { requests: JobRequest[] } {
   const parsed = batchEnvelope(JOB_LIMITS[principal.tier].maxBatchSize).safeParse(body);
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
-  const { requests, errors } = parseItems(principal, parsed.data.items);
-  if (errors.length > 0) throw new ValidationError(errors);
+  const { requests, errors, refusals } = parseItems(principal, parsed.data.items);
+  if (errors.length > 0) {
+    const one = refusals.every((r) => r.code === refusals[0]!.code) ? refusals[0]! : undefined;
+    throw one ? new ValidationError(errors, one.code, one.message) : new ValidationError(errors);
+  }
   return { ...parsed.data, requests };
 }
 

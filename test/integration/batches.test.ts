@@ -138,6 +138,35 @@ describe('POST /pipeline/batch', () => {
     expect(await env.db('batches').count({ n: '*' }).first()).toEqual(before);
   });
 
+  it("answers with the items' own code when every refusal is the same, as one job's submit would", async () => {
+    const still = (n: number, start: number) => ({
+      recipe: 'still',
+      image_url: `https://img.example.com/cover-${n}.jpg`,
+      duration_seconds: 8,
+      voice_script: [{ start_seconds: start, text: 'Too late.' }],
+    });
+    const late = await call('POST', '/pipeline/batch', { json: { items: [item(0), still(1, 8), still(2, 9)] } });
+    expect(late.status).toBe(422);
+    expect(late.body).toMatchObject({
+      code: 'voice_too_long',
+      detail: 'Script lines must start before the video ends.',
+    });
+    expect((late.body.errors as { field: string }[]).map((e) => e.field)).toEqual([
+      'items[1].voice_script.0.start_seconds',
+      'items[2].voice_script.0.start_seconds',
+    ]);
+    // A malformed item beside them: the problem is the general one, every entry still listed.
+    const mixed = await call('POST', '/pipeline/batch', {
+      json: { items: [still(0, 8), item(1, { voice_text: '' })] },
+    });
+    expect(mixed.status).toBe(422);
+    expect(mixed.body.code).toBe('validation_failed');
+    expect((mixed.body.errors as { field: string }[]).map((e) => e.field)).toEqual([
+      'items[0].voice_script.0.start_seconds',
+      'items[1].voice_text',
+    ]);
+  });
+
   it("refuses fewer than 2 items, more than the tier's max_batch_size, a bad priority, unknown fields", async () => {
     const max = JOB_LIMITS.pro.maxBatchSize;
     const cases: [unknown, string][] = [
