@@ -12,7 +12,8 @@ import type { Piece } from './timed-layout';
  * inside the graph rather than as inputs: ffmpeg gives every input a thread of its own, and a
  * script can have hundreds of lines. Each piece is padded to its exact length after the cut, so
  * a resampler one sample short cannot shift every piece after it. The voice is metered on its way
- * to the file: its loudness is what this answers.
+ * to the file (its loudness is what this answers), and stays 16-bit, as the engines deliver it,
+ * although the meter hands on doubles.
  */
 export async function assembleVoice(
   pieces: readonly Piece[],
@@ -33,7 +34,7 @@ export async function assembleVoice(
       `[p${i}]`
     );
   });
-  graph.push(`${pieces.map((_, i) => `[p${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1,${LOUDNESS_METER}[voice]`);
+  graph.push(`${pieces.map((_, i) => `[p${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1,${LOUDNESS_METER},aformat=sample_fmts=s16[voice]`);
   const script = resolve(dir, 'voice-graph.txt');
   await writeFile(script, graph.join(';\n'));
   const { stderr } = await runFfmpeg(
