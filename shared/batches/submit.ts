@@ -52,7 +52,7 @@ interface Refusal {
 /**
  * Every item's problems, each field named `items[<index>].<field>`, and the refusals they came
  * in: when all are the same (every item refused with `voice_too_long`, say), the batch's problem
- * carries that code, as a single job's would.
+ * carries that code and message, as a single job's would.
  */
 function parseItems(
   principal: Principal,
@@ -93,7 +93,9 @@ export function parseBatch(principal: Principal, body: Record<string, unknown>):
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error, body));
   const { requests, errors, refusals } = parseItems(principal, parsed.data.items);
   if (errors.length > 0) {
-    const one = refusals.every((r) => r.code === refusals[0]!.code) ? refusals[0]! : undefined;
+    // Only when the message fits every item too: unknown voices in two languages name two lists.
+    const [first] = refusals;
+    const one = refusals.every((r) => r.code === first!.code && r.message === first!.message) ? first : undefined;
     throw one ? new ValidationError(errors, one.code, one.message) : new ValidationError(errors);
   }
   return { ...parsed.data, requests };

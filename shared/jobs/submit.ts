@@ -32,13 +32,16 @@ export type Accepted = JobAcceptedView;
 const IN_FLIGHT_STALE_SECONDS = 60;
 
 /**
- * The request's input as the uploads check sees it: its URI, the field it came in, and for a video
+ * The request's input as the uploads check sees it: its URI, the field it came in, and for a dub
  * the tracks whose timed lines must start before its end once its length is known.
  */
-export const uploadInputOf = (request: JobRequest): UploadInput =>
-  request.recipe === 'still'
-    ? { uri: request.image_url, field: 'image_url' }
-    : { uri: request.video_url, field: 'video_url', video: { tracks: spokenTracks(request) } };
+export const uploadInputOf = (request: JobRequest): UploadInput => {
+  if (request.recipe === 'still') return { uri: request.image_url, field: 'image_url' };
+  // Only a dub is measured by its picture, as the recorded duration is: extract_audio goes by the
+  // file's length, which the job checks itself.
+  if (request.recipe !== 'dub') return { uri: request.video_url, field: 'video_url' };
+  return { uri: request.video_url, field: 'video_url', video: { tracks: spokenTracks(request) } };
+};
 
 function checkOwnObject(principal: Principal, request: JobRequest): void {
   const input = uploadInputOf(request);

@@ -79,23 +79,24 @@ export function gcsObjectStore(opts: { storage?: Storage }): ObjectStore {
     async signedUploadUrl(bucket, key, terms) {
       assertUploadTerms(terms);
       const expires = Date.now() + terms.ttlSeconds * 1000;
-      // Cloud Storage refuses a body outside this range with 400. Being signed, the header must be
-      // sent as it is: the holder can neither drop it nor widen it.
-      const range = `${terms.sizeBytes},${terms.sizeBytes}`;
+      // Cloud Storage refuses a body outside this range with 400, and with 412 a PUT onto an object
+      // that exists already (generation 0: none yet), so the URL writes its object once, as the
+      // local store's does, and what was inspected after that write stays what the object holds.
+      // Being signed, the headers must be sent as they are: the holder can neither drop nor change them.
+      const bound = {
+        'x-goog-content-length-range': `${terms.sizeBytes},${terms.sizeBytes}`,
+        'x-goog-if-generation-match': '0',
+      };
       const [url] = await file(bucket, key).getSignedUrl({
         version: 'v4',
         action: 'write',
         expires,
         contentType: terms.contentType,
-        extensionHeaders: { 'x-goog-content-length-range': range },
+        extensionHeaders: bound,
       });
       return {
         url,
-        headers: {
-          'Content-Type': terms.contentType,
-          'Content-Length': String(terms.sizeBytes),
-          'x-goog-content-length-range': range,
-        },
+        headers: { 'Content-Type': terms.contentType, 'Content-Length': String(terms.sizeBytes), ...bound },
         expiresAt: new Date(expires),
       };
     },

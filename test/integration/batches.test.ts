@@ -155,6 +155,16 @@ describe('POST /pipeline/batch', () => {
       'items[1].voice_script.0.start_seconds',
       'items[2].voice_script.0.start_seconds',
     ]);
+    // The same code with messages of their own (each names its language's voices): the general one.
+    const voices = await call('POST', '/pipeline/batch', {
+      json: { items: [item(0, { voice_id: 'nope' }), item(1, { voice_id: 'nope', voice_language: 'fr' })] },
+    });
+    expect([voices.status, voices.body.code]).toEqual([422, 'validation_failed']);
+    expect((voices.body.errors as { code: string }[]).map((e) => e.code)).toEqual(['unknown_voice', 'unknown_voice']);
+    const oneLanguage = await call('POST', '/pipeline/batch', {
+      json: { items: [item(0, { voice_id: 'nope' }), item(1, { voice_id: 'nope' })] },
+    });
+    expect([oneLanguage.status, oneLanguage.body.code]).toEqual([422, 'unknown_voice']);
     // A malformed item beside them: the problem is the general one, every entry still listed.
     const mixed = await call('POST', '/pipeline/batch', {
       json: { items: [still(0, 8), item(1, { voice_text: '' })] },

@@ -208,17 +208,19 @@ describe('submit, once the duration is known', () => {
     expect(batch.status).toBe(202);
   });
 
-  it('refuses a video longer than AIPROD_MAX_INPUT_SECONDS with 422 input_too_long', async () => {
+  it('refuses a video to dub longer than AIPROD_MAX_INPUT_SECONDS with 422 input_too_long', async () => {
     const clip5 = await upload(readFileSync(makeClip(join(dir, 'five.mp4'), { seconds: 5 })), 'five.mp4', 'video/mp4');
     expect((await inspected(clip5)).duration_seconds).toBeGreaterThan(MAX_INPUT_SECONDS);
-    for (const json of [
-      { video_url: clip5.storage_uri, voice_text: 'A short line.' },
-      { recipe: 'extract_audio', video_url: clip5.storage_uri, format: 'mp3' },
-    ]) {
-      const r = await call('POST', '/pipeline/run', json);
-      expect([r.status, r.body.code]).toEqual([422, 'input_too_long']);
-      expect(r.body.errors).toEqual([{ field: 'video_url', code: 'input_too_long', message: expect.any(String) }]);
-    }
+    const r = await call('POST', '/pipeline/run', { video_url: clip5.storage_uri, voice_text: 'A short line.' });
+    expect([r.status, r.body.code]).toEqual([422, 'input_too_long']);
+    expect(r.body.errors).toEqual([{ field: 'video_url', code: 'input_too_long', message: expect.any(String) }]);
+    // The recorded duration is the picture's; extract_audio goes by the file's, which its job checks.
+    const audio = await call('POST', '/pipeline/run', {
+      recipe: 'extract_audio',
+      video_url: clip5.storage_uri,
+      format: 'mp3',
+    });
+    expect(audio.status).toBe(202);
   });
 });
 

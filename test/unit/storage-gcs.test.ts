@@ -147,7 +147,7 @@ describe('gcsObjectStore', () => {
 describe('gcsObjectStore.signedUploadUrl', () => {
   const terms = { contentType: 'video/mp4', sizeBytes: 1234, ttlSeconds: 900 };
 
-  it('asks for a V4 write URL binding the content type and, as x-goog-content-length-range, the exact size', async () => {
+  it('asks for a V4 write URL binding the content type, the exact size (x-goog-content-length-range) and no overwrite', async () => {
     const { bucket, file, store } = fakeStorage();
     const before = Date.now();
     const signed = await store.signedUploadUrl('aiprod-uploads', 't1/u1/clip.mp4', terms);
@@ -159,13 +159,18 @@ describe('gcsObjectStore.signedUploadUrl', () => {
       action: 'write',
       expires: expect.any(Number),
       contentType: 'video/mp4',
-      extensionHeaders: { 'x-goog-content-length-range': '1234,1234' },
+      extensionHeaders: { 'x-goog-content-length-range': '1234,1234', 'x-goog-if-generation-match': '0' },
     });
     expect(cfg.expires).toBeGreaterThanOrEqual(before + 900_000);
     expect(cfg.expires).toBeLessThanOrEqual(after + 900_000);
     expect(signed).toEqual({
       url: 'https://storage.googleapis.com/b/k?X-Goog-Signature=x',
-      headers: { 'Content-Type': 'video/mp4', 'Content-Length': '1234', 'x-goog-content-length-range': '1234,1234' },
+      headers: {
+        'Content-Type': 'video/mp4',
+        'Content-Length': '1234',
+        'x-goog-content-length-range': '1234,1234',
+        'x-goog-if-generation-match': '0',
+      },
       expiresAt: new Date(cfg.expires),
     });
   });
@@ -208,7 +213,9 @@ describe('gcsObjectStore.signedUploadUrl', () => {
     const url = new URL(signed.url);
     expect(url.origin + url.pathname).toBe('https://storage.googleapis.com/aiprod-uploads/t1/u1/clip.mp4');
     const q = url.searchParams;
-    expect(q.get('X-Goog-SignedHeaders')).toBe('content-type;host;x-goog-content-length-range');
+    expect(q.get('X-Goog-SignedHeaders')).toBe(
+      'content-type;host;x-goog-content-length-range;x-goog-if-generation-match',
+    );
     expect(q.get('X-Goog-Expires')).toBe('900');
 
     const canonicalQuery = url.search
@@ -240,9 +247,12 @@ describe('gcsObjectStore.signedUploadUrl', () => {
       'content-type': signed.headers['Content-Type']!,
       host: 'storage.googleapis.com',
       'x-goog-content-length-range': signed.headers['x-goog-content-length-range']!,
+      'x-goog-if-generation-match': signed.headers['x-goog-if-generation-match']!,
     };
     expect(signs(sent)).toBe(true);
     expect(signs({ ...sent, 'content-type': 'video/webm' })).toBe(false);
     expect(signs({ ...sent, 'x-goog-content-length-range': '0,5368709120' })).toBe(false);
+    // Without the precondition, or with another generation, it could replace the inspected object.
+    expect(signs({ ...sent, 'x-goog-if-generation-match': '1' })).toBe(false);
   });
 });

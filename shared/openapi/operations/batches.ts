@@ -36,7 +36,16 @@ export const batchOperations = {
         headers: { Location: { description: "The batch's status URL.", schema: { type: 'string' }, required: true } },
       },
     },
-    problems: { 422: ['validation_failed', 'input_too_large', 'input_too_long', 'voice_too_long'] },
+    problems: {
+      422: [
+        'validation_failed',
+        'unsupported_language',
+        'unknown_voice',
+        'voice_too_long',
+        'input_too_large',
+        'input_too_long',
+      ],
+    },
   },
   'pipeline-batch-status': {
     summary: "A batch's status",

@@ -23,6 +23,7 @@ export const uploadSchema = z
         'Content-Type': 'video/mp4',
         'Content-Length': '52428800',
         'x-goog-content-length-range': '52428800,52428800',
+        'x-goog-if-generation-match': '0',
       },
       storage_uri: 'gs://aiprod-uploads/<tenant id>/<upload id>/interview.mp4',
       expires_at: '2025-01-31T10:30:00.000Z',

@@ -36,13 +36,14 @@ resource "google_storage_bucket" "uploads" {
   }
 
   # Browsers PUT to the signed upload URLs (POST /uploads): the preflight must allow every
-  # header such a URL signs, x-goog-content-length-range (the size) among them.
+  # header such a URL signs, x-goog-content-length-range (the size) and x-goog-if-generation-match
+  # (write once) among them.
   dynamic "cors" {
     for_each = length(var.cors_origins) > 0 ? [1] : []
     content {
       origin          = var.cors_origins
       method          = ["PUT", "GET", "HEAD"]
-      response_header = ["Content-Type", "Content-Length", "x-goog-content-length-range"]
+      response_header = ["Content-Type", "Content-Length", "x-goog-content-length-range", "x-goog-if-generation-match"]
       max_age_seconds = 3600
     }
   }
