@@ -1,6 +1,7 @@
 /** The batch endpoints. */
 import { json, type OperationDoc } from '../operation';
 import { batchRequestSchema } from '../requests';
+import { SUBMIT_REFUSALS } from './jobs';
 import { batchAcceptedSchema, batchSchema } from '../schemas/batches';
 
 const BATCH_ID = 'The batch id (`batch_id`); a batch of another tenant is not found, as a missing one.';
@@ -36,16 +37,7 @@ export const batchOperations = {
         headers: { Location: { description: "The batch's status URL.", schema: { type: 'string' }, required: true } },
       },
     },
-    problems: {
-      422: [
-        'validation_failed',
-        'unsupported_language',
-        'unknown_voice',
-        'voice_too_long',
-        'input_too_large',
-        'input_too_long',
-      ],
-    },
+    problems: { 422: [...SUBMIT_REFUSALS] },
   },
   'pipeline-batch-status': {
     summary: "A batch's status",

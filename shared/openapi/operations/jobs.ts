@@ -47,6 +47,16 @@ const location = (what: string) => ({
   Location: { description: `The ${what}'s status URL.`, schema: { type: 'string' }, required: true },
 });
 
+/** How submit refuses a job request it cannot take, one job or a batch's items alike. */
+export const SUBMIT_REFUSALS = [
+  'validation_failed',
+  'unsupported_language',
+  'unknown_voice',
+  'voice_too_long',
+  'input_too_large',
+  'input_too_long',
+] as const;
+
 export const jobOperations = {
   'pipeline-run': {
     summary: 'Submit a job',
@@ -95,15 +105,7 @@ export const jobOperations = {
     problems: {
       400: ['invalid_idempotency_key'],
       409: ['idempotency_key_in_flight'],
-      422: [
-        'validation_failed',
-        'unsupported_language',
-        'unknown_voice',
-        'voice_too_long',
-        'input_too_large',
-        'input_too_long',
-        'idempotency_key_reused',
-      ],
+      422: [...SUBMIT_REFUSALS, 'idempotency_key_reused'],
     },
   },
   'pipeline-status': {
