@@ -125,6 +125,8 @@ export async function mux(options: MuxOptions): Promise<MuxResult> {
       {
         reads: encoders,
         args: [
+          // A global option: before the files, where every ffmpeg version takes it.
+          ...['-filter_complex', meters.join(';')],
           // Re-encoding a picture as it is: keep the rotation as metadata (as a copy would) rather
           // than turning the pixels. Burning captions turns them, so that the text stands upright.
           ...(!videoCopied && !options.burnedCaptions ? ['-noautorotate'] : []),
@@ -149,7 +151,6 @@ export async function mux(options: MuxOptions): Promise<MuxResult> {
           ]),
           ...(softCaptions.length ? ['-c:s', 'mov_text'] : []),
           ...['-movflags', '+faststart', '-f', 'mp4', '-y', options.outputPath],
-          ...['-filter_complex', meters.join(';')],
           ...tracks.flatMap((_, i) => ['-map', `[meter${i}]`, '-f', 'null', '-']),
         ],
       },
