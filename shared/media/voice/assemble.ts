@@ -34,7 +34,9 @@ export async function assembleVoice(
       `[p${i}]`
     );
   });
-  graph.push(`${pieces.map((_, i) => `[p${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1,${LOUDNESS_METER},aformat=sample_fmts=s16[voice]`);
+  graph.push(
+    `${pieces.map((_, i) => `[p${i}]`).join('')}concat=n=${pieces.length}:v=0:a=1,${LOUDNESS_METER},aformat=sample_fmts=s16[voice]`,
+  );
   const script = resolve(dir, 'voice-graph.txt');
   await writeFile(script, graph.join(';\n'));
   const { stderr } = await runFfmpeg(
