@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mapBounded } from '../bounded';
 import { MediaError, type MediaErrorCode } from '../errors';
 import { changeTempo } from '../tempo';
 import { assembleVoice } from './assemble';
@@ -93,7 +94,7 @@ export async function speakTimed(engine: VoiceEngine, req: TimedVoiceRequest): P
   let outputWritten = false;
   try {
     const done: SpokenUnit[] = [];
-    const spoken = await inPool(texts, async (text, i) => {
+    const spoken = await mapBounded(texts, PARALLEL_UNITS, async (text, i) => {
       const label = script ? `voice_script line ${i + 1}` : `sentence ${i + 1}`;
       const raw = join(scratch, `unit-${i + 1}-engine.wav`);
       const atTempo = (tempo: number, name: string): Promise<SpokenUnit> =>
@@ -201,28 +202,4 @@ async function asVoiceFailure<T>(engine: VoiceEngine, work: () => Promise<T>): P
     const detail = err instanceof MediaError ? (err.detail ?? err.message) : String(err);
     throw new MediaError('voice_synthesis_failed', `the ${engine.name} voice engine failed`, detail);
   }
-}
-
-/**
- * `task` over `items`, PARALLEL_UNITS at a time, results in order. After the first failure no
- * task starts, and the ones running are waited for, so none still writes into the scratch
- * directory when it is deleted; the first failure is thrown.
- */
-async function inPool<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await task(items[i]!, i);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_UNITS, items.length) }, worker));
-  if (failure) throw failure.error;
-  return results;
 }
