@@ -1,24 +1,9 @@
-import type { CloudEvent } from '@google-cloud/functions-framework';
 import { readRotationMessage } from '../../shared/secrets/rotation/orders';
+import { pubsubEvent } from '../support/pubsub-event';
 
-/** A push delivery as the functions-framework hands it over: the Pub/Sub message in `data`. */
+/** A push delivery on secret-rotation, as the functions-framework hands it over. */
 const event = (data: unknown, attributes: Record<string, string> = {}, messageId = 'm-1') =>
-  ({
-    id: 'event-1',
-    specversion: '1.0',
-    type: 'google.cloud.pubsub.topic.v1.messagePublished',
-    source: '//pubsub.googleapis.com/projects/demo/topics/secret-rotation',
-    data: {
-      message: {
-        ...(data === undefined
-          ? {}
-          : { data: Buffer.from(typeof data === 'string' ? data : JSON.stringify(data)).toString('base64') }),
-        attributes,
-        messageId,
-      },
-      subscription: 'projects/demo/subscriptions/secret-rotator-push',
-    },
-  }) as CloudEvent<unknown>;
+  pubsubEvent('secret-rotation', 'secret-rotator-push', data, attributes, messageId);
 
 /** What Secret Manager publishes: the Secret resource as data, the event in the attributes. */
 const notice = (eventType: string, secretId = 'projects/123456789/secrets/metrics-token') =>

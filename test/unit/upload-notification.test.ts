@@ -6,29 +6,15 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { parseUploadKey } from '../../shared/uploads/location';
 import { finalizedMessage, readFinalizedNotice } from '../../shared/uploads/notification';
+import { pubsubEvent } from '../support/pubsub-event';
 
 const TENANT = '7b0c54c4-5f0e-4a57-9d1e-2b1c3a4d5e6f';
 const UPLOAD = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f';
 const KEY = `${TENANT}/${UPLOAD}/interview_take_1.mp4`;
 
-/** A push delivery as the functions-framework hands it over: the Pub/Sub message in `data`. */
+/** A push delivery on upload-finalized, as the functions-framework hands it over. */
 const event = (data: unknown, attributes: Record<string, string>, messageId = 'm-1') =>
-  ({
-    id: 'event-1',
-    specversion: '1.0',
-    type: 'google.cloud.pubsub.topic.v1.messagePublished',
-    source: '//pubsub.googleapis.com/projects/demo/topics/upload-finalized',
-    data: {
-      message: {
-        ...(data === undefined
-          ? {}
-          : { data: Buffer.from(typeof data === 'string' ? data : JSON.stringify(data)).toString('base64') }),
-        attributes,
-        messageId,
-      },
-      subscription: 'projects/demo/subscriptions/upload-inspector-push',
-    },
-  }) as CloudEvent<unknown>;
+  pubsubEvent('upload-finalized', 'upload-inspector-push', data, attributes, messageId);
 
 /** What Cloud Storage publishes for a finished object (Pub/Sub notifications, JSON_API_V1). */
 const gcsNotice = (overrides: Record<string, string> = {}, resource: Record<string, unknown> = {}) =>
