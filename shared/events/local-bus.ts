@@ -38,6 +38,8 @@ export class LocalPushBus {
   private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** The poll in progress: rows it claims start deliveries that stop() must wait for too. */
+  private polling: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly k: Knex,
@@ -50,20 +52,20 @@ export class LocalPushBus {
     this.running = true;
     const loop = async (): Promise<void> => {
       if (!this.running) return;
-      try {
-        await this.tick();
-      } catch (err) {
+      this.polling = this.tick().catch((err: unknown) => {
         logger().error('local bus poll failed', { error: err });
-      }
+      });
+      await this.polling;
       if (this.running) this.timer = setTimeout(() => void loop(), this.pollMs);
     };
     void loop();
   }
 
-  /** Stops polling and waits for deliveries in flight. */
+  /** Stops polling and waits for deliveries in flight, those of a poll still claiming included. */
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    await this.polling;
     await Promise.allSettled([...this.pending]);
   }
 
@@ -110,7 +112,12 @@ export class LocalPushBus {
 
   private track(sub: LocalSubscription, p: Promise<void>): void {
     this.inFlight.set(sub.name, (this.inFlight.get(sub.name) ?? 0) + 1);
-    const done = p.finally(() => {
+    // A row whose outcome could not be written is claimed again past its ack deadline, as
+    // Pub/Sub redelivers an unacknowledged message: logged, never an unhandled rejection.
+    const recorded = p.catch((err: unknown) => {
+      logger().error('local bus delivery not recorded', { subscription: sub.name, error: err });
+    });
+    const done = recorded.finally(() => {
       this.inFlight.set(sub.name, (this.inFlight.get(sub.name) ?? 1) - 1);
       this.pending.delete(done);
     });

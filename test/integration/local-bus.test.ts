@@ -9,7 +9,10 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { decodePubSub } from '../../shared/events/cloud-event';
 import { backoffSeconds, LocalPushBus, LocalSubscription } from '../../shared/events/local-bus';
 import { localBusTransport } from '../../shared/events/local-transport';
+import { connect } from '../../shared/db';
+import { logger } from '../../shared/log';
 import { closeTestEnv, TestEnv, useTestEnv } from '../support/database';
+import { until } from '../support/webhook-fixtures';
 
 let env: TestEnv;
 const servers: Server[] = [];
@@ -101,6 +104,54 @@ it('dead-letters a message after its last attempt', async () => {
   const row = await env.db('bus_messages').first();
   expect(row.dead_lettered_at).not.toBeNull();
   expect(row.last_error).toBe('HTTP 503');
+});
+
+/** An endpoint that answers 204 after `ms`, counting the deliveries it has been sent. */
+async function slowEndpoint(ms: number): Promise<{ url: string; calls: () => number }> {
+  let calls = 0;
+  const url = await listen(
+    createServer((_req, res) => {
+      calls += 1;
+      setTimeout(() => res.writeHead(204).end(), ms);
+    }),
+  );
+  return { url, calls: () => calls };
+}
+
+it('stops only once the deliveries of the poll it interrupted are over', async () => {
+  const endpoint = await slowEndpoint(300);
+  await localBusTransport(() => env.db).publish('pipeline-jobs', { n: 3 }, {});
+  const bus = new LocalPushBus(env.db, [subscription(endpoint.url)], 'local');
+  // The first poll is still claiming the row when stop() is called.
+  bus.start();
+  await bus.stop();
+  expect(endpoint.calls()).toBe(1);
+  expect((await env.db('bus_messages').first()).delivered_at).not.toBeNull();
+});
+
+it('logs a delivery whose outcome cannot be written, and leaves the row to be claimed again', async () => {
+  const endpoint = await slowEndpoint(300);
+  await localBusTransport(() => env.db).publish('pipeline-jobs', { n: 4 }, {});
+  const own = connect(env.url);
+  const outcomes: string[] = [];
+  const error = jest.spyOn(logger(), 'error').mockImplementation(((message: string) => {
+    // Its polls fail too from then on; what matters here is the delivery's own outcome.
+    if (message !== 'local bus poll failed') outcomes.push(message);
+    return logger();
+  }) as never);
+  const bus = new LocalPushBus(own, [subscription(endpoint.url)], 'local');
+  try {
+    bus.start();
+    await until(() => endpoint.calls() > 0, 'the delivery');
+    // The pool goes while the endpoint is still answering: the delivery cannot record its ack.
+    await own.destroy();
+    await until(() => outcomes.length > 0, "the delivery's outcome", 10_000);
+  } finally {
+    await bus.stop();
+    error.mockRestore();
+  }
+  expect(outcomes[0]).toBe('local bus delivery not recorded');
+  expect(await env.db('bus_messages').first()).toMatchObject({ attempts: 1, delivered_at: null });
 });
 
 it('backs off exponentially up to the maximum', () => {
