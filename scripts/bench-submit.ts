@@ -3,15 +3,17 @@
  * how many jobs POST /pipeline/run accepts per second and how fast it answers, against the floor
  * of any submit endpoint on the same database (docs/submit-benchmark.md).
  *
- * Two child processes: the local stack as `npm start` runs it, with the workers off
+ * Three child processes: the local stack as `npm start` runs it, with the workers off
  * (AIPROD_LOCAL_WORKERS=0: no push bus, no maintenance tick, so jobs stay PENDING and nothing else
- * competes for the machine, as the submit function runs alone on its own instances in the cloud),
- * and a bare baseline: express and a pg pool of the same size inserting one row per request into a
- * scratch table of the same database. The bench itself only drives load (autocannon, in this
- * process), with distinct valid jobs and the keys of many enterprise tenants in turn.
+ * competes for the machine, as the submit function runs alone on its own instances in the cloud);
+ * a bare baseline: express and a pg pool of the same size inserting one row per request into a
+ * scratch table of the same database; and that same baseline served through the
+ * functions-framework, as every function is (the floor of the platform the stack is built on).
+ * The bench itself only drives load (autocannon, in this process), with distinct valid jobs and
+ * the keys of many enterprise tenants in turn.
  *
- * The targets take turns (submit, bare, submit, bare, ...) at each connection level, so that a slow
- * spell on the machine hits both alike, after an untimed warm-up of each. Goals: at 50 connections
+ * The targets take turns (submit, bare, framework, submit, ...) at each connection level, so that a slow
+ * spell on the machine hits all alike, after an untimed warm-up of each. Goals: at 50 connections
  * the submit path keeps at least 2/3 of the baseline's throughput, with p99 under 50 ms and every
  * request accepted; at 200, every request is answered (202, or 429/503 when shedding) within 2 s.
  * Then `--batches` 500-item batches, one after another (bench/batch.ts): accepted in under 1 s at
@@ -54,7 +56,7 @@ interface Options {
 }
 
 /** The targets, in the order they take turns: a base URL and the child process that serves it. */
-const TARGETS = ['submit', 'bare'] as const;
+const TARGETS = ['submit', 'bare', 'framework'] as const;
 type Targets = Record<(typeof TARGETS)[number], { url: string; child: Child }>;
 
 interface Setup {
@@ -99,17 +101,25 @@ async function setUp(opts: Options, signal: AbortSignal): Promise<Setup> {
   await createScratchTable(k);
   session.onTearDown(`drop ${SCRATCH_TABLE}`, () => dropScratchTable(k));
 
-  const bareUrl = `http://127.0.0.1:${await freePort()}`;
-  const bare = session.launch('baseline', 'scripts/bench/baseline.ts', dataDir, {
-    PORT: new URL(bareUrl).port,
-    DATABASE_URL: url,
-    BENCH_TABLE: SCRATCH_TABLE,
-  });
-  log(`starting the bare baseline on ${bareUrl}...`);
-  await waitForHealth(bare, bareUrl, BASELINE_START_MS, signal);
+  const baseline = async (name: string, framework: boolean): Promise<{ url: string; child: Child }> => {
+    const baseUrl = `http://127.0.0.1:${await freePort()}`;
+    const child = session.launch(name, 'scripts/bench/baseline.ts', dataDir, {
+      PORT: new URL(baseUrl).port,
+      DATABASE_URL: url,
+      BENCH_TABLE: SCRATCH_TABLE,
+      BENCH_FRAMEWORK: framework ? '1' : '0',
+    });
+    log(`starting the ${name} baseline on ${baseUrl}...`);
+    await waitForHealth(child, baseUrl, BASELINE_START_MS, signal);
+    return { url: baseUrl, child };
+  };
 
   return {
-    targets: { submit: { url: stackUrl, child: stack.child }, bare: { url: bareUrl, child: bare } },
+    targets: {
+      submit: { url: stackUrl, child: stack.child },
+      bare: await baseline('baseline', false),
+      framework: await baseline('framework', true),
+    },
     keys,
     database: await databaseLine(k, external),
     stackLog: stack.child.logPath,
@@ -119,10 +129,10 @@ async function setUp(opts: Options, signal: AbortSignal): Promise<Setup> {
 async function databaseLine(k: Knex, external: string | undefined): Promise<string> {
   const where = external ? 'DATABASE_URL' : 'embedded, fsync off';
   const poolMax = process.env.DATABASE_POOL_MAX ?? 10;
-  return `PostgreSQL ${await serverVersion(k)} (${where}), pool max ${poolMax} on both targets`;
+  return `PostgreSQL ${await serverVersion(k)} (${where}), pool max ${poolMax} on every target`;
 }
 
-/** Every level in turn; within a level, rounds of (submit, bare). */
+/** Every level in turn; within a level, rounds of (submit, bare, framework). */
 async function measure(opts: Options, setup: Setup, signal: AbortSignal): Promise<Level[]> {
   let jobs = 0;
   const next = (): number => ++jobs;
@@ -142,7 +152,7 @@ async function measure(opts: Options, setup: Setup, signal: AbortSignal): Promis
   }
   const levels: Level[] = [];
   for (const connections of opts.connections) {
-    const segments: Record<keyof Targets, Segment[]> = { submit: [], bare: [] };
+    const segments: Record<keyof Targets, Segment[]> = { submit: [], bare: [], framework: [] };
     for (let round = 1; round <= opts.rounds; round++) {
       for (const name of TARGETS) {
         const segment = await run(name, connections, opts.duration);
@@ -157,6 +167,7 @@ async function measure(opts: Options, setup: Setup, signal: AbortSignal): Promis
       seconds: opts.duration,
       submit: pooled('submit'),
       bare: pooled('bare'),
+      framework: pooled('framework'),
     });
   }
   return levels;
@@ -195,7 +206,7 @@ async function report(opts: Options, levels: Level[], batches: BatchRun | null, 
   console.log(
     [
       '',
-      `POST /pipeline/run (local stack, workers off) against a bare express + pg insert on the same database; ` +
+      `POST /pipeline/run (local stack, workers off) against a bare express + pg insert on the same database, and that insert through the functions-framework; ` +
         `${opts.tenants} enterprise tenants, keys in turn, every job distinct; ${opts.rounds} x ${opts.duration} s ` +
         `per target per level, interleaved, ${warmup}; timeout ${TIMEOUT_SECONDS} s`,
       '',

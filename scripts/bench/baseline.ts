@@ -1,14 +1,19 @@
 /**
- * The bare baseline of `npm run bench:submit`: express and a pg pool, one endpoint that inserts one
+ * The baselines of `npm run bench:submit`: express and a pg pool, one endpoint that inserts one
  * row (a UUID and the JSON body) and answers 202 with JSON. No auth, no validation, no outbox: the
  * floor of what any submit endpoint on the same database, with the same pool size, can do.
+ * With BENCH_FRAMEWORK=1, the same app is served as every HTTP function of the stack is: registered
+ * with the functions-framework and reached through the server it builds, the floor of any
+ * function written on it.
  *
  * Environment: DATABASE_URL, PORT, DATABASE_POOL_MAX (as the stack reads it), BENCH_TABLE (the
- * scratch table, made and dropped by the bench).
+ * scratch table, made and dropped by the bench), BENCH_FRAMEWORK.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express from 'express';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 
 /** The part of pg's Pool used here (pg ships no type declarations and @types/pg is not installed). */
 interface PgPool {
@@ -28,9 +33,11 @@ if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error('BENCH_TABLE must be a pl
 const pool = new Pool({ connectionString: env('DATABASE_URL'), max: Number(process.env.DATABASE_POOL_MAX ?? 10) });
 const insert = `INSERT INTO ${table} (id, body) VALUES ($1, $2)`;
 
+const framework = process.env.BENCH_FRAMEWORK === '1';
 const app = express();
 app.disable('x-powered-by');
-app.use(express.json({ limit: '256kb' }));
+// The framework has parsed the body already, as it does for the stack's functions.
+if (!framework) app.use(express.json({ limit: '256kb' }));
 app.get('/health', async (_req, res) => {
   await pool.query('SELECT 1');
   res.json({ status: 'ok' });
@@ -41,7 +48,12 @@ app.post('/pipeline/run', async (req, res) => {
   res.status(202).json({ job_id: id, status: 'PENDING' });
 });
 
-const server = createServer(app);
+function serve(): Server {
+  if (!framework) return createServer(app);
+  http('bench-framework-floor', app);
+  return getTestServer('bench-framework-floor');
+}
+const server = serve();
 server.once('error', (err) => {
   console.error(`baseline: ${err.message}`);
   process.exit(1);

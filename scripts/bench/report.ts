@@ -1,5 +1,5 @@
 /**
- * What `npm run bench:submit` prints: a markdown table per connection level with both targets side
+ * What `npm run bench:submit` prints: a markdown table per connection level with the targets side
  * by side, the goals checked as PASS/FAIL lines, and the machine the figures come from.
  */
 import { cpus, platform, release, totalmem } from 'node:os';
@@ -11,6 +11,8 @@ export interface Level {
   seconds: number;
   submit: Summary;
   bare: Summary;
+  /** The bare endpoint served through the functions-framework: the platform's own floor. */
+  framework: Summary;
 }
 
 export interface Check {
@@ -39,14 +41,17 @@ function shed(s: Summary): number {
   return [...s.byStatus].reduce((sum, [status, n]) => (SHED.has(status) ? sum + n : sum), 0);
 }
 
+const accepted = (s: Summary): number => s.accepted / s.seconds;
+
 export function levelTable(level: Level): string[] {
-  const { submit, bare } = level;
-  const row = (label: string, f: (s: Summary) => string): string => `| ${label} | ${f(submit)} | ${f(bare)} |`;
+  const { submit, bare, framework } = level;
+  const row = (label: string, f: (s: Summary) => string): string =>
+    `| ${label} | ${f(submit)} | ${f(bare)} | ${f(framework)} |`;
   return [
     `### ${level.connections} connections (${level.rounds} x ${level.seconds} s per target, interleaved)`,
     '',
-    '| | submit: POST /pipeline/run | bare: express + pg insert |',
-    '| --- | ---: | ---: |',
+    '| | submit: POST /pipeline/run | bare: express + pg insert | framework: the same through the functions-framework |',
+    '| --- | ---: | ---: | ---: |',
     row('requests/s answered', (s) => perSecond(s.answered, s)),
     row('2xx/s (accepted)', (s) => perSecond(s.accepted, s)),
     row('latency p50 (ms)', (s) => ms(s, 'p50')),
@@ -60,7 +65,9 @@ export function levelTable(level: Level): string[] {
     row('bench client CPU (cores)', (s) => s.clientCores.toFixed(2)),
     '',
     `submit/bare: ${ratio(submit.answered / submit.seconds, bare.answered / bare.seconds)} of requests/s answered, ` +
-      `${ratio(submit.accepted / submit.seconds, bare.accepted / bare.seconds)} of 2xx/s`,
+      `${ratio(accepted(submit), accepted(bare))} of 2xx/s`,
+    `framework/bare: ${ratio(accepted(framework), accepted(bare))} of 2xx/s; ` +
+      `submit/framework: ${ratio(accepted(submit), accepted(framework))} of 2xx/s`,
   ];
 }
 
@@ -108,13 +115,15 @@ function overloadChecks({ connections: c, submit }: Level): Check[] {
 
 /** Figures of a baseline that itself failed compare against nothing: say so beside the goals. */
 export function baselineWarnings(level: Level): string[] {
-  const { bare } = level;
-  const failed = bare.answered - bare.accepted + bare.errors + bare.timeouts;
-  return failed > 0
-    ? [
-        `WARNING ${level.connections} connections: the bare baseline itself had ${failed} failed requests (${statuses(bare)}; ${bare.errors} errors, ${bare.timeouts} timeouts)`,
-      ]
-    : [];
+  return (['bare', 'framework'] as const).flatMap((name) => {
+    const s = level[name];
+    const failed = s.answered - s.accepted + s.errors + s.timeouts;
+    return failed > 0
+      ? [
+          `WARNING ${level.connections} connections: the ${name} baseline itself had ${failed} failed requests (${statuses(s)}; ${s.errors} errors, ${s.timeouts} timeouts)`,
+        ]
+      : [];
+  });
 }
 
 export function machineLines(database: string): string[] {
@@ -122,6 +131,6 @@ export function machineLines(database: string): string[] {
   return [
     `machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
       `${platform()} ${release()}; Node ${process.version}; ${database}`,
-    'client (autocannon), stack and baseline share this machine and its database',
+    'client (autocannon), stack and baselines share this machine and its database',
   ];
 }
