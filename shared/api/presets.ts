@@ -25,7 +25,7 @@ export function presets(_req: Request, res: Response): void {
     languages: LANGUAGES.filter((l) => inUse?.languages.includes(l)),
     voice_engine: inUse?.name,
     voices: inUse?.voices ?? {},
-    voice_engines: engines,
+    voice_engines: [...engines],
     audio_formats: AUDIO_FORMATS,
     still_resolutions: STILL_RESOLUTIONS,
     // `none` is the dub's only: a still always has music.

@@ -69,6 +69,8 @@ describe('voice engine selection', () => {
       { name: 'google', languages: ALL, configured: true },
       { name: 'elevenlabs', languages: ALL, configured: false },
     ]);
+    // Built once per configuration: every submit reads it.
+    expect(voiceEngines()).toBe(voiceEngines());
     // Listing needs no key: it describes, it does not build.
     configure({ AIPROD_VOICE_ENGINE: 'elevenlabs' });
     expect(

@@ -19,8 +19,17 @@ export interface VoiceEngineInfo {
 }
 
 /** Every engine with the languages it speaks and its voices, and which one is in use: what /presets shows. */
-export function voiceEngines(): VoiceEngineInfo[] {
+export function voiceEngines(): readonly VoiceEngineInfo[] {
   const c = config();
+  let known = byConfig.get(c);
+  if (!known) byConfig.set(c, (known = catalogue(c)));
+  return known;
+}
+
+// Every submit checks its tracks against the catalogue: built once per configuration, not per call.
+const byConfig = new WeakMap<Config, readonly VoiceEngineInfo[]>();
+
+function catalogue(c: Config): readonly VoiceEngineInfo[] {
   const engines: Omit<VoiceEngineInfo, 'configured'>[] = [
     { name: 'local', languages: LOCAL_VOICE_LANGUAGES, voices: LOCAL_VOICES },
     { name: 'google', languages: GOOGLE_VOICE_LANGUAGES, voices: GOOGLE_VOICES },
