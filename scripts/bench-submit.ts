@@ -117,7 +117,7 @@ async function setUp(opts: Options, signal: AbortSignal): Promise<Setup> {
   return {
     targets: {
       submit: { url: stackUrl, child: stack.child },
-      bare: await baseline('baseline', false),
+      bare: await baseline('bare', false),
       framework: await baseline('framework', true),
     },
     keys,
