@@ -5,6 +5,7 @@
  * averaged, which would be meaningless).
  */
 import { performance } from 'node:perf_hooks';
+import { machineBusySeconds } from './children';
 
 /** A hung request counts as a timeout after this long, rather than holding its connection forever. */
 export const TIMEOUT_SECONDS = 10;
@@ -58,6 +59,8 @@ export interface Segment {
   clientCores: number;
   /** CPU the target's server process used, in cores (where it can be read): 1 is a saturated Node thread. */
   serverCores?: number;
+  /** CPU the whole machine was busy, in cores: what is left beside server and client went to the database. */
+  machineCores?: number;
 }
 
 /** A target's rounds at one connection level, pooled. */
@@ -73,6 +76,7 @@ export interface Summary {
   latency?: { p50: number; p99: number; max: number };
   clientCores: number;
   serverCores?: number;
+  machineCores?: number;
 }
 
 /** The body of job number n: valid for POST /pipeline/run, and unlike any other job's. */
@@ -126,6 +130,7 @@ export async function runSegment(
 ): Promise<Segment> {
   const cpu = process.cpuUsage();
   const serverBefore = serverCpu();
+  const machineBefore = machineBusySeconds();
   const started = performance.now();
   const tracker = autocannon({
     url,
@@ -142,12 +147,17 @@ export async function runSegment(
     const wallSeconds = (performance.now() - started) / 1000;
     const client = process.cpuUsage(cpu);
     const serverAfter = serverCpu();
+    const machineAfter = machineBusySeconds();
     return {
       raw,
       clientCores: (client.user + client.system) / 1e6 / wallSeconds,
       serverCores:
         serverBefore !== undefined && serverAfter !== undefined
           ? (serverAfter - serverBefore) / wallSeconds
+          : undefined,
+      machineCores:
+        machineBefore !== undefined && machineAfter !== undefined
+          ? (machineAfter - machineBefore) / wallSeconds
           : undefined,
     };
   } finally {
@@ -162,13 +172,18 @@ export function summarize(segments: readonly Segment[], url: string, connections
   let timeouts = 0;
   let clientSeconds = 0;
   let serverSeconds: number | undefined = 0;
-  for (const { raw, clientCores, serverCores } of segments) {
+  let machineSeconds: number | undefined = 0;
+  for (const { raw, clientCores, serverCores, machineCores } of segments) {
     seconds += raw.duration;
     errors += raw.errors - raw.timeouts;
     timeouts += raw.timeouts;
     clientSeconds += clientCores * raw.duration;
     serverSeconds =
       serverCores === undefined || serverSeconds === undefined ? undefined : serverSeconds + serverCores * raw.duration;
+    machineSeconds =
+      machineCores === undefined || machineSeconds === undefined
+        ? undefined
+        : machineSeconds + machineCores * raw.duration;
     for (const [status, { count }] of Object.entries(raw.statusCodeStats)) {
       byStatus.set(Number(status), (byStatus.get(Number(status)) ?? 0) + count);
     }
@@ -185,6 +200,7 @@ export function summarize(segments: readonly Segment[], url: string, connections
     latency: pooledLatency(segments, url, connections),
     clientCores: seconds > 0 ? clientSeconds / seconds : 0,
     serverCores: seconds > 0 && serverSeconds !== undefined ? serverSeconds / seconds : undefined,
+    machineCores: seconds > 0 && machineSeconds !== undefined ? machineSeconds / seconds : undefined,
   };
 }
 

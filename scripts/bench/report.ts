@@ -63,6 +63,7 @@ export function levelTable(level: Level): string[] {
     row(`timeouts (no answer in ${TIMEOUT_SECONDS} s)`, (s) => String(s.timeouts)),
     row('server process CPU (cores)', (s) => s.serverCores?.toFixed(2) ?? '-'),
     row('bench client CPU (cores)', (s) => s.clientCores.toFixed(2)),
+    row('whole machine busy (cores)', (s) => s.machineCores?.toFixed(2) ?? '-'),
     '',
     `submit/bare: ${ratio(submit.answered / submit.seconds, bare.answered / bare.seconds)} of requests/s answered, ` +
       `${ratio(accepted(submit), accepted(bare))} of 2xx/s`,
