@@ -35,6 +35,14 @@ const schema = z.object({
   DATABASE_POOL_MAX: int(10, 1),
   /** How long a caller waits for a pooled connection before the request is refused with 503. */
   DATABASE_ACQUIRE_TIMEOUT_MS: int(1000, 50),
+  /**
+   * Proxies in front of the functions that append the caller's address to X-Forwarded-For: the
+   * caller is the entry that many hops from the right, and what a caller wrote itself, further
+   * left, is never believed. 2 on Google Cloud when unset (the load balancer appends
+   * `<client>, <forwarding rule>`), 1 locally (the gateway stands in for the load balancer, and a
+   * test or load generator may name its callers with one entry).
+   */
+  AIPROD_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).optional(),
   /** How long an instance remembers a verified API key; a key revoked elsewhere works here that long at most. */
   AIPROD_API_KEY_CACHE_SECONDS: int(5, 0),
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),

@@ -47,6 +47,12 @@ export interface AppOptions {
   csp?: Record<string, string[] | null>;
 }
 
+/** How many proxies append to X-Forwarded-For in front of this function (config.ts). */
+export function trustedProxyHops(): number {
+  const c = config();
+  return c.AIPROD_TRUSTED_PROXY_HOPS ?? (c.AIPROD_MODE === 'gcp' ? 2 : 1);
+}
+
 function requestContext(): RequestHandler {
   return (req, res, next) => {
     const incoming = req.header('x-request-id');
@@ -143,7 +149,9 @@ export function createApp(name: string, handler: Handler, options: AppOptions = 
   const app = express();
   routeFrameworkErrors(app);
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // A hop count, never `true`: trusting every entry would take the caller's address from the
+  // left of X-Forwarded-For, which the caller writes, and a per-address limit would count nothing.
+  app.set('trust proxy', trustedProxyHops());
   // First, so every answer is counted and timed, the app's own refusals included.
   app.use(requestMetrics(route.name));
   app.use(requestContext());

@@ -42,8 +42,9 @@ export function rateLimitCases(ctx: () => RateLimitContext): void {
   beforeEach(() => setClock(() => at));
   afterEach(() => setClock());
 
-  const send = async (method: string, path: string, key: string | null, json?: unknown) => {
+  const send = async (method: string, path: string, key: string | null, json?: unknown, forwardedFor?: string) => {
     const headers: Record<string, string> = {};
+    if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
     if (key) headers.authorization = `Bearer ${key}`;
     if (json !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${ctx().stack.url}${path}`, {
@@ -171,6 +172,22 @@ export function rateLimitCases(ctx: () => RateLimitContext): void {
       expect(statuses).toEqual(Array(n).fill(200));
     }
     expectRefusedBy(await send('GET', '/presets', null), 'minute', 30);
+  });
+
+  it('counts a caller without a key by the address its proxy appended, whatever it writes before it', async () => {
+    const quotas = ANONYMOUS_LIMITS.read as Required<Pick<Quotas, 'minute'>>;
+    at = BASE + 7 * DAY + 30_000;
+    // The local gateway stands in for the load balancer: the last entry is the one it vouches for.
+    let spoofed = 0;
+    const from = (address: string) =>
+      send('GET', '/presets', null, undefined, `198.18.${++spoofed % 250}.1, ${address}`);
+    for (let sent = 0; sent < quotas.minute; sent += 50) {
+      const n = Math.min(50, quotas.minute - sent);
+      const statuses = await Promise.all(Array.from({ length: n }, async () => (await from('203.0.113.7')).status));
+      expect(statuses).toEqual(Array(n).fill(200));
+    }
+    expectRefusedBy(await from('203.0.113.7'), 'minute', 30);
+    expect((await from('203.0.113.8')).status).toBe(200);
   });
 
   it("applies a tier change at the next verification of the key, the tenant's counts carried over", async () => {
