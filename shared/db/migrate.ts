@@ -17,6 +17,7 @@ import * as m012 from './migrations/012_alert_notifications';
 import * as m013 from './migrations/013_retention';
 import * as m014 from './migrations/014_secret_rotations';
 import * as m015 from './migrations/015_upload_inspection';
+import * as m016 from './migrations/016_bus_dead_letters';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '013_retention': m013,
   '014_secret_rotations': m014,
   '015_upload_inspection': m015,
+  '016_bus_dead_letters': m016,
 };
 
 /** Every migration of this code, in the order they apply. */

@@ -12,7 +12,9 @@
  * - Idempotency keys after IDEMPOTENCY_KEY_TTL_SECONDS: a retry of a day-old request is a new one.
  * - Login tokens (api_keys issued by POST /auth/login) once expired: they no longer authenticate.
  * - Published outbox rows and delivered bus rows after DELIVERED_KEEP_SECONDS, kept that long for
- *   debugging. Unpublished, undelivered and dead-lettered rows stay.
+ *   debugging. Unpublished and undelivered rows stay.
+ * - Dead-lettered bus rows after DEAD_LETTER_KEEP_SECONDS, as long as a dead-letter subscription
+ *   keeps its messages on Google Cloud, for an operator to read or replay them.
  *
  * What stays: tenants, API keys, batches, job rows (GET /usage reads media seconds from them),
  * usage_daily, webhooks, problem reports.
@@ -29,6 +31,8 @@ import { inBatches, purgeBatch, type PurgeSpec } from './purge';
 export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600;
 /** How long a published outbox row or a delivered bus row is kept after it went out. */
 export const DELIVERED_KEEP_SECONDS = 3600;
+/** How long a dead-lettered bus row is kept: Terraform's `message_retention` default, 7 days. */
+export const DEAD_LETTER_KEEP_SECONDS = 7 * 86_400;
 /** Retention's share of the sweeper's 60 s timeout; the healing steps before it are short. */
 export const RETENTION_BUDGET_MS = 20_000;
 
@@ -69,9 +73,10 @@ export interface RetentionReport {
   logins: number;
   outbox: number;
   busMessages: number;
+  deadLetters: number;
 }
 
-type RowStep = 'deliveries' | 'idempotencyKeys' | 'logins' | 'outbox' | 'busMessages';
+type RowStep = 'deliveries' | 'idempotencyKeys' | 'logins' | 'outbox' | 'busMessages' | 'deadLetters';
 
 const ROW_STEPS: Record<RowStep, { spec: PurgeSpec; keepSeconds: (p: RetentionPolicy) => number }> = {
   deliveries: {
@@ -118,6 +123,15 @@ const ROW_STEPS: Record<RowStep, { spec: PurgeSpec; keepSeconds: (p: RetentionPo
       order: 'delivered_at',
     },
     keepSeconds: () => DELIVERED_KEEP_SECONDS,
+  },
+  deadLetters: {
+    spec: {
+      table: 'bus_messages',
+      key: 'id',
+      aged: 'dead_lettered_at < now() - make_interval(secs => ?)',
+      order: 'dead_lettered_at',
+    },
+    keepSeconds: () => DEAD_LETTER_KEEP_SECONDS,
   },
 };
 

@@ -221,6 +221,7 @@ it('removes what outlived its period, in one logged sweep, and leaves everything
   await busRows(6, 30, 'delivered');
   await busRows(2, 90, 'waiting');
   await busRows(3, 90, 'dead');
+  await busRows(4, 7 * 24 * 60 + 10, 'dead');
   const expiredLogin = await loginToken(-1);
   const liveLogin = await loginToken(1);
   const oldUpload = await upload(8);
@@ -256,6 +257,7 @@ it('removes what outlived its period, in one logged sweep, and leaves everything
     logins: 1,
     outbox: 1200,
     busMessages: 1300,
+    deadLetters: 4,
   });
   // One line per tick, with every step's count and the time it took.
   expect(lines).toHaveLength(1);
@@ -294,7 +296,7 @@ it('removes what outlived its period, in one logged sweep, and leaves everything
   expect(await count('idempotency_keys')).toBe(before.idempotency - 1500);
   expect(await count('outbox')).toBe(before.outbox - 1200);
   expect(await env.db('outbox').whereNull('published_at')).toHaveLength(2);
-  expect(await count('bus_messages')).toBe(before.bus - 1300);
+  expect(await count('bus_messages')).toBe(before.bus - 1300 - 4);
   expect(await env.db('bus_messages').whereNull('delivered_at').whereNull('dead_lettered_at')).toHaveLength(2);
   expect(await env.db('bus_messages').whereNotNull('dead_lettered_at')).toHaveLength(3);
   expect(await env.db('api_keys').where({ id: expiredLogin })).toHaveLength(0);
@@ -307,7 +309,13 @@ it('removes what outlived its period, in one logged sweep, and leaves everything
   expect(await env.db('usage_daily').where({ tenant_id: tenant.tenantId })).toHaveLength(1);
 
   // Nothing is left for the next tick.
-  expect((await sweep(env.db)).retention).toMatchObject({ jobs: 0, outputs: 0, deliveries: 0, busMessages: 0 });
+  expect((await sweep(env.db)).retention).toMatchObject({
+    jobs: 0,
+    outputs: 0,
+    deliveries: 0,
+    busMessages: 0,
+    deadLetters: 0,
+  });
 }, 120_000);
 
 it('splits the work between two sweeps at once: each row and object deleted once, the counts adding up', async () => {
@@ -336,6 +344,7 @@ it('splits the work between two sweeps at once: each row and object deleted once
     logins: total('logins'),
     outbox: total('outbox'),
     busMessages: total('busMessages'),
+    deadLetters: total('deadLetters'),
   }).toEqual({
     jobs: 250,
     outputs: 250,
@@ -346,6 +355,7 @@ it('splits the work between two sweeps at once: each row and object deleted once
     logins: 40,
     outbox: 2500,
     busMessages: 2500,
+    deadLetters: 0,
   });
   // Each object was deleted by exactly one of them.
   expect(new Set(keys).size).toBe(keys.length);
