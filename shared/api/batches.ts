@@ -6,11 +6,12 @@ import { writeBatchResults } from '../batches/results';
 import { batchState, batchView, findBatch } from '../batches/views';
 import { config } from '../config';
 import { db } from '../db';
+import { idempotencyKey } from '../http/idempotency-key';
 import { jsonBody } from '../http/json-body';
 import { logger } from '../log';
 
 export async function createBatch(req: Request, res: Response): Promise<void> {
-  const accepted = await submitBatch(db(), req.principal!, jsonBody(req));
+  const accepted = await submitBatch(db(), req.principal!, jsonBody(req), idempotencyKey(req));
   res.status(202).location(`/pipeline/batch/${accepted.batch_id}`).json(accepted);
 }
 

@@ -1,7 +1,8 @@
 /**
  * Accepting a batch: every item checked first (one 422 lists every bad item by index and field),
  * then the batch, its jobs and their pipeline-jobs messages in one transaction of three bulk
- * statements (the local bus takes its rows in it too), published after commit.
+ * statements (the local bus takes its rows in it too), published after commit; with
+ * `Idempotency-Key` semantics (jobs/idempotency.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -11,8 +12,16 @@ import { config } from '../config';
 import { ValidationError, type FieldError } from '../errors';
 import { enqueueMany } from '../events/outbox';
 import { announce } from '../jobs/complete';
-import { JOB_LIMITS, PRIORITIES, type Priority } from '../jobs/limits';
-import { metadataSchema, parseJobRequest, splitMetadata, type JobRequest } from '../jobs/request';
+import { JOB_LIMITS, PRIORITIES, priorityName, type Priority } from '../jobs/limits';
+import { recordKey, releaseKey, reserveKey } from '../jobs/idempotency';
+import {
+  fingerprint,
+  fingerprintOf,
+  metadataSchema,
+  parseJobRequest,
+  splitMetadata,
+  type JobRequest,
+} from '../jobs/request';
 import { checkSubmittable, uploadInputOf } from '../jobs/submit';
 import { checkUploadsRecorded } from '../uploads/ownership';
 import { PIPELINE_JOBS, type PipelineJobMessage } from '../jobs/topics';
@@ -101,10 +110,21 @@ export function parseBatch(principal: Principal, body: Record<string, unknown>):
   return { ...parsed.data, requests };
 }
 
+/**
+ * The same batch (envelope and items, each item as a job's fingerprint sees it) has the same
+ * fingerprint; never a job's, so a job's Idempotency-Key sent with a batch is another body.
+ */
+const batchFingerprint = (batch: Envelope & { requests: JobRequest[] }): string =>
+  fingerprintOf({
+    batch: { priority: batch.priority, metadata: batch.metadata ?? {} },
+    items: batch.requests.map(fingerprint),
+  });
+
 export async function submitBatch(
   k: Knex,
   principal: Principal,
   body: Record<string, unknown>,
+  idempotencyKey?: string,
 ): Promise<AcceptedBatch> {
   const batch = parseBatch(principal, body);
   await checkUploadsRecorded(
@@ -118,6 +138,18 @@ export async function submitBatch(
       return { ...input, field: at(input.field), ...(video ? { video } : {}) };
     }),
   );
+  if (idempotencyKey) {
+    const replay = await reserveKey(k, principal.tenantId, idempotencyKey, batchFingerprint(batch));
+    // A job's key has a job's fingerprint, so only a batch's first request gets here.
+    if (replay?.kind === 'batch') {
+      return {
+        batch_id: replay.batchId,
+        status: 'PENDING',
+        total: replay.total,
+        priority: priorityName(replay.priority),
+      };
+    }
+  }
   const batchId = randomUUID();
   const priority = PRIORITIES[batch.priority];
   const bus = transport();
@@ -135,7 +167,7 @@ export async function submitBatch(
       metadata: JSON.stringify(metadata),
     };
   });
-  const queued = await k.transaction(async (trx) => {
+  const write = async (trx: Knex.Transaction) => {
     await trx('batches').insert({
       id: batchId,
       tenant_id: principal.tenantId,
@@ -144,6 +176,7 @@ export async function submitBatch(
       total: jobs.length,
     });
     await trx('jobs').insert(jobs);
+    if (idempotencyKey) await recordKey(trx, principal.tenantId, idempotencyKey, { batch_id: batchId });
     return enqueueMany(
       trx,
       bus,
@@ -153,7 +186,14 @@ export async function submitBatch(
         return { payload: message, attributes: { tenant_id: principal.tenantId, batch_id: batchId } };
       }),
     );
-  });
+  };
+  let queued: Awaited<ReturnType<typeof write>>;
+  try {
+    queued = await k.transaction(write);
+  } catch (err) {
+    if (idempotencyKey) await releaseKey(k, principal.tenantId, idempotencyKey);
+    throw err;
+  }
   // The batch is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
   await announce(k, queued, { batchId });
   return { batch_id: batchId, status: 'PENDING', total: jobs.length, priority: batch.priority };

@@ -18,6 +18,7 @@ import * as m013 from './migrations/013_retention';
 import * as m014 from './migrations/014_secret_rotations';
 import * as m015 from './migrations/015_upload_inspection';
 import * as m016 from './migrations/016_bus_dead_letters';
+import * as m017 from './migrations/017_batch_idempotency';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_core': m001,
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '014_secret_rotations': m014,
   '015_upload_inspection': m015,
   '016_bus_dead_letters': m016,
+  '017_batch_idempotency': m017,
 };
 
 /** Every migration of this code, in the order they apply. */

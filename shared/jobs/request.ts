@@ -406,12 +406,15 @@ function canonical(value: unknown): unknown {
   );
 }
 
-/** The same request (metadata included), whatever its key order or spacing, has the same fingerprint. */
-export function fingerprint(r: JobRequest): string {
+/** The same value, whatever its key order or spacing, has the same fingerprint. */
+export function fingerprintOf(value: unknown): string {
   return createHash('sha256')
-    .update(JSON.stringify(canonical(r)))
+    .update(JSON.stringify(canonical(value)))
     .digest('hex');
 }
+
+/** A job request's fingerprint, its metadata included. */
+export const fingerprint = (r: JobRequest): string => fingerprintOf(r);
 
 /** Characters a job's voices read, across all its lines and tracks. */
 function spokenCharacters(r: JobRequest): number {

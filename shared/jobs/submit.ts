@@ -1,14 +1,13 @@
 /**
- * Accepting a job: the job row and its outbox row in one transaction, publish after commit, with
- * `Idempotency-Key` semantics from the IETF httpapi draft (same key and body: the same job; same key,
- * other body: 422; same key while the first request is still in flight: 409).
+ * Accepting a job: the job row and its outbox row in one statement, publish after commit, with
+ * `Idempotency-Key` semantics (idempotency.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
 import { enqueueWith, OutboxMessage, publishCommitted } from '../events/outbox';
-import { ConflictError, UnprocessableError, ValidationError } from '../errors';
+import { ValidationError } from '../errors';
 import { logger } from '../log';
 import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
@@ -21,15 +20,13 @@ import {
   type SpokenTrack,
 } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
+import { recordKey, releaseKey, reserveKey } from './idempotency';
 import type { JobAcceptedView } from '../openapi/schemas/jobs';
 import { checkUploadsRecorded, uploadNameProblem, type UploadInput } from '../uploads/ownership';
 import { LATE_LINES_MESSAGE, lateLines } from './script-fit';
 
 /** What POST /pipeline/run answers (shared/openapi/schemas/jobs.ts). */
 export type Accepted = JobAcceptedView;
-
-/** A key whose first request died before finishing may be reused after this long. */
-const IN_FLIGHT_STALE_SECONDS = 60;
 
 /**
  * The request's input as the uploads check sees it: its URI, the field it came in, and for a dub
@@ -105,38 +102,6 @@ export function checkSubmittable(principal: Principal, request: JobRequest): voi
   checkScriptFits(request, tracks);
 }
 
-async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Accepted | null> {
-  const inserted = await k('idempotency_keys')
-    .insert({ tenant_id: tenantId, key, fingerprint: print })
-    .onConflict(['tenant_id', 'key'])
-    .ignore()
-    .returning(['key']);
-  if (inserted.length > 0) return null;
-  const existing = await k('idempotency_keys as i')
-    .leftJoin('jobs as j', 'j.id', 'i.job_id')
-    .where({ 'i.tenant_id': tenantId, 'i.key': key })
-    .first('i.fingerprint', 'i.job_id', 'j.request', k.raw('extract(epoch from now() - i.created_at) AS age'));
-  if (!existing) return reserveKey(k, tenantId, key, print); // removed between the two statements
-  if (existing.fingerprint !== print) {
-    throw new UnprocessableError('idempotency_key_reused', 'This Idempotency-Key was used with another request body.');
-  }
-  if (existing.job_id) {
-    return {
-      job_id: existing.job_id,
-      status: 'PENDING',
-      estimated_duration: estimateDurationSeconds(existing.request),
-    };
-  }
-  if (Number(existing.age) < IN_FLIGHT_STALE_SECONDS) {
-    throw new ConflictError(
-      'idempotency_key_in_flight',
-      'A request with this Idempotency-Key is still being processed; retry later.',
-    );
-  }
-  await k('idempotency_keys').where({ tenant_id: tenantId, key, fingerprint: print }).whereNull('job_id').del();
-  return reserveKey(k, tenantId, key, print);
-}
-
 export async function submitJob(
   k: Knex,
   principal: Principal,
@@ -145,10 +110,12 @@ export async function submitJob(
 ): Promise<Accepted> {
   checkSubmittable(principal, body);
   await checkUploadsRecorded(k, principal.tenantId, config().AIPROD_UPLOADS_BUCKET, [uploadInputOf(body)]);
-  const print = fingerprint(body);
   if (idempotencyKey) {
-    const replay = await reserveKey(k, principal.tenantId, idempotencyKey, print);
-    if (replay) return replay;
+    const replay = await reserveKey(k, principal.tenantId, idempotencyKey, fingerprint(body));
+    // A batch's key has a batch's fingerprint, so only a job's first request gets here.
+    if (replay?.kind === 'job') {
+      return { job_id: replay.jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(replay.request) };
+    }
   }
   const jobId = randomUUID();
   // The metadata has a column of its own: the request is what the recipe runs on.
@@ -163,25 +130,14 @@ export async function submitJob(
       metadata: JSON.stringify(metadata),
     }),
   };
-  if (idempotencyKey) {
-    changes.idempotency = k('idempotency_keys')
-      .where({ tenant_id: principal.tenantId, key: idempotencyKey })
-      .update({ job_id: jobId });
-  }
+  if (idempotencyKey) changes.idempotency = recordKey(k, principal.tenantId, idempotencyKey, { job_id: jobId });
   const message: PipelineJobMessage = { job_id: jobId };
   const bus = transport();
   let queued: OutboxMessage | null;
   try {
     queued = await enqueueWith(k, bus, changes, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
   } catch (err) {
-    if (idempotencyKey) {
-      // Best effort: a reservation left behind is reusable once it is stale.
-      await k('idempotency_keys')
-        .where({ tenant_id: principal.tenantId, key: idempotencyKey })
-        .whereNull('job_id')
-        .del()
-        .catch(() => undefined);
-    }
+    if (idempotencyKey) await releaseKey(k, principal.tenantId, idempotencyKey);
     throw err;
   }
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.

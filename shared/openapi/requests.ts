@@ -6,7 +6,7 @@
  * its field's description.
  */
 import * as z from 'zod';
-import { IDEMPOTENCY_KEY } from '../api/pipeline-run';
+import { IDEMPOTENCY_KEY } from '../http/idempotency-key';
 import { loginSchema } from '../auth/login';
 import { batchEnvelope } from '../batches/submit';
 import { JOB_LIMITS, PRIORITIES } from '../jobs/limits';
@@ -164,7 +164,7 @@ export const jobRequestSchema = z
 export const idempotencyHeaders = z.object({
   'Idempotency-Key': z.string().regex(IDEMPOTENCY_KEY).optional().meta({
     description:
-      'A retry with the same key and body returns the same job and creates none (keys are per tenant); another body answers 422 `idempotency_key_reused`, a first request still running 409 `idempotency_key_in_flight`. 1 to 255 visible ASCII characters (`invalid_idempotency_key`).',
+      'A retry with the same key and body returns what the first request made (the same job, or the same batch) and creates nothing; keys are per tenant, for a day, and shared by `POST /pipeline/run` and `POST /pipeline/batch`. Another body answers 422 `idempotency_key_reused`, a first request still being written 409 `idempotency_key_in_flight`. 1 to 255 visible ASCII characters (`invalid_idempotency_key`).',
     example: 'order-PO-77',
   }),
 });

@@ -28,8 +28,12 @@ let other: { key: string; tenantId: string };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
-async function call(method: string, path: string, opts: { key?: string; json?: unknown } = {}) {
-  const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? pro.key}` };
+async function call(
+  method: string,
+  path: string,
+  opts: { key?: string; json?: unknown; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? pro.key}`, ...opts.headers };
   if (opts.json !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${stack.url}${path}`, {
     method,
@@ -113,6 +117,70 @@ describe('POST /pipeline/batch', () => {
     // Each job shows its batch and priority.
     const status = await call('GET', `/pipeline/${jobs[0].id}`);
     expect(status.body).toMatchObject({ batch_id: r.body.batch_id, priority: 'high', status: 'PENDING' });
+  });
+
+  describe('with an Idempotency-Key', () => {
+    const batchCount = async () => Number((await env.db('batches').count({ n: '*' }).first())!.n);
+    const send = (json: unknown, key: string, tenantKey = pro.key) =>
+      call('POST', '/pipeline/batch', { json, key: tenantKey, headers: { 'idempotency-key': key } });
+
+    it('returns the same batch for a retry, its keys in any order, and writes nothing more', async () => {
+      const json = { items: [item(10), item(11, { metadata: { a: '1', b: '2' } })], priority: 'low' };
+      const first = await send(json, 'batch-order-1');
+      expect(first.status).toBe(202);
+      const before = { batches: await batchCount(), jobs: (await jobsOf(first.body.batch_id)).length };
+      const reordered = { priority: 'low', items: [item(10), item(11, { metadata: { b: '2', a: '1' } })] };
+      const retry = await send(reordered, 'batch-order-1');
+      expect(retry.status).toBe(202);
+      expect(retry.body).toEqual(first.body);
+      expect(retry.headers.get('location')).toBe(`/pipeline/batch/${first.body.batch_id}`);
+      expect(await batchCount()).toBe(before.batches);
+      expect(await jobsOf(first.body.batch_id)).toHaveLength(before.jobs);
+    });
+
+    it('answers 422 idempotency_key_reused for another batch, or a job, under the same key', async () => {
+      expect((await send({ items: items(2) }, 'batch-order-2')).status).toBe(202);
+      const other = await send({ items: items(3) }, 'batch-order-2');
+      expect(other.status).toBe(422);
+      expect(other.body.code).toBe('idempotency_key_reused');
+      const job = await call('POST', '/pipeline/run', {
+        json: item(0),
+        headers: { 'idempotency-key': 'batch-order-2' },
+      });
+      expect(job.status).toBe(422);
+      expect(job.body.code).toBe('idempotency_key_reused');
+      // And the other way round: a job's key is not a batch's.
+      expect(
+        (await call('POST', '/pipeline/run', { json: item(0), headers: { 'idempotency-key': 'job-order-3' } })).status,
+      ).toBe(202);
+      expect((await send({ items: items(2) }, 'job-order-3')).body.code).toBe('idempotency_key_reused');
+    });
+
+    it('answers 409 while the first request is still being written, and keeps keys per tenant', async () => {
+      const first = await send({ items: items(2) }, 'batch-in-flight');
+      expect(first.status).toBe(202);
+      // The key as a request that has not committed yet leaves it.
+      await env
+        .db('idempotency_keys')
+        .where({ tenant_id: pro.tenantId, key: 'batch-in-flight' })
+        .update({ batch_id: null });
+      const r = await send({ items: items(2) }, 'batch-in-flight');
+      expect(r.status).toBe(409);
+      expect(r.body.code).toBe('idempotency_key_in_flight');
+      const theirs = await send({ items: items(2) }, 'batch-in-flight', other.key);
+      expect(theirs.status).toBe(202);
+      expect(theirs.body.batch_id).not.toBe(first.body.batch_id);
+    });
+
+    it('refuses a malformed key with 400 invalid_idempotency_key, and reserves no key for a refused batch', async () => {
+      const bad = await send({ items: items(2) }, 'has space');
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('invalid_idempotency_key');
+      const refused = await send({ items: [item(0), 'nope'] }, 'batch-refused');
+      expect(refused.status).toBe(422);
+      expect(await env.db('idempotency_keys').where({ tenant_id: pro.tenantId, key: 'batch-refused' })).toHaveLength(0);
+      expect((await send({ items: items(2) }, 'batch-refused')).status).toBe(202);
+    });
   });
 
   it('lists every bad item by index and field in one 422, and writes nothing', async () => {

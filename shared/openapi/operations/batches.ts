@@ -1,6 +1,6 @@
 /** The batch endpoints. */
 import { json, type OperationDoc } from '../operation';
-import { batchRequestSchema } from '../requests';
+import { batchRequestSchema, idempotencyHeaders } from '../requests';
 import { SUBMIT_REFUSALS } from './jobs';
 import { batchAcceptedSchema, batchSchema } from '../schemas/batches';
 
@@ -10,9 +10,10 @@ export const batchOperations = {
   'pipeline-batch-create': {
     summary: 'Submit a batch',
     description:
-      "Every item is checked first: one 422 lists every bad item's fields as `items[<index>].<field>`, and nothing is written. Then the batch, its jobs and their queue messages are written in one transaction.",
+      "Every item is checked first: one 422 lists every bad item's fields as `items[<index>].<field>`, and nothing is written. Then the batch, its jobs and their queue messages are written in one transaction. With an `Idempotency-Key`, a retry returns the same batch.",
     tags: ['Batches'],
     request: {
+      headers: idempotencyHeaders,
       body: {
         schema: batchRequestSchema,
         examples: {
@@ -37,7 +38,11 @@ export const batchOperations = {
         headers: { Location: { description: "The batch's status URL.", schema: { type: 'string' }, required: true } },
       },
     },
-    problems: { 422: [...SUBMIT_REFUSALS] },
+    problems: {
+      400: ['invalid_idempotency_key'],
+      409: ['idempotency_key_in_flight'],
+      422: [...SUBMIT_REFUSALS, 'idempotency_key_reused'],
+    },
   },
   'pipeline-batch-status': {
     summary: "A batch's status",
