@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { createApiKey, Tier } from '../../shared/auth/api-keys';
 import { resetConfig } from '../../shared/config';
+import { closeRedis } from '../../shared/cache/redis';
 import { closeDb, connect, db } from '../../shared/db';
 import { resetPlatform } from '../../shared/platform';
 import { resetVoiceEngine } from '../../shared/media';
@@ -49,8 +50,9 @@ export async function useTestEnv(extra: Record<string, string> = {}): Promise<Te
   return { url, dataDir, db: db() };
 }
 
+/** Closes what the library opened for the test file: the pool, and the Redis client a rate limit may have. */
 export async function closeTestEnv(): Promise<void> {
-  await closeDb();
+  await Promise.all([closeDb(), closeRedis()]);
 }
 
 let tenantSeq = 0;
