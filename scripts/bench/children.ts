@@ -137,22 +137,6 @@ function logKey(line: string): string | undefined {
 /** /proc reports CPU time in USER_HZ ticks, which Linux fixes at 100 per second for user space. */
 const USER_HZ = 100;
 
-/**
- * CPU seconds the whole machine has spent busy so far (every state of /proc/stat's cpu line but
- * idle and iowait): beside a target's own process and the client, what the database and the rest
- * took. Undefined where there is no /proc.
- */
-export function machineBusySeconds(): number | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
-    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    const busy = ticks.reduce((sum, t, i) => (i === 3 || i === 4 ? sum : sum + t), 0); // 3: idle, 4: iowait
-    return Number.isFinite(busy) ? busy / USER_HZ : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** CPU seconds (user and system, all threads) a process has used so far; undefined where there is no /proc. */
 export function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;

@@ -5,7 +5,8 @@
  * averaged, which would be meaningless).
  */
 import { performance } from 'node:perf_hooks';
-import { machineBusySeconds } from './children';
+import { cpus } from 'node:os';
+import { busyCores, machineCpuTimes } from '../loadtest/machine';
 
 /** A hung request counts as a timeout after this long, rather than holding its connection forever. */
 export const TIMEOUT_SECONDS = 10;
@@ -130,7 +131,7 @@ export async function runSegment(
 ): Promise<Segment> {
   const cpu = process.cpuUsage();
   const serverBefore = serverCpu();
-  const machineBefore = machineBusySeconds();
+  const machineBefore = machineCpuTimes();
   const started = performance.now();
   const tracker = autocannon({
     url,
@@ -147,7 +148,6 @@ export async function runSegment(
     const wallSeconds = (performance.now() - started) / 1000;
     const client = process.cpuUsage(cpu);
     const serverAfter = serverCpu();
-    const machineAfter = machineBusySeconds();
     return {
       raw,
       clientCores: (client.user + client.system) / 1e6 / wallSeconds,
@@ -155,10 +155,7 @@ export async function runSegment(
         serverBefore !== undefined && serverAfter !== undefined
           ? (serverAfter - serverBefore) / wallSeconds
           : undefined,
-      machineCores:
-        machineBefore !== undefined && machineAfter !== undefined
-          ? (machineAfter - machineBefore) / wallSeconds
-          : undefined,
+      machineCores: busyCores(machineBefore, machineCpuTimes(), cpus().length),
     };
   } finally {
     signal.removeEventListener('abort', stop);
