@@ -9,11 +9,11 @@ import type { Knex } from 'knex';
 import * as z from 'zod';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
-import { ValidationError, type FieldError } from '../errors';
+import { ConflictError, ValidationError, type FieldError } from '../errors';
 import { enqueueMany } from '../events/outbox';
 import { announce } from '../jobs/complete';
 import { JOB_LIMITS, PRIORITIES, priorityName, type Priority } from '../jobs/limits';
-import { recordKey, releaseKey, reserveKey } from '../jobs/idempotency';
+import { recordKey, releaseKey, reserveKey, reusedKey, type Reservation } from '../jobs/idempotency';
 import {
   fingerprint,
   fingerprintOf,
@@ -138,17 +138,14 @@ export async function submitBatch(
       return { ...input, field: at(input.field), ...(video ? { video } : {}) };
     }),
   );
+  let reservation: Reservation | undefined;
   if (idempotencyKey) {
-    const replay = await reserveKey(k, principal.tenantId, idempotencyKey, batchFingerprint(batch));
-    // A job's key has a job's fingerprint, so only a batch's first request gets here.
-    if (replay?.kind === 'batch') {
-      return {
-        batch_id: replay.batchId,
-        status: 'PENDING',
-        total: replay.total,
-        priority: priorityName(replay.priority),
-      };
+    const held = await reserveKey(k, principal.tenantId, idempotencyKey, batchFingerprint(batch));
+    if (held.kind === 'job') throw reusedKey();
+    if (held.kind === 'batch') {
+      return { batch_id: held.batchId, status: 'PENDING', total: held.total, priority: priorityName(held.priority) };
     }
+    reservation = held;
   }
   const batchId = randomUUID();
   const priority = PRIORITIES[batch.priority];
@@ -168,6 +165,14 @@ export async function submitBatch(
     };
   });
   const write = async (trx: Knex.Transaction) => {
+    // First, so the key's row is locked from here to commit: a retry taking a stale key over
+    // waits, then finds the batch. Nothing to record once one has: this request gives up.
+    if (reservation && (await recordKey(trx, reservation, { batch_id: batchId })) === 0) {
+      throw new ConflictError(
+        'idempotency_key_in_flight',
+        'A later request with this Idempotency-Key took it over; retry to get its batch.',
+      );
+    }
     await trx('batches').insert({
       id: batchId,
       tenant_id: principal.tenantId,
@@ -176,7 +181,6 @@ export async function submitBatch(
       total: jobs.length,
     });
     await trx('jobs').insert(jobs);
-    if (idempotencyKey) await recordKey(trx, principal.tenantId, idempotencyKey, { batch_id: batchId });
     return enqueueMany(
       trx,
       bus,
@@ -191,7 +195,7 @@ export async function submitBatch(
   try {
     queued = await k.transaction(write);
   } catch (err) {
-    if (idempotencyKey) await releaseKey(k, principal.tenantId, idempotencyKey);
+    if (reservation) await releaseKey(k, reservation);
     throw err;
   }
   // The batch is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.

@@ -18,6 +18,17 @@ export type Replay =
   | { kind: 'job'; jobId: string; request: JobRequest }
   | { kind: 'batch'; batchId: string; total: number; priority: number };
 
+/**
+ * This request's hold on a key. `at`, the reservation's own time to the microsecond, tells it
+ * from a later one by a retry that took the key over once this one was stale.
+ */
+export interface Reservation {
+  kind: 'reserved';
+  tenantId: string;
+  key: string;
+  at: string;
+}
+
 interface KeyRow {
   fingerprint: string;
   job_id: string | null;
@@ -30,16 +41,16 @@ interface KeyRow {
 }
 
 /**
- * Reserves `key` for a request whose fingerprint is `print`: null when it is now this request's,
- * what its first request made when that one finished, else a 422 or 409 (domain errors).
+ * Reserves `key` for a request whose fingerprint is `print`: the reservation when it is now this
+ * request's, what its first request made when that one finished, else a 422 or 409 (domain errors).
  */
-export async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Replay | null> {
-  const inserted = await k('idempotency_keys')
+export async function reserveKey(k: Knex, tenantId: string, key: string, print: string): Promise<Reservation | Replay> {
+  const [inserted] = (await k('idempotency_keys')
     .insert({ tenant_id: tenantId, key, fingerprint: print })
     .onConflict(['tenant_id', 'key'])
     .ignore()
-    .returning(['key']);
-  if (inserted.length > 0) return null;
+    .returning(k.raw('created_at::text AS at'))) as { at: string }[];
+  if (inserted) return { kind: 'reserved', tenantId, key, at: inserted.at };
   const existing = (await k('idempotency_keys as i')
     .leftJoin('jobs as j', 'j.id', 'i.job_id')
     .leftJoin('batches as b', 'b.id', 'i.batch_id')
@@ -54,9 +65,7 @@ export async function reserveKey(k: Knex, tenantId: string, key: string, print: 
       k.raw('extract(epoch from now() - i.created_at) AS age'),
     )) as KeyRow | undefined;
   if (!existing) return reserveKey(k, tenantId, key, print); // removed between the two statements
-  if (existing.fingerprint !== print) {
-    throw new UnprocessableError('idempotency_key_reused', 'This Idempotency-Key was used with another request body.');
-  }
+  if (existing.fingerprint !== print) throw reusedKey();
   if (existing.job_id) return { kind: 'job', jobId: existing.job_id, request: existing.request };
   if (existing.batch_id) {
     return { kind: 'batch', batchId: existing.batch_id, total: existing.total ?? 0, priority: existing.priority ?? 0 };
@@ -75,23 +84,34 @@ export async function reserveKey(k: Knex, tenantId: string, key: string, print: 
   return reserveKey(k, tenantId, key, print);
 }
 
-/** The statement that records what the reservation of `key` made, to run with that write. */
+/** The key row while it is still this reservation's: not taken over, nothing recorded yet. */
+const held = (k: Knex | Knex.Transaction, r: Reservation): Knex.QueryBuilder =>
+  k('idempotency_keys')
+    .where({ tenant_id: r.tenantId, key: r.key })
+    .whereRaw('created_at = ?::timestamptz', [r.at])
+    .whereNull('job_id')
+    .whereNull('batch_id');
+
+/**
+ * The statement that records what the reservation made, to run in that write's statement or
+ * transaction; it changes no row once a retry has taken the key over.
+ */
 export const recordKey = (
   k: Knex | Knex.Transaction,
-  tenantId: string,
-  key: string,
+  r: Reservation,
   made: { job_id: string } | { batch_id: string },
-): Knex.QueryBuilder => k('idempotency_keys').where({ tenant_id: tenantId, key }).update(made);
+): Knex.QueryBuilder => held(k, r).update(made);
 
 /**
  * Gives a reservation back after its request failed to write, so a retry need not wait for it
- * to go stale. Best effort: a reservation left behind is reusable once stale.
+ * to go stale; never a retry's own. Best effort: a reservation left behind is reusable once stale.
  */
-export async function releaseKey(k: Knex, tenantId: string, key: string): Promise<void> {
-  await k('idempotency_keys')
-    .where({ tenant_id: tenantId, key })
-    .whereNull('job_id')
-    .whereNull('batch_id')
+export async function releaseKey(k: Knex, r: Reservation): Promise<void> {
+  await held(k, r)
     .del()
     .catch(() => undefined);
 }
+
+/** The key was used with another body (or, for a batch's key, by a job: another body too). */
+export const reusedKey = (): UnprocessableError =>
+  new UnprocessableError('idempotency_key_reused', 'This Idempotency-Key was used with another request body.');

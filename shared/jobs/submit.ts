@@ -20,7 +20,7 @@ import {
   type SpokenTrack,
 } from './request';
 import { PIPELINE_JOBS, PipelineJobMessage } from './topics';
-import { recordKey, releaseKey, reserveKey } from './idempotency';
+import { recordKey, releaseKey, reserveKey, reusedKey, type Reservation } from './idempotency';
 import type { JobAcceptedView } from '../openapi/schemas/jobs';
 import { checkUploadsRecorded, uploadNameProblem, type UploadInput } from '../uploads/ownership';
 import { LATE_LINES_MESSAGE, lateLines } from './script-fit';
@@ -110,12 +110,14 @@ export async function submitJob(
 ): Promise<Accepted> {
   checkSubmittable(principal, body);
   await checkUploadsRecorded(k, principal.tenantId, config().AIPROD_UPLOADS_BUCKET, [uploadInputOf(body)]);
+  let reservation: Reservation | undefined;
   if (idempotencyKey) {
-    const replay = await reserveKey(k, principal.tenantId, idempotencyKey, fingerprint(body));
-    // A batch's key has a batch's fingerprint, so only a job's first request gets here.
-    if (replay?.kind === 'job') {
-      return { job_id: replay.jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(replay.request) };
+    const held = await reserveKey(k, principal.tenantId, idempotencyKey, fingerprint(body));
+    if (held.kind === 'batch') throw reusedKey();
+    if (held.kind === 'job') {
+      return { job_id: held.jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(held.request) };
     }
+    reservation = held;
   }
   const jobId = randomUUID();
   // The metadata has a column of its own: the request is what the recipe runs on.
@@ -130,14 +132,14 @@ export async function submitJob(
       metadata: JSON.stringify(metadata),
     }),
   };
-  if (idempotencyKey) changes.idempotency = recordKey(k, principal.tenantId, idempotencyKey, { job_id: jobId });
+  if (reservation) changes.idempotency = recordKey(k, reservation, { job_id: jobId });
   const message: PipelineJobMessage = { job_id: jobId };
   const bus = transport();
   let queued: OutboxMessage | null;
   try {
     queued = await enqueueWith(k, bus, changes, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
   } catch (err) {
-    if (idempotencyKey) await releaseKey(k, principal.tenantId, idempotencyKey);
+    if (reservation) await releaseKey(k, reservation);
     throw err;
   }
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFunction } from '../../functions';
 import { completeJob } from '../../shared/jobs/complete';
+import { recordKey, releaseKey, type Reservation } from '../../shared/jobs/idempotency';
 import { claimJob } from '../../shared/jobs/lease';
 import { JOB_LIMITS } from '../../shared/jobs/limits';
 import { sweep } from '../../shared/jobs/sweep';
@@ -170,6 +171,62 @@ describe('POST /pipeline/batch', () => {
       const theirs = await send({ items: items(2) }, 'batch-in-flight', other.key);
       expect(theirs.status).toBe(202);
       expect(theirs.body.batch_id).not.toBe(first.body.batch_id);
+    });
+
+    it('gives the key back when the batch cannot be written, so the retry is taken at once', async () => {
+      // A constraint no batch meets, added for this case only: the batch's transaction fails.
+      await env.db.raw('ALTER TABLE batches ADD CONSTRAINT batches_refuse_all CHECK (total < 0) NOT VALID');
+      let failed;
+      try {
+        failed = await send({ items: items(2) }, 'batch-failed-write');
+      } finally {
+        await env.db.raw('ALTER TABLE batches DROP CONSTRAINT batches_refuse_all');
+      }
+      expect(failed.status).toBe(500);
+      const retry = await send({ items: items(2) }, 'batch-failed-write');
+      expect(retry.status).toBe(202);
+      expect(await jobsOf(retry.body.batch_id)).toHaveLength(2);
+    });
+
+    it('lets a retry take a stale reservation over; the late request can then neither record nor release it', async () => {
+      const json = { items: items(2), priority: 'low' };
+      expect((await send(json, 'batch-stale')).status).toBe(202);
+      // The key as a request that reserved it a minute ago and is still writing left it.
+      const where = { tenant_id: pro.tenantId, key: 'batch-stale' };
+      await env
+        .db('idempotency_keys')
+        .where(where)
+        .update({ batch_id: null, created_at: env.db.raw("now() - interval '61 seconds'") });
+      const { at } = await env.db('idempotency_keys').where(where).first(env.db.raw('created_at::text AS at'));
+      const late: Reservation = { kind: 'reserved', tenantId: pro.tenantId, key: 'batch-stale', at };
+
+      const taken = await send(json, 'batch-stale');
+      expect(taken.status).toBe(202);
+      expect(await recordKey(env.db, late, { batch_id: MISSING })).toBe(0);
+      await releaseKey(env.db, late);
+      expect((await env.db('idempotency_keys').where(where).first()).batch_id).toBe(taken.body.batch_id);
+      expect((await send(json, 'batch-stale')).body.batch_id).toBe(taken.body.batch_id);
+    });
+
+    it('writes one batch for two identical requests at once', async () => {
+      const json = { items: items(4), priority: 'high' };
+      const answers = await Promise.all([send(json, 'batch-twice'), send(json, 'batch-twice')]);
+      const statuses = answers.map((a) => a.status).sort();
+      expect([
+        [202, 202],
+        [202, 409],
+      ]).toContainEqual(statuses);
+      const ids = new Set(answers.filter((a) => a.status === 202).map((a) => a.body.batch_id));
+      expect(ids.size).toBe(1);
+      const key = await env.db('idempotency_keys').where({ tenant_id: pro.tenantId, key: 'batch-twice' }).first();
+      expect(key.batch_id).toBe([...ids][0]);
+      expect(
+        await env
+          .db('batches')
+          .where({ tenant_id: pro.tenantId })
+          .whereRaw("created_at > now() - interval '1 minute'")
+          .where({ total: 4, priority: 2 }),
+      ).toHaveLength(1);
     });
 
     it('refuses a malformed key with 400 invalid_idempotency_key, and reserves no key for a refused batch', async () => {
