@@ -42,7 +42,11 @@ const schema = z.object({
    * `<client>, <forwarding rule>`), 1 locally (the gateway stands in for the load balancer, and a
    * test or load generator may name its callers with one entry).
    */
-  AIPROD_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).optional(),
+  AIPROD_TRUSTED_PROXY_HOPS: z.preprocess(
+    // Empty is unset (an empty Terraform value), not 0: 0 would make every caller the proxy's address.
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(10).optional(),
+  ),
   /** How long an instance remembers a verified API key; a key revoked elsewhere works here that long at most. */
   AIPROD_API_KEY_CACHE_SECONDS: int(5, 0),
   AIPROD_DATA_DIR: z.string().min(1).default('.aiprod'),

@@ -29,6 +29,8 @@ locals {
     # The sweeper's retention, from the same variables as the buckets' lifecycle rules: one number each.
     AIPROD_RETENTION_DAYS         = tostring(var.outputs_retention_days)
     AIPROD_UPLOADS_RETENTION_DAYS = tostring(var.uploads_retention_days)
+    # Whose address the per-address limits of anonymous callers count (X-Forwarded-For hops).
+    AIPROD_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
   }
 }
 

@@ -164,6 +164,17 @@ variable "uploads_retention_days" {
   default     = 7
 }
 
+variable "trusted_proxy_hops" {
+  description = "Proxies that append the caller's address to X-Forwarded-For in front of the functions (AIPROD_TRUSTED_PROXY_HOPS): 2 for the external Application Load Balancer alone; one more for each proxy of your own in front of it that appends and that callers cannot go around."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 2 && var.trusted_proxy_hops <= 10 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops
+    error_message = "trusted_proxy_hops must be a whole number from 2 to 10: the load balancer alone appends two entries."
+  }
+}
+
 variable "upload_cors_origins" {
   description = "Browser origins (e.g. https://app.example.com) allowed to PUT files to signed upload URLs. Empty: uploads from servers only."
   type        = list(string)

@@ -177,7 +177,7 @@ export function rateLimitCases(ctx: () => RateLimitContext): void {
   it('counts a caller without a key by the address its proxy appended, whatever it writes before it', async () => {
     const quotas = ANONYMOUS_LIMITS.read as Required<Pick<Quotas, 'minute'>>;
     at = BASE + 7 * DAY + 30_000;
-    // The local gateway stands in for the load balancer: the last entry is the one it vouches for.
+    // One trusted hop, as locally: the last entry stands for the one the load balancer appends.
     let spoofed = 0;
     const from = (address: string) =>
       send('GET', '/presets', null, undefined, `198.18.${++spoofed % 250}.1, ${address}`);

@@ -60,6 +60,9 @@ describe('the caller address behind trusted proxies', () => {
     expect(trustedProxyHops()).toBe(1);
     configure({ AIPROD_MODE: 'gcp', AIPROD_TRUSTED_PROXY_HOPS: '0' });
     expect(trustedProxyHops()).toBe(0);
+    // Empty is unset, not 0, which would make every caller the load balancer's address.
+    configure({ AIPROD_MODE: 'gcp', AIPROD_TRUSTED_PROXY_HOPS: '' });
+    expect(trustedProxyHops()).toBe(2);
   });
 
   it("on Google Cloud's two hops: the client the load balancer appended, before its own address", async () => {

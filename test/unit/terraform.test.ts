@@ -757,6 +757,13 @@ describe('storage module', () => {
     }
   });
 
+  it('tells the functions how many proxies append to X-Forwarded-For, by default the load balancer alone', () => {
+    const env = block(root.locals.function_environment);
+    expect(env.AIPROD_TRUSTED_PROXY_HOPS).toBe('${tostring(var.trusted_proxy_hops)}');
+    // The same count the code assumes on Google Cloud when the variable is not set.
+    expect(defaultNumber(root, 'trusted_proxy_hops')).toBe(2);
+  });
+
   it('notifies upload-finalized of every finished upload, the storage service agent allowed to publish there', () => {
     const storage = mod('storage');
     const notification = resource(storage, 'google_storage_notification', 'uploads_finalized');
