@@ -222,6 +222,7 @@ it('removes what outlived its period, in one logged sweep, and leaves everything
   await busRows(2, 90, 'waiting');
   await busRows(3, 90, 'dead');
   await busRows(4, 7 * 24 * 60 + 10, 'dead');
+  await busRows(2, 7 * 24 * 60 - 10, 'dead');
   const expiredLogin = await loginToken(-1);
   const liveLogin = await loginToken(1);
   const oldUpload = await upload(8);
@@ -298,7 +299,7 @@ it('removes what outlived its period, in one logged sweep, and leaves everything
   expect(await env.db('outbox').whereNull('published_at')).toHaveLength(2);
   expect(await count('bus_messages')).toBe(before.bus - 1300 - 4);
   expect(await env.db('bus_messages').whereNull('delivered_at').whereNull('dead_lettered_at')).toHaveLength(2);
-  expect(await env.db('bus_messages').whereNotNull('dead_lettered_at')).toHaveLength(3);
+  expect(await env.db('bus_messages').whereNotNull('dead_lettered_at')).toHaveLength(3 + 2);
   expect(await env.db('api_keys').where({ id: expiredLogin })).toHaveLength(0);
   expect(await env.db('api_keys').where({ id: liveLogin })).toHaveLength(1);
   expect(await env.db('api_keys').where({ id: tenant.keyId })).toHaveLength(1);
@@ -325,6 +326,7 @@ it('splits the work between two sweeps at once: each row and object deleted once
   await idempotencyKeys(2500, 30);
   await outboxRows(2500, 120);
   await busRows(2500, 120, 'delivered');
+  await busRows(1500, 8 * 24 * 60, 'dead');
   const logins = await Promise.all(Array.from({ length: 40 }, () => loginToken(-2)));
   await Promise.all(Array.from({ length: 120 }, () => upload(9)));
 
@@ -355,7 +357,7 @@ it('splits the work between two sweeps at once: each row and object deleted once
     logins: 40,
     outbox: 2500,
     busMessages: 2500,
-    deadLetters: 0,
+    deadLetters: 1500,
   });
   // Each object was deleted by exactly one of them.
   expect(new Set(keys).size).toBe(keys.length);
