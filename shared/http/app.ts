@@ -68,6 +68,7 @@ function requestContext(): RequestHandler {
           status: res.statusCode,
           latency: `${Number(process.hrtime.bigint() - started) / 1e9}s`,
           userAgent: req.header('user-agent'),
+          remoteIp: req.ip, // the caller behind the trusted proxies, as the rate limits count it
         },
         tenantId: req.principal?.tenantId,
         ...traceFields(req.headers),

@@ -9,6 +9,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { resetConfig } from '../../shared/config';
 import { createApp, trustedProxyHops } from '../../shared/http/app';
+import { logger } from '../../shared/log';
 
 const VARIABLES = ['AIPROD_MODE', 'AIPROD_TRUSTED_PROXY_HOPS'] as const;
 const saved = VARIABLES.map((name) => [name, process.env[name]] as const);
@@ -70,6 +71,18 @@ describe('the caller address behind trusted proxies', () => {
     // What the load balancer forwards: the caller's own header, then `<client>, <forwarding rule>`.
     expect(await seenAs(url, '198.51.100.9, 203.0.113.7, 34.120.0.1')).toBe('203.0.113.7');
     expect(await seenAs(url, '203.0.113.7, 34.120.0.1')).toBe('203.0.113.7');
+  });
+
+  it('logs the request with that address, not the one the caller wrote', async () => {
+    const url = await addressFunction('2');
+    const info = jest.spyOn(logger(), 'info');
+    try {
+      await seenAs(url, '198.51.100.9, 203.0.113.7, 34.120.0.1');
+      const line = (info.mock.calls as unknown[][]).find(([message]) => message === 'request');
+      expect(line?.[1]).toMatchObject({ httpRequest: { requestUrl: '/health', remoteIp: '203.0.113.7' } });
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it('locally: the last entry, as the gateway stands in for the load balancer', async () => {
