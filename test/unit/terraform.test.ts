@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES } from '../../shared/config';
+import { DEAD_LETTER_KEEP_SECONDS } from '../../shared/maintenance/retention';
 import { SECRETS, TOPICS } from '../../shared/platform/manifest';
 import {
   MODULES_DIR,
@@ -467,6 +468,14 @@ describe('messaging module', () => {
     expect(dl.name).toBe('${each.key}-dead-letter');
     const hold = resource(messaging, 'google_pubsub_subscription', 'dead_letter');
     expect(hold.topic).toBe('${google_pubsub_topic.dead_letter[each.key].id}');
+  });
+
+  it('keeps dead letters as long as the local bus does, so both stacks keep them alike', () => {
+    const hold = resource(messaging, 'google_pubsub_subscription', 'dead_letter');
+    expect(hold.message_retention_duration).toBe('${var.message_retention}');
+    expect(variableDefault(messaging, 'message_retention')).toBe(`${DEAD_LETTER_KEEP_SECONDS}s`);
+    // The root leaves the module's default: a value there would have to change the code's too.
+    expect(call('messaging').message_retention).toBeUndefined();
   });
 
   it('has one push subscription per event function, on its topic, pushing to the function URL', () => {
