@@ -167,20 +167,10 @@ export function summarize(segments: readonly Segment[], url: string, connections
   let seconds = 0;
   let errors = 0;
   let timeouts = 0;
-  let clientSeconds = 0;
-  let serverSeconds: number | undefined = 0;
-  let machineSeconds: number | undefined = 0;
-  for (const { raw, clientCores, serverCores, machineCores } of segments) {
+  for (const { raw } of segments) {
     seconds += raw.duration;
     errors += raw.errors - raw.timeouts;
     timeouts += raw.timeouts;
-    clientSeconds += clientCores * raw.duration;
-    serverSeconds =
-      serverCores === undefined || serverSeconds === undefined ? undefined : serverSeconds + serverCores * raw.duration;
-    machineSeconds =
-      machineCores === undefined || machineSeconds === undefined
-        ? undefined
-        : machineSeconds + machineCores * raw.duration;
     for (const [status, { count }] of Object.entries(raw.statusCodeStats)) {
       byStatus.set(Number(status), (byStatus.get(Number(status)) ?? 0) + count);
     }
@@ -195,10 +185,23 @@ export function summarize(segments: readonly Segment[], url: string, connections
     errors,
     timeouts,
     latency: pooledLatency(segments, url, connections),
-    clientCores: seconds > 0 ? clientSeconds / seconds : 0,
-    serverCores: seconds > 0 && serverSeconds !== undefined ? serverSeconds / seconds : undefined,
-    machineCores: seconds > 0 && machineSeconds !== undefined ? machineSeconds / seconds : undefined,
+    clientCores: meanCores(segments, (s) => s.clientCores) ?? 0,
+    serverCores: meanCores(segments, (s) => s.serverCores),
+    machineCores: meanCores(segments, (s) => s.machineCores),
   };
+}
+
+/** A CPU figure of the segments, weighted by their durations; undefined when any segment lacks it. */
+function meanCores(segments: readonly Segment[], of: (s: Segment) => number | undefined): number | undefined {
+  let seconds = 0;
+  let coreSeconds = 0;
+  for (const segment of segments) {
+    const cores = of(segment);
+    if (cores === undefined) return undefined;
+    seconds += segment.raw.duration;
+    coreSeconds += cores * segment.raw.duration;
+  }
+  return seconds > 0 ? coreSeconds / seconds : undefined;
 }
 
 /** Percentiles of the merged histograms. autocannon's aggregation mutates what it is given: it gets a copy. */

@@ -9,11 +9,11 @@ import type { Knex } from 'knex';
 import * as z from 'zod';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
-import { ConflictError, ValidationError, type FieldError } from '../errors';
+import { ValidationError, type FieldError } from '../errors';
 import { enqueueMany } from '../events/outbox';
 import { announce } from '../jobs/complete';
 import { JOB_LIMITS, PRIORITIES, priorityName, type Priority } from '../jobs/limits';
-import { recordKey, releaseKey, reserveKey, reusedKey, type Reservation } from '../jobs/idempotency';
+import { keyInFlight, recordKey, releaseKey, reserveKey, reusedKey, type Reservation } from '../jobs/idempotency';
 import {
   fingerprint,
   fingerprintOf,
@@ -167,12 +167,7 @@ export async function submitBatch(
   const write = async (trx: Knex.Transaction) => {
     // First, so the key's row is locked from here to commit: a retry taking a stale key over
     // waits, then finds the batch. Nothing to record once one has: this request gives up.
-    if (reservation && (await recordKey(trx, reservation, { batch_id: batchId })) === 0) {
-      throw new ConflictError(
-        'idempotency_key_in_flight',
-        'A later request with this Idempotency-Key took it over; retry to get its batch.',
-      );
-    }
+    if (reservation && (await recordKey(trx, reservation, { batch_id: batchId })) === 0) throw keyInFlight();
     await trx('batches').insert({
       id: batchId,
       tenant_id: principal.tenantId,

@@ -70,12 +70,7 @@ export async function reserveKey(k: Knex, tenantId: string, key: string, print: 
   if (existing.batch_id) {
     return { kind: 'batch', batchId: existing.batch_id, total: existing.total ?? 0, priority: existing.priority ?? 0 };
   }
-  if (Number(existing.age) < IN_FLIGHT_STALE_SECONDS) {
-    throw new ConflictError(
-      'idempotency_key_in_flight',
-      'A request with this Idempotency-Key is still being processed; retry later.',
-    );
-  }
+  if (Number(existing.age) < IN_FLIGHT_STALE_SECONDS) throw keyInFlight();
   await k('idempotency_keys')
     .where({ tenant_id: tenantId, key, fingerprint: print })
     .whereNull('job_id')
@@ -111,6 +106,13 @@ export async function releaseKey(k: Knex, r: Reservation): Promise<void> {
     .del()
     .catch(() => undefined);
 }
+
+/** Another request holds the key: the first one still writing, or a retry that took it over. */
+export const keyInFlight = (): ConflictError =>
+  new ConflictError(
+    'idempotency_key_in_flight',
+    'A request with this Idempotency-Key is still being processed; retry later.',
+  );
 
 /** The key was used with another body (or, for a batch's key, by a job: another body too). */
 export const reusedKey = (): UnprocessableError =>
