@@ -95,9 +95,6 @@ export function poolUsage(): PoolUsage[] {
   });
 }
 
-/** No pooled connection came free in time (or a query ran past its own timeout). */
-export const isDatabaseBusy = (err: unknown): boolean => err instanceof Error && err.name === 'KnexTimeoutError';
-
 export async function closeDb(): Promise<void> {
   await Promise.all([primary?.destroy(), replica?.destroy()]);
   primary = undefined;

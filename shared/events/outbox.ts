@@ -72,17 +72,38 @@ export async function enqueueWith(
   payload: unknown,
   attributes: Record<string, string> = {},
 ): Promise<OutboxMessage | null> {
-  const delivery = transport.publishStatement?.(k, topic, [{ data: payload, attributes }]) ?? null;
+  const [queued] = await enqueueAllWith(k, transport, changes, topic, [{ payload, attributes }]);
+  return queued ?? null;
+}
+
+/**
+ * `enqueueWith` for many messages of one topic: the changes and every message in one statement.
+ * The result is empty when the transport took them in it, else the messages to publish.
+ */
+export async function enqueueAllWith(
+  k: Knex,
+  transport: Transport,
+  changes: Record<string, Knex.QueryBuilder>,
+  topic: string,
+  messages: { payload: unknown; attributes: Record<string, string> }[],
+): Promise<OutboxMessage[]> {
+  const delivery =
+    transport.publishStatement?.(
+      k,
+      topic,
+      messages.map((m) => ({ data: m.payload, attributes: m.attributes })),
+    ) ?? null;
   let q: Knex.QueryBuilder | Knex.QueryInterface = k.queryBuilder();
   for (const [name, change] of Object.entries({ ...changes, ...(delivery ? { delivery } : {}) })) {
     q = q.with(name, change);
   }
-  const row = outboxRow(k, topic, payload, attributes);
-  const [inserted] = (await (q as Knex.QueryBuilder)
-    .insert(delivery ? { ...row, published_at: k.fn.now(), attempts: 1 } : row)
-    .into('outbox')
-    .returning(['id'])) as { id: string }[];
-  return delivery ? null : message(inserted!.id, topic, payload, attributes);
+  const rows = messages.map((m) => ({
+    ...outboxRow(k, topic, m.payload, m.attributes),
+    ...(delivery ? { published_at: k.fn.now(), attempts: 1 } : {}),
+  }));
+  const inserted = (await (q as Knex.QueryBuilder).insert(rows).into('outbox').returning(['id'])) as { id: string }[];
+  if (delivery) return [];
+  return inserted.map((r, i) => message(r.id, topic, messages[i]!.payload, messages[i]!.attributes));
 }
 
 /**

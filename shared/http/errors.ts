@@ -3,7 +3,7 @@
  * RFC 9457 problems with their own codes; a saturated database pool becomes 503 `service_busy`,
  * so overload is refused at once instead of queueing until the client gives up.
  */
-import { isDatabaseBusy } from '../db';
+import { isDatabaseBusy } from '../db/errors';
 import {
   ConflictError,
   ForbiddenError,

@@ -6,7 +6,10 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
-import { enqueueWith, OutboxMessage, publishCommitted } from '../events/outbox';
+import { enqueueAllWith, OutboxMessage, publishCommitted } from '../events/outbox';
+import type { Transport } from '../events/transport';
+import { coalesce } from '../db/coalesce';
+import { databaseBusy, isRowError } from '../db/errors';
 import { ValidationError } from '../errors';
 import { logger } from '../log';
 import { transport } from '../platform';
@@ -122,26 +125,9 @@ export async function submitJob(
   const jobId = randomUUID();
   // The metadata has a column of its own: the request is what the recipe runs on.
   const { request, metadata } = splitMetadata(body);
-  const changes: Record<string, Knex.QueryBuilder> = {
-    job: k('jobs').insert({
-      id: jobId,
-      tenant_id: principal.tenantId,
-      status: 'PENDING',
-      recipe: body.recipe,
-      request,
-      metadata: JSON.stringify(metadata),
-    }),
-  };
-  if (reservation) changes.idempotency = recordKey(k, reservation, { job_id: jobId });
-  const message: PipelineJobMessage = { job_id: jobId };
+  const job: NewJob = { id: jobId, tenantId: principal.tenantId, recipe: body.recipe, request, metadata };
   const bus = transport();
-  let queued: OutboxMessage | null;
-  try {
-    queued = await enqueueWith(k, bus, changes, PIPELINE_JOBS, message, { tenant_id: principal.tenantId });
-  } catch (err) {
-    if (reservation) await releaseKey(k, reservation);
-    throw err;
-  }
+  const queued = reservation ? await writeKeyedJob(k, bus, job, reservation) : await jobWriter(k)(job);
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
   if (queued) {
     await publishCommitted(k, bus, [queued]).catch((err) =>
@@ -149,4 +135,90 @@ export async function submitJob(
     );
   }
   return { job_id: jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(body) };
+}
+
+/** Enough to carry a burst in a few statements, few enough that one stays small (a job's request is a few kB at most). */
+const JOBS_PER_STATEMENT = 100;
+
+interface NewJob {
+  id: string;
+  tenantId: string;
+  recipe: JobRequest['recipe'];
+  request: Omit<JobRequest, 'metadata'>;
+  metadata: Record<string, unknown>;
+}
+
+const jobRow = (job: NewJob) => ({
+  id: job.id,
+  tenant_id: job.tenantId,
+  status: 'PENDING',
+  recipe: job.recipe,
+  request: job.request,
+  metadata: JSON.stringify(job.metadata),
+});
+
+const jobMessage = (job: NewJob) => ({
+  payload: { job_id: job.id } satisfies PipelineJobMessage,
+  attributes: { tenant_id: job.tenantId },
+});
+
+/**
+ * Jobs and their messages, many in one statement (db/coalesce.ts): for each job, its message to
+ * publish after commit, or null when the transport took it in the statement.
+ */
+async function writeJobs(k: Knex, jobs: NewJob[]): Promise<(OutboxMessage | null)[]> {
+  const queued = await enqueueAllWith(
+    k,
+    transport(),
+    { job: k('jobs').insert(jobs.map(jobRow)) },
+    PIPELINE_JOBS,
+    jobs.map(jobMessage),
+  );
+  return jobs.map((_, i) => queued[i] ?? null);
+}
+
+type JobWriter = (job: NewJob) => Promise<OutboxMessage | null>;
+
+const writers = new WeakMap<Knex, JobWriter>();
+
+/**
+ * The pool's writer of jobs without a key: concurrent submits share statements (db/coalesce.ts),
+ * and one waits for its write at most as long as for a connection.
+ */
+function jobWriter(k: Knex): JobWriter {
+  let writer = writers.get(k);
+  if (!writer) {
+    writer = coalesce((jobs: NewJob[]) => writeJobs(k, jobs), {
+      // One write at a time: the largest batches, and still JOBS_PER_STATEMENT jobs per round trip.
+      inFlight: 1,
+      maxItems: JOBS_PER_STATEMENT,
+      maxWaitMs: config().DATABASE_ACQUIRE_TIMEOUT_MS,
+      expired: databaseBusy,
+      itemError: isRowError,
+    });
+    writers.set(k, writer);
+  }
+  return writer;
+}
+
+/** A job under an Idempotency-Key: its key recorded in the same statement, alone. */
+async function writeKeyedJob(
+  k: Knex,
+  bus: Transport,
+  job: NewJob,
+  reservation: Reservation,
+): Promise<OutboxMessage | null> {
+  try {
+    const [queued] = await enqueueAllWith(
+      k,
+      bus,
+      { job: k('jobs').insert(jobRow(job)), idempotency: recordKey(k, reservation, { job_id: job.id }) },
+      PIPELINE_JOBS,
+      [jobMessage(job)],
+    );
+    return queued ?? null;
+  } catch (err) {
+    await releaseKey(k, reservation);
+    throw err;
+  }
 }

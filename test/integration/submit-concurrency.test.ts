@@ -1,9 +1,13 @@
 /**
  * The submit path under concurrency far above its pool: 100 submits at once through the local
  * gateway, with a pool of two connections. Every request must be answered (202, or 503 with
- * Retry-After while shedding), and every accepted job must be durable and announced.
+ * Retry-After while shedding), and every accepted job must be durable and announced. Concurrent
+ * submits share statements (db/coalesce.ts), and one job's refusal stays its own.
  */
+import { randomUUID } from 'node:crypto';
 import { loadFunction } from '../../functions';
+import { parseJobRequest } from '../../shared/jobs/request';
+import { submitJob } from '../../shared/jobs/submit';
 import { startStack, Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
 
@@ -88,4 +92,71 @@ it('refuses a submit at once with 503 service_busy and Retry-After when no conne
   }
   const after = await fetch(`${stack.url}/health`);
   expect(after.status).toBe(200);
+});
+
+const jobRequest = (i: number) => {
+  const parsed = parseJobRequest({ video_url: `https://cdn.example.com/in/shared-${i}.mp4`, voice_text: `Line ${i}.` });
+  if (!parsed.ok) throw new Error('invalid test request');
+  return parsed.request;
+};
+
+it('writes concurrent submits in shared statements, each job with its own message', async () => {
+  const { tenantId } = await newTenantKey(env.db, 'enterprise');
+  const principal = { tenantId, tenantName: 'shared', tier: 'enterprise' as const, keyId: randomUUID() };
+  let statements = 0;
+  const count = (q: { sql: string }) => {
+    if (/^with "job" as \(insert into "jobs"/.test(q.sql)) statements++;
+  };
+  env.db.on('query', count);
+  try {
+    const accepted = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => submitJob(env.db, principal, jobRequest(i))),
+    );
+    expect(new Set(accepted.map((a) => a.job_id)).size).toBe(40);
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(40);
+    const ids = accepted.map((a) => a.job_id);
+    const jobs = await env.db('jobs').whereIn('id', ids).select('id', 'tenant_id', 'request');
+    expect(jobs).toHaveLength(40);
+    for (const job of jobs) {
+      const i = accepted.findIndex((a) => a.job_id === job.id);
+      expect(job.tenant_id).toBe(tenantId);
+      expect(job.request.video_url).toBe(`https://cdn.example.com/in/shared-${i}.mp4`);
+    }
+    const messages = await env
+      .db('outbox')
+      .whereRaw("payload->>'job_id' = ANY(?)", [ids])
+      .select(env.db.raw("payload->>'job_id' AS job_id"), 'attributes', 'published_at');
+    expect(messages.map((m) => m.job_id).sort()).toEqual([...ids].sort());
+    for (const m of messages) {
+      expect(m.attributes).toEqual({ tenant_id: tenantId });
+      expect(m.published_at).not.toBeNull();
+    }
+    const bus = await env
+      .db('bus_messages')
+      .whereRaw("convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ANY(?)", [ids])
+      .count<{ count: string }[]>('* as count');
+    expect(Number(bus[0]!.count)).toBe(40);
+  } finally {
+    env.db.off('query', count);
+  }
+});
+
+it('refuses only the job the database refuses when it shares a statement with others', async () => {
+  const { tenantId } = await newTenantKey(env.db, 'enterprise');
+  const principal = { tenantId, tenantName: 'kept', tier: 'enterprise' as const, keyId: randomUUID() };
+  // A tenant deleted while its request was on the way: its job breaks the tenants foreign key.
+  const gone = { ...principal, tenantId: randomUUID(), tenantName: 'gone' };
+  const results = await Promise.allSettled(
+    Array.from({ length: 12 }, (_, i) => submitJob(env.db, i === 5 ? gone : principal, jobRequest(100 + i))),
+  );
+  expect(results.map((r) => r.status)).toEqual(
+    Array.from({ length: 12 }, (_, i) => (i === 5 ? 'rejected' : 'fulfilled')),
+  );
+  expect((results[5] as PromiseRejectedResult).reason).toMatchObject({ code: '23503' });
+  const kept = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.job_id] : []));
+  expect(await env.db('jobs').whereIn('id', kept).count<{ count: string }[]>('* as count')).toEqual([{ count: '11' }]);
+  expect(await env.db('jobs').where({ tenant_id: gone.tenantId }).count<{ count: string }[]>('* as count')).toEqual([
+    { count: '0' },
+  ]);
 });
