@@ -51,18 +51,26 @@ function readArguments(): { message: Message; wait: boolean } {
 /** One bus row per subscription of the topic, written as the transport writes them for any publisher. */
 async function publish(k: Knex, m: Message): Promise<BusRow[]> {
   const insert = localBusTransport(() => k).publishStatement!(k, m.topic, [{ data: m.data, attributes: m.attributes }]);
-  return insert!.returning(['id', 'subscription', 'attempts', 'delivered_at', 'dead_lettered_at', 'last_error']);
+  const sent: { id: string }[] = await k.with('sent', insert!).select('id').from('sent');
+  return busRows(
+    k,
+    sent.map((r) => r.id),
+  );
 }
+
+const busRows = (k: Knex, ids: string[]): Promise<BusRow[]> =>
+  k('bus_messages')
+    .whereIn('id', ids)
+    .orderBy('id')
+    .select('id', 'subscription', 'attempts', 'delivered_at', 'dead_lettered_at', 'last_error');
 
 async function awaitDelivery(k: Knex, rows: BusRow[]): Promise<BusRow[]> {
   const until = Date.now() + WAIT_SECONDS * 1000;
   for (;;) {
-    const now: BusRow[] = await k('bus_messages')
-      .whereIn(
-        'id',
-        rows.map((r) => r.id),
-      )
-      .select('id', 'subscription', 'attempts', 'delivered_at', 'dead_lettered_at', 'last_error');
+    const now = await busRows(
+      k,
+      rows.map((r) => r.id),
+    );
     if (now.every((r) => r.delivered_at || r.dead_lettered_at) || Date.now() > until) return now;
     await new Promise((r) => setTimeout(r, 200));
   }

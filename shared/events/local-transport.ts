@@ -16,6 +16,13 @@ function busRows(topic: string, messages: BrokerMessage[]) {
   });
 }
 
+/** The bus rows as one JSON parameter, as the outbox writes its own (events/outbox.ts). */
+const BUS_ROWS = `
+  INSERT INTO bus_messages (subscription, topic, data, attributes)
+  SELECT r.subscription, r.topic, r.data, r.attributes
+  FROM jsonb_to_recordset(CAST(? AS jsonb)) AS r(subscription text, topic text, data text, attributes jsonb)
+  RETURNING id`;
+
 /**
  * Publishing on the local bus writes its rows; the bus dispatcher then pushes each over HTTP.
  * Being in the database, it can also take a message inside the writer's own statement.
@@ -30,7 +37,7 @@ export function localBusTransport(k: () => Knex): Transport {
     },
     publishStatement(writer, topic, messages) {
       const rows = busRows(topic, messages);
-      return rows.length === 0 ? null : writer('bus_messages').insert(rows);
+      return rows.length === 0 ? null : writer.raw(BUS_ROWS, [JSON.stringify(rows)]);
     },
     async ping(timeoutMs) {
       // The bus is its table: reachable when a read of it answers.

@@ -28,21 +28,45 @@ export interface OutboxMessage {
 
 type Writer = Knex | Knex.Transaction;
 
-function outboxRow(k: Writer, topic: string, payload: unknown, attributes: Record<string, string>) {
-  return {
-    topic,
-    payload: JSON.stringify(payload),
-    attributes,
-    next_attempt_at: k.raw('now() + make_interval(secs => ?)', [WRITER_GRACE_SECONDS]),
-  };
+/** A change written with the messages: a query builder, or a statement of its own. */
+export type Change = Knex.QueryBuilder | Knex.Raw;
+
+interface NewMessage {
+  payload: unknown;
+  attributes: Record<string, string>;
 }
 
-const message = (id: unknown, topic: string, payload: unknown, attributes: Record<string, string>): OutboxMessage => ({
+/**
+ * Messages of one topic as rows, however many, in one statement with the messages as one JSON
+ * parameter: no per-row work for the query builder or the driver, and one plan for the server.
+ * Rows are inserted in the messages' order. A message the transport took in the same statement
+ * is recorded as published, with its one attempt.
+ */
+const MESSAGE_ROWS = `
+  INSERT INTO outbox (topic, payload, attributes, next_attempt_at, published_at, attempts)
+  SELECT ?, m.e->'payload', m.e->'attributes', now() + make_interval(secs => ?),
+    CASE WHEN ? THEN now() END, CASE WHEN ? THEN 1 ELSE 0 END
+  FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS m(e, n)
+  ORDER BY m.n
+  RETURNING id`;
+
+function messageRows(k: Writer, topic: string, messages: NewMessage[], delivered: boolean): Knex.Raw {
+  const json = JSON.stringify(messages.map((m) => ({ payload: m.payload ?? null, attributes: m.attributes })));
+  return k.raw(MESSAGE_ROWS, [topic, WRITER_GRACE_SECONDS, delivered, delivered, json]);
+}
+
+/** The ids of the `message` rows in the order they were inserted: the messages' order (ids only grow). */
+const insertedIds = (q: Knex.QueryBuilder | Knex.QueryInterface): Promise<{ id: string }[]> =>
+  q.select('id').from('message').orderBy('id');
+
+const message = (id: unknown, topic: string, m: NewMessage): OutboxMessage => ({
   id: Number(id),
   topic,
-  payload,
-  attributes,
+  payload: m.payload,
+  attributes: m.attributes,
 });
+
+const toBroker = (messages: NewMessage[]) => messages.map((m) => ({ data: m.payload, attributes: m.attributes }));
 
 /** Writes one message in the caller's transaction; publish it with `publishCommitted` after commit. */
 export async function enqueue(
@@ -51,10 +75,9 @@ export async function enqueue(
   payload: unknown,
   attributes: Record<string, string> = {},
 ): Promise<OutboxMessage> {
-  const [row] = await trx('outbox')
-    .insert(outboxRow(trx, topic, payload, attributes))
-    .returning(['id']);
-  return message(row.id, topic, payload, attributes);
+  const sent = { payload, attributes };
+  const { rows } = (await messageRows(trx, topic, [sent], false)) as { rows: { id: string }[] };
+  return message(rows[0]!.id, topic, sent);
 }
 
 /**
@@ -67,7 +90,7 @@ export async function enqueue(
 export async function enqueueWith(
   k: Knex,
   transport: Transport,
-  changes: Record<string, Knex.QueryBuilder>,
+  changes: Record<string, Change>,
   topic: string,
   payload: unknown,
   attributes: Record<string, string> = {},
@@ -83,27 +106,18 @@ export async function enqueueWith(
 export async function enqueueAllWith(
   k: Knex,
   transport: Transport,
-  changes: Record<string, Knex.QueryBuilder>,
+  changes: Record<string, Change>,
   topic: string,
-  messages: { payload: unknown; attributes: Record<string, string> }[],
+  messages: NewMessage[],
 ): Promise<OutboxMessage[]> {
-  const delivery =
-    transport.publishStatement?.(
-      k,
-      topic,
-      messages.map((m) => ({ data: m.payload, attributes: m.attributes })),
-    ) ?? null;
+  const delivery = transport.publishStatement?.(k, topic, toBroker(messages)) ?? null;
   let q: Knex.QueryBuilder | Knex.QueryInterface = k.queryBuilder();
   for (const [name, change] of Object.entries({ ...changes, ...(delivery ? { delivery } : {}) })) {
     q = q.with(name, change);
   }
-  const rows = messages.map((m) => ({
-    ...outboxRow(k, topic, m.payload, m.attributes),
-    ...(delivery ? { published_at: k.fn.now(), attempts: 1 } : {}),
-  }));
-  const inserted = (await (q as Knex.QueryBuilder).insert(rows).into('outbox').returning(['id'])) as { id: string }[];
+  const inserted = await insertedIds(q.with('message', messageRows(k, topic, messages, delivery !== null)));
   if (delivery) return [];
-  return inserted.map((r, i) => message(r.id, topic, messages[i]!.payload, messages[i]!.attributes));
+  return inserted.map((r, i) => message(r.id, topic, messages[i]!));
 }
 
 /**
@@ -115,23 +129,14 @@ export async function enqueueMany(
   trx: Knex.Transaction,
   transport: Transport,
   topic: string,
-  messages: { payload: unknown; attributes: Record<string, string> }[],
+  messages: NewMessage[],
 ): Promise<OutboxMessage[]> {
   if (messages.length === 0) return [];
-  const delivery =
-    transport.publishStatement?.(
-      trx,
-      topic,
-      messages.map((m) => ({ data: m.payload, attributes: m.attributes })),
-    ) ?? null;
+  const delivery = transport.publishStatement?.(trx, topic, toBroker(messages)) ?? null;
   if (delivery) await delivery;
-  const rows = messages.map((m) => ({
-    ...outboxRow(trx, topic, m.payload, m.attributes),
-    ...(delivery ? { published_at: trx.fn.now(), attempts: 1 } : {}),
-  }));
-  const inserted = (await trx('outbox').insert(rows).returning(['id'])) as { id: string }[];
+  const inserted = await insertedIds(trx.with('message', messageRows(trx, topic, messages, delivery !== null)));
   if (delivery) return [];
-  return inserted.map((r, i) => message(r.id, topic, messages[i]!.payload, messages[i]!.attributes));
+  return inserted.map((r, i) => message(r.id, topic, messages[i]!));
 }
 
 /** Messages handed to the broker at once: Pub/Sub batches concurrent publishes into few requests. */
@@ -197,7 +202,7 @@ export async function republishDue(k: Knex, transport: Transport, limit = 500): 
   if (rows.length === 0) return 0;
   const { sent, failed } = await publishEach(
     transport,
-    rows.map((r) => message(r.id, r.topic, r.payload, r.attributes)),
+    rows.map((r) => message(r.id, r.topic, r)),
   );
   await record(k, sent, failed, CLAIM_SECONDS);
   return sent.length;

@@ -10,7 +10,7 @@ export interface Transport {
    * the change or not at all, and nothing is left to publish after commit. Null when the topic has
    * no subscriber. Brokers outside the database (Pub/Sub) have no such statement.
    */
-  publishStatement?(k: Knex | Knex.Transaction, topic: string, messages: BrokerMessage[]): Knex.QueryBuilder | null;
+  publishStatement?(k: Knex | Knex.Transaction, topic: string, messages: BrokerMessage[]): Knex.Raw | null;
   /**
    * Resolves once the broker has answered a call that moves no message, within `timeoutMs`;
    * rejects when it cannot be reached. The readiness probe's check of the bus.

@@ -148,14 +148,24 @@ interface NewJob {
   metadata: Record<string, unknown>;
 }
 
-const jobRow = (job: NewJob) => ({
-  id: job.id,
-  tenant_id: job.tenantId,
-  status: 'PENDING',
-  recipe: job.recipe,
-  request: job.request,
-  metadata: JSON.stringify(job.metadata),
-});
+/** New jobs as rows, however many, with the jobs as one JSON parameter (as events/outbox.ts writes messages). */
+const JOB_ROWS = `
+  INSERT INTO jobs (id, tenant_id, status, recipe, request, metadata)
+  SELECT r.id, r.tenant_id, 'PENDING', r.recipe, r.request, r.metadata
+  FROM jsonb_to_recordset(CAST(? AS jsonb)) AS r(id uuid, tenant_id uuid, recipe text, request jsonb, metadata jsonb)`;
+
+const jobRows = (k: Knex, jobs: NewJob[]): Knex.Raw =>
+  k.raw(JOB_ROWS, [
+    JSON.stringify(
+      jobs.map((j) => ({
+        id: j.id,
+        tenant_id: j.tenantId,
+        recipe: j.recipe,
+        request: j.request,
+        metadata: j.metadata,
+      })),
+    ),
+  ]);
 
 const jobMessage = (job: NewJob) => ({
   payload: { job_id: job.id } satisfies PipelineJobMessage,
@@ -167,13 +177,7 @@ const jobMessage = (job: NewJob) => ({
  * publish after commit, or null when the transport took it in the statement.
  */
 async function writeJobs(k: Knex, jobs: NewJob[]): Promise<(OutboxMessage | null)[]> {
-  const queued = await enqueueAllWith(
-    k,
-    transport(),
-    { job: k('jobs').insert(jobs.map(jobRow)) },
-    PIPELINE_JOBS,
-    jobs.map(jobMessage),
-  );
+  const queued = await enqueueAllWith(k, transport(), { job: jobRows(k, jobs) }, PIPELINE_JOBS, jobs.map(jobMessage));
   return jobs.map((_, i) => queued[i] ?? null);
 }
 
@@ -212,7 +216,7 @@ async function writeKeyedJob(
     const [queued] = await enqueueAllWith(
       k,
       bus,
-      { job: k('jobs').insert(jobRow(job)), idempotency: recordKey(k, reservation, { job_id: job.id }) },
+      { job: jobRows(k, [job]), idempotency: recordKey(k, reservation, { job_id: job.id }) },
       PIPELINE_JOBS,
       [jobMessage(job)],
     );

@@ -105,7 +105,7 @@ it('writes concurrent submits in shared statements, each job with its own messag
   const principal = { tenantId, tenantName: 'shared', tier: 'enterprise' as const, keyId: randomUUID() };
   let statements = 0;
   const count = (q: { sql: string }) => {
-    if (/^with "job" as \(insert into "jobs"/.test(q.sql)) statements++;
+    if (/^with "job" as \(\s*INSERT INTO jobs/.test(q.sql)) statements++;
   };
   env.db.on('query', count);
   try {
