@@ -150,6 +150,8 @@ export function createApp(name: string, handler: Handler, options: AppOptions = 
   const app = express();
   routeFrameworkErrors(app);
   app.disable('x-powered-by');
+  // An ETag lets a poll of a GET answer be a 304; on any other answer it is a hash for nothing.
+  app.set('etag', route.method === 'GET');
   // A hop count, never `true`: trusting every entry would take the caller's address from the
   // left of X-Forwarded-For, which the caller writes, and a per-address limit would count nothing.
   app.set('trust proxy', trustedProxyHops());
