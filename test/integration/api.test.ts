@@ -93,6 +93,7 @@ describe('POST /pipeline/run', () => {
       estimated_duration: expect.any(Number),
     });
     expect(r.headers.get('location')).toBe(`/pipeline/${r.body.job_id}`);
+    expect(r.headers.get('etag')).toBeNull(); // no conditional request can be made of it
     const outbox = await env.db('outbox').whereRaw("payload->>'job_id' = ?", [r.body.job_id]).first();
     expect(outbox).toMatchObject({ topic: 'pipeline-jobs' });
     expect(outbox.published_at).not.toBeNull();
@@ -321,6 +322,7 @@ describe('GET /pipeline/{id} and /result', () => {
       events_url_expires_at: expect.any(String),
     });
     expect(r.body.error).toBeUndefined();
+    expect(r.headers.get('etag')).toMatch(/^W\/"/);
   });
 
   it("hides another tenant's job behind the same 404 as a missing one", async () => {
