@@ -41,14 +41,15 @@ export function coalesce<T, R>(write: (items: T[]) => Promise<R[]>, opts: Coales
       const results = await write(batch.map((w) => w.item));
       batch.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
-      if (batch.length > 1 && opts.itemError(err)) await Promise.all(batch.map((w) => settle([w])));
+      // One at a time, as the shared write was: a bad item must not turn into a burst of writes.
+      if (batch.length > 1 && opts.itemError(err)) for (const w of batch) await settle([w]);
       else for (const w of batch) w.reject(err);
     }
   };
 
   const expire = (): void => {
     watchdog = undefined;
-    const cutoff = Date.now() - opts.maxWaitMs;
+    const cutoff = performance.now() - opts.maxWaitMs;
     const late = queue.filter((w) => w.since <= cutoff);
     if (late.length > 0) queue = queue.filter((w) => w.since > cutoff);
     for (const w of late) w.reject(opts.expired());
@@ -58,7 +59,7 @@ export function coalesce<T, R>(write: (items: T[]) => Promise<R[]>, opts: Coales
   // One timer for the oldest waiting item, not one per item: under load the queue is rarely empty.
   const arm = (): void => {
     if (watchdog || queue.length === 0) return;
-    watchdog = setTimeout(expire, Math.max(0, queue[0]!.since + opts.maxWaitMs - Date.now()));
+    watchdog = setTimeout(expire, Math.max(0, queue[0]!.since + opts.maxWaitMs - performance.now()));
     watchdog.unref();
   };
 
@@ -75,7 +76,7 @@ export function coalesce<T, R>(write: (items: T[]) => Promise<R[]>, opts: Coales
 
   return (item) =>
     new Promise<R>((resolve, reject) => {
-      queue.push({ item, since: Date.now(), resolve, reject });
+      queue.push({ item, since: performance.now(), resolve, reject });
       pump();
     });
 }

@@ -148,10 +148,13 @@ interface NewJob {
   metadata: Record<string, unknown>;
 }
 
-/** New jobs as rows, however many, with the jobs as one JSON parameter (as events/outbox.ts writes messages). */
+/**
+ * New jobs as rows, however many, with the jobs as one JSON parameter (as events/outbox.ts writes
+ * messages). Each row its own creation time, in order: jobs of one statement run in the order sent.
+ */
 const JOB_ROWS = `
-  INSERT INTO jobs (id, tenant_id, status, recipe, request, metadata)
-  SELECT r.id, r.tenant_id, 'PENDING', r.recipe, r.request, r.metadata
+  INSERT INTO jobs (id, tenant_id, status, recipe, request, metadata, created_at)
+  SELECT r.id, r.tenant_id, 'PENDING', r.recipe, r.request, r.metadata, clock_timestamp()
   FROM jsonb_to_recordset(CAST(? AS jsonb)) AS r(id uuid, tenant_id uuid, recipe text, request jsonb, metadata jsonb)`;
 
 const jobRows = (k: Knex, jobs: NewJob[]): Knex.Raw =>

@@ -116,8 +116,15 @@ it('writes concurrent submits in shared statements, each job with its own messag
     expect(statements).toBeGreaterThan(0);
     expect(statements).toBeLessThan(40);
     const ids = accepted.map((a) => a.job_id);
-    const jobs = await env.db('jobs').whereIn('id', ids).select('id', 'tenant_id', 'request');
+    const jobs = await env
+      .db('jobs')
+      .whereIn('id', ids)
+      .orderBy('created_at')
+      .select('id', 'tenant_id', 'request', 'created_at');
     expect(jobs).toHaveLength(40);
+    // Each its own creation time, in the order sent, as the workers take a tenant's jobs by it.
+    expect(jobs.map((j) => j.id)).toEqual(ids);
+    expect(new Set(jobs.map((j) => (j.created_at as Date).getTime())).size).toBeGreaterThan(1);
     for (const job of jobs) {
       const i = accepted.findIndex((a) => a.job_id === job.id);
       expect(job.tenant_id).toBe(tenantId);
