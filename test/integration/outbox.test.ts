@@ -4,7 +4,7 @@
  * bus takes it in the writer's own statement.
  */
 import { randomUUID } from 'node:crypto';
-import { enqueueWith, publishCommitted, republishDue } from '../../shared/events/outbox';
+import { enqueueAllWith, enqueueWith, publishCommitted, republishDue } from '../../shared/events/outbox';
 import { localBusTransport } from '../../shared/events/local-transport';
 import type { Transport } from '../../shared/events/transport';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
@@ -44,6 +44,27 @@ const job = () => {
 };
 
 const row = (id: number) => env.db('outbox').where({ id }).first();
+
+it('writes many messages with their change in one statement, each queued message naming its own row', async () => {
+  const broker = recordingBroker();
+  const ids = Array.from({ length: 30 }, () => randomUUID());
+  const change = env
+    .db('jobs')
+    .insert(ids.map((id) => ({ id, tenant_id: tenantId, status: 'PENDING', recipe: 'dub', request: {} })));
+  const messages = ids.map((id, n) => ({ payload: { job_id: id }, attributes: { n: String(n) } }));
+  const queued = await enqueueAllWith(env.db, broker, { job: change }, 'pipeline-jobs', messages);
+  expect(queued.map((m) => m.payload)).toEqual(messages.map((m) => m.payload));
+  for (const m of queued) {
+    expect(await row(m.id)).toMatchObject({
+      topic: 'pipeline-jobs',
+      payload: m.payload,
+      attributes: m.attributes,
+      attempts: 0,
+    });
+  }
+  expect(await publishCommitted(env.db, broker, queued)).toBe(30);
+  expect(broker.sent.map((s) => s.attributes.n)).toEqual(ids.map((_, n) => String(n)));
+});
 
 it('writes the change and its message in one statement, and publishes it after commit', async () => {
   const broker = recordingBroker();
