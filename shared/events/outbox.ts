@@ -81,29 +81,13 @@ export async function enqueue(
 }
 
 /**
- * Writes the state change and its message in ONE statement (the change as data-modifying CTEs),
- * atomic without a transaction and one round trip: the request path's cheapest durable write.
- * When the transport can take the message in that same statement (the local bus), it does, and
- * the row is recorded as published: the result is null, nothing is left to publish. Otherwise
- * the result is the message to hand to `publishCommitted`.
+ * Writes the state change and its messages, of one topic, in ONE statement (the change as
+ * data-modifying CTEs), atomic without a transaction and one round trip: the request path's
+ * cheapest durable write. When the transport can take the messages in that same statement (the
+ * local bus), it does, and the rows are recorded as published: the result is empty, nothing is
+ * left to publish. Otherwise the result is the messages to hand to `publishCommitted`.
  */
 export async function enqueueWith(
-  k: Knex,
-  transport: Transport,
-  changes: Record<string, Change>,
-  topic: string,
-  payload: unknown,
-  attributes: Record<string, string> = {},
-): Promise<OutboxMessage | null> {
-  const [queued] = await enqueueAllWith(k, transport, changes, topic, [{ payload, attributes }]);
-  return queued ?? null;
-}
-
-/**
- * `enqueueWith` for many messages of one topic: the changes and every message in one statement.
- * The result is empty when the transport took them in it, else the messages to publish.
- */
-export async function enqueueAllWith(
   k: Knex,
   transport: Transport,
   changes: Record<string, Change>,

@@ -1,12 +1,13 @@
 /**
- * Accepting a job: the job row and its outbox row in one statement, publish after commit, with
- * `Idempotency-Key` semantics (idempotency.ts).
+ * Accepting a job: the job row and its outbox row in one statement, shared by the submits that
+ * arrive together (db/coalesce.ts), publish after commit, with `Idempotency-Key` semantics
+ * (idempotency.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
-import { enqueueAllWith, OutboxMessage, publishCommitted } from '../events/outbox';
+import { enqueueWith, OutboxMessage, publishCommitted } from '../events/outbox';
 import type { Transport } from '../events/transport';
 import { coalesce } from '../db/coalesce';
 import { databaseBusy, isRowError } from '../db/errors';
@@ -180,7 +181,7 @@ const jobMessage = (job: NewJob) => ({
  * publish after commit, or null when the transport took it in the statement.
  */
 async function writeJobs(k: Knex, jobs: NewJob[]): Promise<(OutboxMessage | null)[]> {
-  const queued = await enqueueAllWith(k, transport(), { job: jobRows(k, jobs) }, PIPELINE_JOBS, jobs.map(jobMessage));
+  const queued = await enqueueWith(k, transport(), { job: jobRows(k, jobs) }, PIPELINE_JOBS, jobs.map(jobMessage));
   return jobs.map((_, i) => queued[i] ?? null);
 }
 
@@ -216,7 +217,7 @@ async function writeKeyedJob(
   reservation: Reservation,
 ): Promise<OutboxMessage | null> {
   try {
-    const [queued] = await enqueueAllWith(
+    const [queued] = await enqueueWith(
       k,
       bus,
       { job: jobRows(k, [job]), idempotency: recordKey(k, reservation, { job_id: job.id }) },

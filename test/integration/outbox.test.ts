@@ -4,7 +4,7 @@
  * bus takes it in the writer's own statement.
  */
 import { randomUUID } from 'node:crypto';
-import { enqueueAllWith, enqueueWith, publishCommitted, republishDue } from '../../shared/events/outbox';
+import { enqueueWith, publishCommitted, republishDue, type Change } from '../../shared/events/outbox';
 import { localBusTransport } from '../../shared/events/local-transport';
 import type { Transport } from '../../shared/events/transport';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
@@ -45,6 +45,15 @@ const job = () => {
 
 const row = (id: number) => env.db('outbox').where({ id }).first();
 
+/** One message with its change: the message to publish, or null when the transport took it. */
+const enqueueOne = async (
+  k: typeof env.db,
+  transport: Transport,
+  changes: Record<string, Change>,
+  topic: string,
+  payload: unknown,
+) => (await enqueueWith(k, transport, changes, topic, [{ payload, attributes: {} }]))[0] ?? null;
+
 it('writes many messages with their change in one statement, each queued message naming its own row', async () => {
   const broker = recordingBroker();
   const ids = Array.from({ length: 30 }, () => randomUUID());
@@ -52,7 +61,7 @@ it('writes many messages with their change in one statement, each queued message
     .db('jobs')
     .insert(ids.map((id) => ({ id, tenant_id: tenantId, status: 'PENDING', recipe: 'dub', request: {} })));
   const messages = ids.map((id, n) => ({ payload: { job_id: id }, attributes: { n: String(n) } }));
-  const queued = await enqueueAllWith(env.db, broker, { job: change }, 'pipeline-jobs', messages);
+  const queued = await enqueueWith(env.db, broker, { job: change }, 'pipeline-jobs', messages);
   expect(queued.map((m) => m.payload)).toEqual(messages.map((m) => m.payload));
   for (const m of queued) {
     expect(await row(m.id)).toMatchObject({
@@ -69,7 +78,7 @@ it('writes many messages with their change in one statement, each queued message
 it('writes the change and its message in one statement, and publishes it after commit', async () => {
   const broker = recordingBroker();
   const { id, change } = job();
-  const queued = await enqueueWith(env.db, broker, { job: change }, 'pipeline-jobs', { job_id: id });
+  const queued = await enqueueOne(env.db, broker, { job: change }, 'pipeline-jobs', { job_id: id });
   expect(queued).not.toBeNull();
   expect(await env.db('jobs').where({ id }).first()).toBeDefined();
   expect((await row(queued!.id)).published_at).toBeNull();
@@ -81,7 +90,7 @@ it('writes the change and its message in one statement, and publishes it after c
 
 it('leaves a failed publish to the sweeper, which takes it once the writer’s grace period is over', async () => {
   const { id, change } = job();
-  const queued = (await enqueueWith(env.db, recordingBroker(true), { job: change }, 'pipeline-jobs', { job_id: id }))!;
+  const queued = (await enqueueOne(env.db, recordingBroker(true), { job: change }, 'pipeline-jobs', { job_id: id }))!;
   expect(await publishCommitted(env.db, recordingBroker(true), [queued])).toBe(0);
   expect(await row(queued.id)).toMatchObject({ attempts: 1, last_error: 'broker unavailable', published_at: null });
 
@@ -98,7 +107,7 @@ it('leaves a failed publish to the sweeper, which takes it once the writer’s g
 
 it('hands the message to the local bus inside the same statement: nothing left to publish', async () => {
   const { id, change } = job();
-  const queued = await enqueueWith(
+  const queued = await enqueueOne(
     env.db,
     localBusTransport(() => env.db),
     { job: change },
@@ -118,7 +127,7 @@ it('writes nothing when the statement fails: no job, no message, no bus row', as
   const id = randomUUID();
   const bad = env.db('jobs').insert({ id, tenant_id: randomUUID(), status: 'PENDING', recipe: 'dub', request: {} });
   await expect(
-    enqueueWith(
+    enqueueOne(
       env.db,
       localBusTransport(() => env.db),
       { job: bad },
