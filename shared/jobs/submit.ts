@@ -140,6 +140,11 @@ export async function submitJob(
 
 /** Enough to carry a burst in a few statements, few enough that one stays small (a job's request is a few kB at most). */
 const JOBS_PER_STATEMENT = 100;
+/**
+ * Submits a shared statement answers per turn of the event loop: a tenth of a full statement, so
+ * that other sockets are read, and new connections accepted, between slices of its answers.
+ */
+const ANSWERS_PER_TURN = 10;
 
 interface NewJob {
   id: string;
@@ -203,6 +208,7 @@ function jobWriter(k: Knex): JobWriter {
       maxWaitMs: config().DATABASE_ACQUIRE_TIMEOUT_MS,
       expired: databaseBusy,
       itemError: isRowError,
+      answersPerTurn: ANSWERS_PER_TURN,
     });
     writers.set(k, writer);
   }

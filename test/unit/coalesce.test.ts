@@ -27,6 +27,7 @@ const OPTIONS: CoalesceOptions = {
   maxWaitMs: 1_000,
   expired: () => new Expired('busy'),
   itemError: (err) => err instanceof RowError,
+  answersPerTurn: 100,
 };
 
 /** Lets settled writes hand their results on and the next write start. */
@@ -83,6 +84,59 @@ it('fails every item of the write with any other error, without writing them aga
   calls[1]!.fail(new Error('connection refused'));
   expect(await Promise.all(results)).toEqual(['wrote a', 'connection refused', 'connection refused']);
   expect(calls).toHaveLength(2);
+});
+
+describe('answers, a few per turn of the event loop', () => {
+  const PER_TURN = { ...OPTIONS, maxItems: 10, answersPerTurn: 2 };
+
+  /** Which items have their answer, as it stands once the current turn's promise jobs have run. */
+  function answered(adds: Promise<string>[]): () => Promise<number> {
+    let count = 0;
+    for (const p of adds) void p.then(() => count++);
+    return async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      return count;
+    };
+  }
+
+  it('hands out at most answersPerTurn answers in one turn, the rest in the turns after', async () => {
+    const { calls, write } = heldWrites();
+    const add = coalesce(write, PER_TURN);
+    const first = add('first');
+    const rest = ['a', 'b', 'c', 'd', 'e'].map(add);
+    calls[0]!.finish();
+    await first;
+    await turn(); // first's turn is over
+    const count = answered(rest);
+    calls[1]!.finish();
+    expect(await count()).toBe(2);
+    await turn();
+    expect(await count()).toBe(4);
+    await turn();
+    expect(await count()).toBe(5);
+    await expect(Promise.all(rest)).resolves.toEqual(['a', 'b', 'c', 'd', 'e'].map((i) => `wrote ${i}`));
+  });
+
+  it('begins the next write once the last has handed out all its answers, with what came meanwhile', async () => {
+    const { calls, write } = heldWrites();
+    const add = coalesce(write, PER_TURN);
+    const first = add('first');
+    const batch = ['a', 'b', 'c', 'd', 'e'].map(add);
+    calls[0]!.finish();
+    await first;
+    await turn(); // first's turn is over
+    calls[1]!.finish();
+    const count = answered(batch);
+    expect(await count()).toBe(2);
+    const late = ['late', 'later'].map(add);
+    expect(calls).toHaveLength(2);
+    await turn();
+    await turn();
+    expect(await count()).toBe(5);
+    expect(calls.map((c) => c.items)).toEqual([['first'], ['a', 'b', 'c', 'd', 'e'], ['late', 'later']]);
+    calls[2]!.finish();
+    await expect(Promise.all([...batch, ...late])).resolves.toHaveLength(7);
+  });
 });
 
 describe('an item waiting behind a write that does not end', () => {
