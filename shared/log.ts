@@ -47,13 +47,23 @@ function build(): winston.Logger {
   const c = config();
   const transports: winston.transport[] =
     c.AIPROD_MODE === 'gcp' ? [cloudLogging()] : [new winston.transports.Console({ stderrLevels: [] })];
-  return winston.createLogger({
+  // winston formats every line before its transports drop those under the level: the request log
+  // of every answer would be redacted and serialized for nothing at LOG_LEVEL=warn.
+  // First of the formats, so `level` is still the bare level name.
+  const enabled = winston.format((info) => (built.isLevelEnabled(info.level) ? info : false));
+  const built = winston.createLogger({
     level: c.LOG_LEVEL,
-    format: winston.format.combine(winston.format.timestamp(), winston.format(redact)(), winston.format.json()),
+    format: winston.format.combine(
+      enabled(),
+      winston.format.timestamp(),
+      winston.format(redact)(),
+      winston.format.json(),
+    ),
     defaultMeta: { service: process.env.K_SERVICE ?? process.env.FUNCTION_TARGET ?? 'aiprod' },
     transports,
     silent: c.NODE_ENV === 'test' && !process.env.LOG_IN_TESTS,
   });
+  return built;
 }
 
 let instance: winston.Logger | undefined;

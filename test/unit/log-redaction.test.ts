@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { redactString } from '../../shared/log';
 
 describe('log redaction', () => {
@@ -7,5 +8,49 @@ describe('log redaction', () => {
     );
     expect(line).not.toMatch(/secretpart|abc&|X-Goog-Signature=abc/);
     expect(line).toContain('https://h/o.mp4?');
+  });
+});
+
+describe('lines under LOG_LEVEL', () => {
+  const saved = { level: process.env.LOG_LEVEL, inTests: process.env.LOG_IN_TESTS };
+  afterEach(() => {
+    for (const [name, value] of [
+      ['LOG_LEVEL', saved.level],
+      ['LOG_IN_TESTS', saved.inTests],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('are dropped before any format reads them; lines at the level are written, redacted', () => {
+    process.env.LOG_LEVEL = 'warn';
+    process.env.LOG_IN_TESTS = '1';
+    const written: Record<string, unknown>[] = [];
+    let reads = 0;
+    jest.isolateModules(() => {
+      const winston = require('winston') as typeof import('winston');
+      const { logger } = require('../../shared/log') as typeof import('../../shared/log');
+      const log = logger();
+      const lines = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          written.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      });
+      log.clear().add(new winston.transports.Stream({ stream: lines }));
+      const probe = {
+        get detail() {
+          reads++;
+          return 'sk_live_abcdef123456';
+        },
+      };
+      log.info('under the level', { probe });
+      log.debug('further under', { probe });
+      log.warn('at the level', { probe });
+    });
+    expect(written.map((l) => l.message)).toEqual(['at the level']);
+    expect(written[0]!.probe).toEqual({ detail: 'sk_live_[redacted]' });
+    expect(reads).toBe(1);
   });
 });
