@@ -99,14 +99,20 @@ describe('answers, a few per turn of the event loop', () => {
     };
   }
 
-  it('hands out at most answersPerTurn answers in one turn, the rest in the turns after', async () => {
+  /** a to e waiting together behind a first write, which is done and its turn over. */
+  async function fiveWaiting() {
     const { calls, write } = heldWrites();
     const add = coalesce(write, PER_TURN);
     const first = add('first');
-    const rest = ['a', 'b', 'c', 'd', 'e'].map(add);
+    const batch = ['a', 'b', 'c', 'd', 'e'].map(add);
     calls[0]!.finish();
     await first;
-    await turn(); // first's turn is over
+    await turn();
+    return { calls, add, batch };
+  }
+
+  it('hands out at most answersPerTurn answers in one turn, the rest in the turns after', async () => {
+    const { calls, batch: rest } = await fiveWaiting();
     const count = answered(rest);
     calls[1]!.finish();
     expect(await count()).toBe(2);
@@ -118,13 +124,7 @@ describe('answers, a few per turn of the event loop', () => {
   });
 
   it('begins the next write once the last has handed out all its answers, with what came meanwhile', async () => {
-    const { calls, write } = heldWrites();
-    const add = coalesce(write, PER_TURN);
-    const first = add('first');
-    const batch = ['a', 'b', 'c', 'd', 'e'].map(add);
-    calls[0]!.finish();
-    await first;
-    await turn(); // first's turn is over
+    const { calls, add, batch } = await fiveWaiting();
     calls[1]!.finish();
     const count = answered(batch);
     expect(await count()).toBe(2);
