@@ -141,8 +141,8 @@ export async function submitJob(
 /** Enough to carry a burst in a few statements, few enough that one stays small (a job's request is a few kB at most). */
 const JOBS_PER_STATEMENT = 100;
 /**
- * Submits a shared statement answers per turn of the event loop: a tenth of a full statement, so
- * that other sockets are read, and new connections accepted, between slices of its answers.
+ * How many of a shared statement's submits are answered per turn of the event loop: a tenth of a
+ * full statement, so that other sockets are read, and new connections accepted, between slices.
  */
 const ANSWERS_PER_TURN = 10;
 
