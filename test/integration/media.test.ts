@@ -26,6 +26,7 @@ import {
   measureLoudness,
   parseLoudnessSummary,
 } from '../../shared/media/loudness';
+import { savedEnv } from '../support/env';
 import { ffprobeJson, videoPacketsMd5 } from '../support/media-fixtures';
 
 const run = promisify(execFile);
@@ -413,7 +414,7 @@ describe('media engine: parts', () => {
   });
 
   test('FFMPEG_BIN and FFPROBE_BIN choose the binaries', () => {
-    const saved = { ffmpeg: process.env.FFMPEG_BIN, ffprobe: process.env.FFPROBE_BIN };
+    const restore = savedEnv('FFMPEG_BIN', 'FFPROBE_BIN');
     try {
       process.env.FFMPEG_BIN = '/opt/ff/bin/ffmpeg';
       delete process.env.FFPROBE_BIN;
@@ -423,13 +424,7 @@ describe('media engine: parts', () => {
       process.env.FFPROBE_BIN = '/opt/ff/bin/ffprobe';
       expect(ffprobePath()).toBe('/opt/ff/bin/ffprobe');
     } finally {
-      for (const [key, value] of [
-        ['FFMPEG_BIN', saved.ffmpeg],
-        ['FFPROBE_BIN', saved.ffprobe],
-      ] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
+      restore();
     }
   });
 });

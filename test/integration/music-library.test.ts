@@ -10,6 +10,7 @@ import { writeBed, type MusicBed } from '../../shared/media/music/bed';
 import { configuredMusicLibrary, musicLibrary, type MusicLibrary } from '../../shared/media/music/library';
 import { MUSIC_REFERENCE_LUFS } from '../../shared/media/music/styles';
 import { localObjectStore, type LocalObjectStore } from '../../shared/storage';
+import { savedEnv } from '../support/env';
 
 const run = promisify(execFile);
 const RATE = 48000;
@@ -286,7 +287,7 @@ describe('music library', () => {
 
   test('is configured by AIPROD_MUSIC_BUCKET and AIPROD_MUSIC_PREFIX, and absent without a bucket', async () => {
     const store = await storeWith({ calm: { tracks: [{ key: 'tracks/high.wav' }] } }, bothFiles);
-    const saved = { bucket: process.env.AIPROD_MUSIC_BUCKET, prefix: process.env.AIPROD_MUSIC_PREFIX };
+    const restore = savedEnv('AIPROD_MUSIC_BUCKET', 'AIPROD_MUSIC_PREFIX');
     try {
       delete process.env.AIPROD_MUSIC_BUCKET;
       resetConfig();
@@ -298,13 +299,7 @@ describe('music library', () => {
         await configuredMusicLibrary(store)?.prepareTrack('calm', 'job', 2, await mkdtemp(join(dir, 'work-'))),
       ).not.toBeNull();
     } finally {
-      for (const [key, value] of [
-        ['AIPROD_MUSIC_BUCKET', saved.bucket],
-        ['AIPROD_MUSIC_PREFIX', saved.prefix],
-      ] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
+      restore();
       resetConfig();
     }
   });

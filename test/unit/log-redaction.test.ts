@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { redactString } from '../../shared/log';
+import { savedEnv } from '../support/env';
 
 describe('log redaction', () => {
   it('removes API keys and signed-URL credentials from strings', () => {
@@ -12,16 +13,9 @@ describe('log redaction', () => {
 });
 
 describe('lines under LOG_LEVEL', () => {
-  const saved = { level: process.env.LOG_LEVEL, inTests: process.env.LOG_IN_TESTS };
-  afterEach(() => {
-    for (const [name, value] of [
-      ['LOG_LEVEL', saved.level],
-      ['LOG_IN_TESTS', saved.inTests],
-    ] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
+  let restore: () => void;
+  beforeEach(() => (restore = savedEnv('LOG_LEVEL', 'LOG_IN_TESTS')));
+  afterEach(() => restore());
 
   it('are dropped before any format reads them; lines at the level are written, redacted', () => {
     process.env.LOG_LEVEL = 'warn';
