@@ -317,7 +317,9 @@ describe('the signed events_url', () => {
     ];
     for (const [what, path, code] of cases) {
       const res = await fetch(`${stack.url}${path}`);
-      const body = (await res.json()) as any;
+      // A stream that opened by mistake never ends: read the body only of a refusal.
+      if (res.status !== 401) await res.body?.cancel();
+      const body = res.status === 401 ? ((await res.json()) as any) : {};
       expect({ what, status: res.status, code: body.code }).toEqual({ what, status: 401, code });
     }
   });
