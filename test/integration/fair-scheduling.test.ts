@@ -4,13 +4,9 @@
  * attempt, another tenant's job is not starved behind a backlog, and priority orders a tenant's
  * waiting jobs.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { completeJob } from '../../shared/jobs/complete';
-import { claimJob } from '../../shared/jobs/lease';
-import { JOB_LIMITS } from '../../shared/jobs/limits';
 import type { Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
 import { startTestStack } from '../support/stack';
@@ -105,41 +101,4 @@ it("runs a tenant's higher-priority job before its waiting lower-priority ones",
   // The first low item may have started before the urgent job was submitted; none after it did.
   expect(order.slice(0, 2)).toContain('urgent');
   expect(order.filter((o) => o !== 'urgent')).toEqual([0, 1, 2]);
-});
-
-it("claims no more of a tenant's jobs than its tier allows, and hands a freed slot on", async () => {
-  const d = await newTenantKey(env.db, 'pro');
-  const ids = Array.from({ length: 7 }, () => randomUUID());
-  await env.db('jobs').insert(
-    ids.map((id, i) => ({
-      id,
-      tenant_id: d.tenantId,
-      status: 'PENDING',
-      request: item(i),
-      created_at: env.db.raw('now() - make_interval(secs => ?)', [100 - i]),
-    })),
-  );
-  // Seven turns at once, as seven instances would take them: the tier's five win.
-  const claims = await Promise.all(ids.map((id, i) => claimJob(env.db, id, `worker-${i}`, 60)));
-  const claimed = claims.filter((c) => c !== null);
-  expect(claimed).toHaveLength(JOB_LIMITS.pro.concurrentJobs);
-  expect(await claimJob(env.db, ids[6]!, 'late', 60)).toBeNull();
-  const waiting = await env.db('jobs').where({ tenant_id: d.tenantId, status: 'PENDING' }).select('id', 'attempts');
-  expect(waiting.map((w) => w.attempts)).toEqual([0, 0]);
-  // One ends: its end hands the turn to the oldest waiting job, which may now be claimed.
-  const first = claimed[0]!;
-  await completeJob(env.db, first, first.lease_owner, { status: 'FAILED', code: 'x', message: 'y' });
-  const turns = await env
-    .db('outbox')
-    .where({ topic: 'pipeline-jobs' })
-    .whereRaw("attributes->>'turn' = 'handed-off' AND attributes->>'tenant_id' = ?", [d.tenantId]);
-  const oldestWaiting = await env
-    .db('jobs')
-    .where({ tenant_id: d.tenantId, status: 'PENDING' })
-    .orderBy('created_at')
-    .first('id');
-  expect(turns.map((t) => t.payload)).toEqual([{ job_id: oldestWaiting.id }]);
-  const next = await claimJob(env.db, turns[0].payload.job_id, 'next', 60);
-  expect(next?.id).toBe(oldestWaiting.id);
-  expect(await claimJob(env.db, ids[6]!, 'later', 60)).toBeNull();
 });

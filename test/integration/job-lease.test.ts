@@ -1,6 +1,6 @@
 /**
- * At-least-once delivery without double runs: conditional claims, redelivery, a worker killed
- * mid-job, and the sweeper, against the real database and real ffmpeg.
+ * At-least-once delivery without double runs: conditional claims, a tier's share of the workers,
+ * redelivery, a worker killed mid-job, and the sweeper, against the real database and real ffmpeg.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { resetConfig } from '../../shared/config';
 import { enqueue } from '../../shared/events/outbox';
+import { completeJob } from '../../shared/jobs/complete';
 import { claimJob, MAX_ATTEMPTS } from '../../shared/jobs/lease';
+import { JOB_LIMITS } from '../../shared/jobs/limits';
 import { processJob } from '../../shared/jobs/process';
 import { sweep } from '../../shared/jobs/sweep';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
@@ -62,6 +64,43 @@ it('lets exactly one of two concurrent claims win', async () => {
   const id = await newJob();
   const claims = await Promise.all([claimJob(env.db, id, 'a', 60), claimJob(env.db, id, 'b', 60)]);
   expect(claims.filter(Boolean)).toHaveLength(1);
+});
+
+it("claims no more of a tenant's jobs than its tier allows, and hands a freed slot on", async () => {
+  const d = await newTenantKey(env.db, 'pro');
+  const ids = Array.from({ length: 7 }, () => randomUUID());
+  await env.db('jobs').insert(
+    ids.map((id, i) => ({
+      id,
+      tenant_id: d.tenantId,
+      status: 'PENDING',
+      request: { video_url: `${files.url}/clip.mp4`, voice_text: `Line ${i}.` },
+      created_at: env.db.raw('now() - make_interval(secs => ?)', [100 - i]),
+    })),
+  );
+  // Seven turns at once, as seven instances would take them: the tier's five win.
+  const claims = await Promise.all(ids.map((id, i) => claimJob(env.db, id, `worker-${i}`, 60)));
+  const claimed = claims.filter((c) => c !== null);
+  expect(claimed).toHaveLength(JOB_LIMITS.pro.concurrentJobs);
+  expect(await claimJob(env.db, ids[6]!, 'late', 60)).toBeNull();
+  const waiting = await env.db('jobs').where({ tenant_id: d.tenantId, status: 'PENDING' }).select('id', 'attempts');
+  expect(waiting.map((w) => w.attempts)).toEqual([0, 0]);
+  // One ends: its end hands the turn to the oldest waiting job, which may now be claimed.
+  const first = claimed[0]!;
+  await completeJob(env.db, first, first.lease_owner, { status: 'FAILED', code: 'x', message: 'y' });
+  const turns = await env
+    .db('outbox')
+    .where({ topic: 'pipeline-jobs' })
+    .whereRaw("attributes->>'turn' = 'handed-off' AND attributes->>'tenant_id' = ?", [d.tenantId]);
+  const oldestWaiting = await env
+    .db('jobs')
+    .where({ tenant_id: d.tenantId, status: 'PENDING' })
+    .orderBy('created_at')
+    .first('id');
+  expect(turns.map((t) => t.payload)).toEqual([{ job_id: oldestWaiting.id }]);
+  const next = await claimJob(env.db, turns[0].payload.job_id, 'next', 60);
+  expect(next?.id).toBe(oldestWaiting.id);
+  expect(await claimJob(env.db, ids[6]!, 'later', 60)).toBeNull();
 });
 
 it('runs a job once when its message is delivered twice at the same time', async () => {
