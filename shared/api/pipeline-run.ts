@@ -9,6 +9,6 @@ import { jsonBody } from '../http/json-body';
 export async function runPipeline(req: Request, res: Response): Promise<void> {
   const parsed = parseJobRequest(jsonBody(req));
   if (!parsed.ok) throw problems.validation(parsed.errors);
-  const accepted = await submitJob(db(), req.principal!, parsed.request, idempotencyKey(req));
+  const accepted = await submitJob(db(), req.principal!, parsed.request, { idempotencyKey: idempotencyKey(req) });
   res.status(202).location(`/pipeline/${accepted.job_id}`).json(accepted);
 }

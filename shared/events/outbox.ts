@@ -11,6 +11,9 @@
  * at-least-once anyway and every consumer is idempotent.
  */
 import type { Knex } from 'knex';
+import { config } from '../config';
+import { ANSWERS_PER_TURN, coalesce } from '../db/coalesce';
+import { databaseBusy } from '../db/errors';
 import { logger } from '../log';
 import type { Transport } from './transport';
 
@@ -145,12 +148,48 @@ async function publishEach(transport: Transport, messages: OutboxMessage[]) {
   return { sent, failed };
 }
 
-async function record(k: Knex, sent: number[], failed: { id: number; error: string }[], retrySeconds: number) {
-  if (sent.length) {
-    await k('outbox')
-      .whereIn('id', sent)
-      .update({ published_at: k.fn.now(), last_error: null, attempts: k.raw('attempts + 1') });
+const markPublished = (k: Knex, ids: number[]): Promise<unknown> =>
+  k.raw(
+    `UPDATE outbox SET published_at = now(), last_error = NULL, attempts = attempts + 1
+     WHERE id = ANY(CAST(? AS bigint[]))`,
+    [ids],
+  );
+
+/** As many as one coalesced submit statement carries (jobs/submit.ts), so one mark follows one write. */
+const MARKS_PER_STATEMENT = 100;
+
+const markers = new WeakMap<Knex, (id: number) => Promise<void>>();
+
+/**
+ * The pool's marker of rows published after commit: the request path publishes each submit's
+ * message on its own, and concurrent marks share one UPDATE (db/coalesce.ts), so a burst of N
+ * submits costs a few statements, not N more pool turns. A mark that waits longer than a
+ * connection would is given up: the row stays due, and the sweeper sends it again.
+ */
+function publishedMarker(k: Knex): (id: number) => Promise<void> {
+  let marker = markers.get(k);
+  if (!marker) {
+    marker = coalesce(
+      async (ids: number[]) => {
+        await markPublished(k, ids);
+        return ids.map(() => undefined);
+      },
+      {
+        inFlight: 1,
+        maxItems: MARKS_PER_STATEMENT,
+        maxWaitMs: config().DATABASE_ACQUIRE_TIMEOUT_MS,
+        expired: databaseBusy,
+        // An UPDATE by id has no row of its own to refuse: a failure is every mark's.
+        itemError: () => false,
+        answersPerTurn: ANSWERS_PER_TURN,
+      },
+    );
+    markers.set(k, marker);
   }
+  return marker;
+}
+
+async function recordFailures(k: Knex, failed: { id: number; error: string }[], retrySeconds: number) {
   for (const f of failed) {
     await k('outbox')
       .where({ id: f.id })
@@ -168,7 +207,9 @@ async function record(k: Knex, sent: number[], failed: { id: number; error: stri
  */
 export async function publishCommitted(k: Knex, transport: Transport, messages: OutboxMessage[]): Promise<number> {
   const { sent, failed } = await publishEach(transport, messages);
-  await record(k, sent, failed, WRITER_GRACE_SECONDS);
+  const mark = publishedMarker(k);
+  await Promise.all(sent.map((id) => mark(id)));
+  await recordFailures(k, failed, WRITER_GRACE_SECONDS);
   return sent.length;
 }
 
@@ -188,6 +229,7 @@ export async function republishDue(k: Knex, transport: Transport, limit = 500): 
     transport,
     rows.map((r) => message(r.id, r.topic, r)),
   );
-  await record(k, sent, failed, CLAIM_SECONDS);
+  if (sent.length) await markPublished(k, sent);
+  await recordFailures(k, failed, CLAIM_SECONDS);
   return sent.length;
 }

@@ -9,7 +9,7 @@ import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
 import { enqueueWith, OutboxMessage, publishCommitted } from '../events/outbox';
 import type { Transport } from '../events/transport';
-import { coalesce } from '../db/coalesce';
+import { ANSWERS_PER_TURN, coalesce } from '../db/coalesce';
 import { databaseBusy, isRowError } from '../db/errors';
 import { ValidationError } from '../errors';
 import { logger } from '../log';
@@ -106,11 +106,17 @@ export function checkSubmittable(principal: Principal, request: JobRequest): voi
   checkScriptFits(request, tracks);
 }
 
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** Where the job's message goes: the platform's transport unless a caller brings its own. */
+  bus?: Transport;
+}
+
 export async function submitJob(
   k: Knex,
   principal: Principal,
   body: JobRequest,
-  idempotencyKey?: string,
+  { idempotencyKey, bus = transport() }: SubmitOptions = {},
 ): Promise<Accepted> {
   checkSubmittable(principal, body);
   await checkUploadsRecorded(k, principal.tenantId, config().AIPROD_UPLOADS_BUCKET, [uploadInputOf(body)]);
@@ -127,8 +133,7 @@ export async function submitJob(
   // The metadata has a column of its own: the request is what the recipe runs on.
   const { request, metadata } = splitMetadata(body);
   const job: NewJob = { id: jobId, tenantId: principal.tenantId, recipe: body.recipe, request, metadata };
-  const bus = transport();
-  const queued = reservation ? await writeKeyedJob(k, bus, job, reservation) : await jobWriter(k)(job);
+  const queued = reservation ? await writeKeyedJob(k, bus, job, reservation) : await jobWriter(k, bus)(job);
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
   if (queued) {
     await publishCommitted(k, bus, [queued]).catch((err) =>
@@ -140,11 +145,6 @@ export async function submitJob(
 
 /** Enough to carry a burst in a few statements, few enough that one stays small (a job's request is a few kB at most). */
 const JOBS_PER_STATEMENT = 100;
-/**
- * How many of a shared statement's submits are answered per turn of the event loop: a tenth of a
- * full statement, so that other sockets are read, and new connections accepted, between slices.
- */
-const ANSWERS_PER_TURN = 10;
 
 interface NewJob {
   id: string;
@@ -185,23 +185,25 @@ const jobMessage = (job: NewJob) => ({
  * Jobs and their messages, many in one statement (db/coalesce.ts): for each job, its message to
  * publish after commit, or null when the transport took it in the statement.
  */
-async function writeJobs(k: Knex, jobs: NewJob[]): Promise<(OutboxMessage | null)[]> {
-  const queued = await enqueueWith(k, transport(), { job: jobRows(k, jobs) }, PIPELINE_JOBS, jobs.map(jobMessage));
+async function writeJobs(k: Knex, bus: Transport, jobs: NewJob[]): Promise<(OutboxMessage | null)[]> {
+  const queued = await enqueueWith(k, bus, { job: jobRows(k, jobs) }, PIPELINE_JOBS, jobs.map(jobMessage));
   return jobs.map((_, i) => queued[i] ?? null);
 }
 
 type JobWriter = (job: NewJob) => Promise<OutboxMessage | null>;
 
-const writers = new WeakMap<Knex, JobWriter>();
+const writers = new WeakMap<Knex, WeakMap<Transport, JobWriter>>();
 
 /**
- * The pool's writer of jobs without a key: concurrent submits share statements (db/coalesce.ts),
- * and one waits for its write at most as long as for a connection.
+ * The pool's writer of jobs without a key, for one transport: concurrent submits share
+ * statements (db/coalesce.ts), and one waits for its write at most as long as for a connection.
  */
-function jobWriter(k: Knex): JobWriter {
-  let writer = writers.get(k);
+function jobWriter(k: Knex, bus: Transport): JobWriter {
+  let byBus = writers.get(k);
+  if (!byBus) writers.set(k, (byBus = new WeakMap()));
+  let writer = byBus.get(bus);
   if (!writer) {
-    writer = coalesce((jobs: NewJob[]) => writeJobs(k, jobs), {
+    writer = coalesce((jobs: NewJob[]) => writeJobs(k, bus, jobs), {
       // One write at a time: the largest batches, and still JOBS_PER_STATEMENT jobs per round trip.
       inFlight: 1,
       maxItems: JOBS_PER_STATEMENT,
@@ -210,7 +212,7 @@ function jobWriter(k: Knex): JobWriter {
       itemError: isRowError,
       answersPerTurn: ANSWERS_PER_TURN,
     });
-    writers.set(k, writer);
+    byBus.set(bus, writer);
   }
   return writer;
 }

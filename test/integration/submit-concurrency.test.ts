@@ -2,11 +2,13 @@
  * The submit path under concurrency far above its pool: 100 submits at once through the local
  * gateway, with a pool of two connections. Every request must be answered (202, or 503 with
  * Retry-After while shedding), and every accepted job must be durable and announced. Concurrent
- * submits share statements (db/coalesce.ts), and one job's refusal stays its own.
+ * submits share statements (db/coalesce.ts), and one job's refusal stays its own. Through a broker
+ * outside the database, as Pub/Sub is, no submit holds a connection while the broker answers.
  */
 import { randomUUID } from 'node:crypto';
 import { loadFunction } from '../../functions';
 import { parseJobRequest } from '../../shared/jobs/request';
+import type { Transport } from '../../shared/events/transport';
 import { submitJob } from '../../shared/jobs/submit';
 import { startStack, Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
@@ -166,4 +168,73 @@ it('refuses only the job the database refuses when it shares a statement with ot
   expect(await env.db('jobs').where({ tenant_id: gone.tenantId }).count<{ count: string }[]>('* as count')).toEqual([
     { count: '0' },
   ]);
+});
+
+/**
+ * A broker outside the database, as Pub/Sub is, that holds every publish until `open()`: the
+ * submits then all wait on it at once, as on a slow network.
+ */
+function heldBroker(expected: number) {
+  const sent: { topic: string; data: unknown; attributes: Record<string, string> }[] = [];
+  let open!: () => void;
+  let allArrived!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+  const transport: Transport = {
+    async publish(topic, data, attributes) {
+      sent.push({ topic, data, attributes });
+      if (sent.length === expected) allArrived();
+      await opened;
+      return `m-${sent.length}`;
+    },
+    async ping() {},
+  };
+  return { sent, arrived, open, transport };
+}
+
+it(`publishes ${CONCURRENT} concurrent submits to a broker outside the database holding no connection, and marks them together`, async () => {
+  const { tenantId } = await newTenantKey(env.db, 'enterprise');
+  const principal = { tenantId, tenantName: 'broker', tier: 'enterprise' as const, keyId: randomUUID() };
+  const broker = heldBroker(CONCURRENT);
+  let marks = 0;
+  const count = (q: { sql: string }) => {
+    if (/^UPDATE outbox SET published_at/.test(q.sql)) marks++;
+  };
+  env.db.on('query', count);
+  try {
+    const submits = Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) =>
+        submitJob(env.db, principal, jobRequest(200 + i), { bus: broker.transport }),
+      ),
+    );
+    // Every submit waits on the broker at once, which a pool of two allows only if none holds a
+    // connection meanwhile; and the pool still serves.
+    await broker.arrived;
+    expect(await env.db.raw('SELECT 1 AS one')).toMatchObject({ rows: [{ one: 1 }] });
+    broker.open();
+    const accepted = await submits;
+
+    const ids = accepted.map((a) => a.job_id);
+    expect(new Set(ids).size).toBe(CONCURRENT);
+    expect(broker.sent.map((m) => m.topic)).toEqual(ids.map(() => 'pipeline-jobs'));
+    expect(broker.sent.map((m) => (m.data as { job_id: string }).job_id).sort()).toEqual([...ids].sort());
+    const rows = await env
+      .db('outbox')
+      .whereRaw("payload->>'job_id' = ANY(?)", [ids])
+      .select('id', 'published_at', 'attempts');
+    expect(rows).toHaveLength(CONCURRENT);
+    expect(rows.filter((r) => r.published_at === null || r.attempts !== 1)).toEqual([]);
+    expect(broker.sent.map((m) => m.attributes.outbox_id).sort()).toEqual(rows.map((r) => String(r.id)).sort());
+    // The marks after commit shared statements too.
+    expect(marks).toBeGreaterThan(0);
+    expect(marks).toBeLessThan(CONCURRENT);
+    // Nothing went through the local bus.
+    const bus = await env
+      .db('bus_messages')
+      .whereRaw("convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ANY(?)", [ids])
+      .count<{ count: string }[]>('* as count');
+    expect(Number(bus[0]!.count)).toBe(0);
+  } finally {
+    env.db.off('query', count);
+  }
 });
