@@ -9,10 +9,12 @@ import type { HttpFunction } from '../platform/manifest';
 
 export interface GatewayRoute {
   fn: HttpFunction;
+  /** The declared path, `{id}` marking a segment. */
+  path: string;
   pattern: RegExp;
+  /** The path's place in the load balancer's order (pathOrderKey), worked out once. */
+  order: string;
   listener: RequestListener;
-  /** The declared path the pattern matches; when absent, the one of `fn.paths` whose pattern it is. */
-  path?: string;
 }
 
 /** One route per declared path of every function, each with its path. */
@@ -22,12 +24,9 @@ export function gatewayRoutes(
 ): GatewayRoute[] {
   return functions.flatMap((fn) => {
     const listener = listenerOf(fn);
-    return fn.paths.map((path) => ({ fn, path, pattern: pathPattern(path), listener }));
+    return fn.paths.map((path) => ({ fn, path, pattern: pathPattern(path), order: pathOrderKey(path), listener }));
   });
 }
-
-const declaredPath = (r: GatewayRoute): string =>
-  r.path ?? r.fn.paths.find((p) => pathPattern(p).source === r.pattern.source) ?? r.pattern.source;
 
 /**
  * The load balancer's order of declared paths, as the manifest module sorts them (Terraform
@@ -54,13 +53,10 @@ const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * path's first function in method order, which answers 405. Undefined when no path matches.
  */
 export function resolveRoute(routes: GatewayRoute[], method: string, path: string): GatewayRoute | undefined {
-  const keyed = routes.filter((r) => r.pattern.test(path)).map((r) => ({ r, key: pathOrderKey(declaredPath(r)) }));
-  if (keyed.length === 0) return undefined;
-  const first = keyed.map((k) => k.key).sort(byString)[0];
-  const owners = keyed
-    .filter((k) => k.key === first)
-    .map((k) => k.r)
-    .sort((a, b) => byString(a.fn.method, b.fn.method));
+  const matching = routes.filter((r) => r.pattern.test(path));
+  if (matching.length === 0) return undefined;
+  const first = matching.map((r) => r.order).sort(byString)[0];
+  const owners = matching.filter((r) => r.order === first).sort((a, b) => byString(a.fn.method, b.fn.method));
   return (
     owners.find((r) => r.fn.method === method) ??
     (method === 'HEAD' ? owners.find((r) => r.fn.method === 'GET') : undefined) ??

@@ -22,8 +22,7 @@ import { logger } from '../log';
 import { localStore, resetPlatform, transport } from '../platform';
 import { localStorageHandler, type StoredUpload } from '../storage';
 import { finalizedMessage, UPLOAD_FINALIZED } from '../uploads/notification';
-import { pathPattern } from '../http/paths';
-import { gatewayListener, GatewayRoute, starting } from './gateway';
+import { gatewayListener, GatewayRoute, gatewayRoutes, starting } from './gateway';
 
 export interface StackOptions {
   /** Registers one function of the manifest with the functions-framework (functions/index.ts). */
@@ -88,10 +87,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   for (const fn of manifest) await opts.loadFunction(fn.name);
 
-  const routes: GatewayRoute[] = httpFunctions().flatMap((fn) => {
-    const listener = getTestServer(fn.name).listeners('request')[0] as GatewayRoute['listener'];
-    return fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener }));
-  });
+  const routes = gatewayRoutes(
+    httpFunctions(),
+    (fn) => getTestServer(fn.name).listeners('request')[0] as GatewayRoute['listener'],
+  );
   const store = localStore();
   serve = gatewayListener(routes, [
     { prefix: '/_storage/', listener: localStorageHandler(store, { onStored: announceUpload }) },

@@ -1,11 +1,8 @@
 import { httpFunctions, type HttpFunction } from '../../shared/platform/manifest';
-import { pathPattern } from '../../shared/http/paths';
 import { GatewayRoute, gatewayRoutes, pathOrderKey, resolveRoute } from '../../shared/local/gateway';
 
 const noop = () => undefined;
-const routes: GatewayRoute[] = httpFunctions().flatMap((fn) =>
-  fn.paths.map((p) => ({ fn, pattern: pathPattern(p), listener: noop })),
-);
+const routes: GatewayRoute[] = gatewayRoutes(httpFunctions(), () => noop);
 const route = (method: string, path: string) => resolveRoute(routes, method, path)?.fn.name;
 
 describe('local gateway routing (the load balancer stand-in)', () => {
