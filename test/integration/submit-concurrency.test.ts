@@ -96,6 +96,15 @@ it('refuses a submit at once with 503 service_busy and Retry-After when no conne
   expect(after.status).toBe(200);
 });
 
+/** How many of the jobs' messages the local bus holds. */
+async function busMessagesOf(jobIds: string[]): Promise<number> {
+  const [row] = await env
+    .db('bus_messages')
+    .whereRaw("convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ANY(?)", [jobIds])
+    .count<{ count: string }[]>('* as count');
+  return Number(row!.count);
+}
+
 const jobRequest = (i: number) => {
   const parsed = parseJobRequest({ video_url: `https://cdn.example.com/in/shared-${i}.mp4`, voice_text: `Line ${i}.` });
   if (!parsed.ok) throw new Error('invalid test request');
@@ -141,11 +150,7 @@ it('writes concurrent submits in shared statements, each job with its own messag
       expect(m.attributes).toEqual({ tenant_id: tenantId });
       expect(m.published_at).not.toBeNull();
     }
-    const bus = await env
-      .db('bus_messages')
-      .whereRaw("convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ANY(?)", [ids])
-      .count<{ count: string }[]>('* as count');
-    expect(Number(bus[0]!.count)).toBe(40);
+    expect(await busMessagesOf(ids)).toBe(40);
   } finally {
     env.db.off('query', count);
   }
@@ -229,11 +234,7 @@ it(`publishes ${CONCURRENT} concurrent submits to a broker outside the database 
     expect(marks).toBeGreaterThan(0);
     expect(marks).toBeLessThan(CONCURRENT);
     // Nothing went through the local bus.
-    const bus = await env
-      .db('bus_messages')
-      .whereRaw("convert_from(decode(data, 'base64'), 'UTF8')::jsonb->>'job_id' = ANY(?)", [ids])
-      .count<{ count: string }[]>('* as count');
-    expect(Number(bus[0]!.count)).toBe(0);
+    expect(await busMessagesOf(ids)).toBe(0);
   } finally {
     env.db.off('query', count);
   }
