@@ -17,7 +17,7 @@ import { connect } from '../../shared/db';
 import { startLocalPostgres, type LocalPostgres } from '../../shared/db/embedded';
 import { migrateLatest } from '../../shared/db/migrate';
 import { freePort } from '../../shared/net/free-port';
-import { startChild, stopChild, waitForHealth, type Child } from '../bench/children';
+import { logTail, startChild, stopChild, waitForHealth, type Child } from '../bench/children';
 import { compareCensus, takeCensus, type Census, type CensusCheck } from './census';
 import { seedHistory } from './history';
 import {
@@ -61,6 +61,14 @@ const STACK_READY_MS = 120_000;
 const STACK_STOP_MS = 30_000;
 const RESUME_TIMEOUT_MS = 5 * 60_000;
 
+/** An error as one line, with its cause: fetch says only "fetch failed", its cause says why. */
+function oneLine(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause : undefined;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return `${err.message.split('\n')[0]}${cause ? ` (${code ? `${code}: ` : ''}${cause.message})` : ''}`;
+}
+
 class Drill {
   readonly phases: Phase[] = [];
   readonly children: Child[] = [];
@@ -72,7 +80,7 @@ class Drill {
       this.phases.push({ name, seconds: (performance.now() - started) / 1000, detail, ok });
       return value;
     } catch (err) {
-      const detail = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+      const detail = oneLine(err);
       this.phases.push({ name, seconds: (performance.now() - started) / 1000, detail, ok: false });
       throw err;
     }
@@ -237,8 +245,14 @@ export async function runRestoreDrill(opts: RestoreDrillOptions): Promise<Restor
     });
     await drill.stopStack(serving);
   } catch (err) {
-    stopped = err instanceof Error ? err.message : String(err);
+    stopped = oneLine(err);
     notes.push(`the drill stopped: ${stopped}`);
+    // The stacks' own words on it, before their logs go with the run's files.
+    for (const child of drill.children) {
+      const state =
+        child.process.exitCode === null && child.process.signalCode === null ? 'running' : await child.exited;
+      notes.push(`${child.name}, ${state}: ${await logTail(child.logPath)}`);
+    }
   } finally {
     for (const child of [...drill.children]) await drill.stopStack(child);
     await receiver.close();

@@ -20,7 +20,10 @@ it('seeds, dumps, drops, restores into a new database, serves from it and resume
     'npm',
     ['run', '--silent', 'drill', '--', 'restore', '--history', '200', '--waiting', '2', '--data-dir', dataDir],
     { cwd: root, env: { ...process.env, DATABASE_URL: server }, maxBuffer: 10 * 1024 * 1024 },
-  );
+  ).catch((err: Error & { stdout?: string; stderr?: string }) => {
+    // What the drill printed says which phase failed and why: the error alone says only "failed".
+    throw new Error(`${err.message}\n--- stdout\n${err.stdout ?? ''}\n--- stderr\n${(err.stderr ?? '').slice(-8000)}`);
+  });
 
   for (const phase of ['seed', 'dump', 'stop', 'drop', 'restore', 'verify', 'serve', 'resume']) {
     expect(stdout).toMatch(new RegExp(`^\\| ${phase} +\\| +\\d+\\.\\d \\| ok +\\|`, 'm'));
