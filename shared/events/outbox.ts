@@ -155,24 +155,25 @@ const markPublished = (k: Knex, ids: number[]): Promise<unknown> =>
     [ids],
   );
 
-/** As many as one coalesced submit statement carries (jobs/submit.ts), so one mark follows one write. */
+/** As many calls as one coalesced submit statement carries jobs (jobs/submit.ts): one mark follows one write. */
 const MARKS_PER_STATEMENT = 100;
 
-const markers = new WeakMap<Knex, (id: number) => Promise<void>>();
+const markers = new WeakMap<Knex, (ids: number[]) => Promise<void>>();
 
 /**
  * The pool's marker of rows published after commit: the request path publishes each submit's
- * message on its own, and concurrent marks share one UPDATE (db/coalesce.ts), so a burst of N
- * submits costs a few statements, not N more pool turns. A mark that waits longer than a
- * connection would is given up: the row stays due, and the sweeper sends it again.
+ * message on its own, and concurrent calls' marks share one UPDATE (db/coalesce.ts), so a burst
+ * of N submits costs a few statements, not N more pool turns; a call's own ids always go in one.
+ * A mark that waits longer than a connection would is given up: the row stays due, and the
+ * sweeper sends it again.
  */
-function publishedMarker(k: Knex): (id: number) => Promise<void> {
+function publishedMarker(k: Knex): (ids: number[]) => Promise<void> {
   let marker = markers.get(k);
   if (!marker) {
     marker = coalesce(
-      async (ids: number[]) => {
-        await markPublished(k, ids);
-        return ids.map(() => undefined);
+      async (calls: number[][]) => {
+        await markPublished(k, calls.flat());
+        return calls.map(() => undefined);
       },
       {
         inFlight: 1,
@@ -207,8 +208,7 @@ async function recordFailures(k: Knex, failed: { id: number; error: string }[], 
  */
 export async function publishCommitted(k: Knex, transport: Transport, messages: OutboxMessage[]): Promise<number> {
   const { sent, failed } = await publishEach(transport, messages);
-  const mark = publishedMarker(k);
-  await Promise.all(sent.map((id) => mark(id)));
+  if (sent.length) await publishedMarker(k)(sent);
   await recordFailures(k, failed, WRITER_GRACE_SECONDS);
   return sent.length;
 }
