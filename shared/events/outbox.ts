@@ -164,8 +164,8 @@ const markers = new WeakMap<Knex, (ids: number[]) => Promise<void>>();
  * The pool's marker of rows published after commit: the request path publishes each submit's
  * message on its own, and concurrent calls' marks share one UPDATE (db/coalesce.ts), so a burst
  * of N submits costs a few statements, not N more pool turns; a call's own ids always go in one.
- * A mark that waits longer than a connection would is given up: the row stays due, and the
- * sweeper sends it again.
+ * A mark that waits longer than a connection would fails as a pool wait would (DatabaseBusyError,
+ * to the caller): the row stays due, and the sweeper sends it again.
  */
 function publishedMarker(k: Knex): (ids: number[]) => Promise<void> {
   let marker = markers.get(k);

@@ -214,7 +214,12 @@ it(`publishes ${CONCURRENT} concurrent submits to a broker outside the database 
     );
     // Every submit waits on the broker at once, which a pool of two allows only if none holds a
     // connection meanwhile; and the pool still serves.
-    await broker.arrived;
+    await Promise.race([
+      broker.arrived,
+      submits.then(() => {
+        throw new Error('the submits ended before all of them reached the broker');
+      }),
+    ]);
     expect(await env.db.raw('SELECT 1 AS one')).toMatchObject({ rows: [{ one: 1 }] });
     broker.open();
     const accepted = await submits;
@@ -232,7 +237,8 @@ it(`publishes ${CONCURRENT} concurrent submits to a broker outside the database 
     expect(broker.sent.map((m) => m.attributes.outbox_id).sort()).toEqual(rows.map((r) => String(r.id)).sort());
     // The marks after commit shared statements too.
     expect(marks).toBeGreaterThan(0);
-    expect(marks).toBeLessThan(CONCURRENT);
+    // The first mark goes alone; the rest arrive together once the broker answers.
+    expect(marks).toBeLessThanOrEqual(3);
     // Nothing went through the local bus.
     expect(await busMessagesOf(ids)).toBe(0);
   } finally {
