@@ -20,6 +20,12 @@ export interface Principal {
 
 const KEY_FORMAT = /^sk_live_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
+/** A key's halves, or null when it is not one of ours. The secret is base64url: it may hold `_`. */
+export function keyParts(key: string): { lookup: string; secret: string } | null {
+  const m = KEY_FORMAT.exec(key);
+  return m ? { lookup: m[1]!, secret: m[2]! } : null;
+}
+
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 function newKeyParts(): { lookup: string; secret: string } {
@@ -90,9 +96,9 @@ export async function issueUserToken(
 
 /** The key's principal, or null for a malformed, unknown, revoked or expired key. */
 export async function verifyApiKey(k: Knex, presented: string): Promise<Principal | null> {
-  const m = KEY_FORMAT.exec(presented);
-  if (!m) return null;
-  const [, lookup, secret] = m as unknown as [string, string, string];
+  const parts = keyParts(presented);
+  if (!parts) return null;
+  const { lookup, secret } = parts;
   const row = await k('api_keys as k')
     .join('tenants as t', 't.id', 'k.tenant_id')
     .where('k.lookup', lookup)

@@ -2,9 +2,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { verifyApiKey } from '../../shared/auth/api-keys';
+import { keyParts, verifyApiKey } from '../../shared/auth/api-keys';
 import { closeTestEnv, TestEnv, useTestEnv } from '../support/database';
-import { keyParts } from '../support/key-parts';
 
 const run = promisify(execFile);
 const root = join(__dirname, '../..');
@@ -26,7 +25,7 @@ it('creates the tenant and prints a working key alone on the last line; only its
   const principal = await verifyApiKey(env.db, key);
   expect(principal).toMatchObject({ tenantName: 'acme-cli', tier: 'enterprise' });
   const stored = JSON.stringify(await env.db('api_keys').where({ id: principal!.keyId }).first());
-  expect(stored).not.toContain(keyParts(key).secret);
+  expect(stored).not.toContain(keyParts(key)!.secret);
 
   // A second key for the same tenant reuses the tenant.
   await apiKey('create', '--tenant', 'acme-cli', '--tier', 'enterprise');

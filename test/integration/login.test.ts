@@ -10,14 +10,13 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
 import { loadFunction } from '../../functions';
-import { issueUserToken, verifyApiKey } from '../../shared/auth/api-keys';
+import { issueUserToken, keyParts, verifyApiKey } from '../../shared/auth/api-keys';
 import { LOGIN_TOKEN_TTL_SECONDS } from '../../shared/auth/login';
 import { addTenantUser, removeTenantUser } from '../../shared/auth/tenants';
 import { closeRedis } from '../../shared/cache/redis';
 import { resetConfig } from '../../shared/config';
 import { startStack, Stack } from '../../shared/local/stack';
 import { closeTestEnv, newTenantKey, TestEnv, useTestEnv } from '../support/database';
-import { keyParts } from '../support/key-parts';
 
 const PROJECT = 'aiprod-identity-test';
 const ISSUER = `https://securetoken.google.com/${PROJECT}`;
@@ -160,10 +159,10 @@ describe('a good ID token', () => {
 
     const row = await env
       .db('api_keys')
-      .where({ lookup: keyParts(r.body.token).lookup })
+      .where({ lookup: keyParts(r.body.token)!.lookup })
       .first();
     expect(row).toMatchObject({ tenant_id: tenant.id, user_uid: uid, revoked_at: null });
-    expect(JSON.stringify(row)).not.toContain(keyParts(r.body.token).secret);
+    expect(JSON.stringify(row)).not.toContain(keyParts(r.body.token)!.secret);
     // Exactly one hour from its creation, by the database's clock, which is the one that checks it.
     const exact = await env.db.raw(
       'SELECT (expires_at - created_at) = make_interval(secs => ?) AS hour FROM api_keys WHERE id = ?',
@@ -197,7 +196,7 @@ describe('a good ID token', () => {
     const c = await loginWith(await idToken(uid));
     expect(c.status).toBe(200);
     const rows = await env.db('api_keys').where({ user_uid: uid }).select('lookup');
-    expect(rows.map((x) => x.lookup)).toEqual([keyParts(c.body.token).lookup]);
+    expect(rows.map((x) => x.lookup)).toEqual([keyParts(c.body.token)!.lookup]);
   });
 });
 
@@ -207,7 +206,7 @@ describe("the token's hour", () => {
     const r = await loginWith(await idToken(uid));
     await env
       .db('api_keys')
-      .where({ lookup: keyParts(r.body.token).lookup })
+      .where({ lookup: keyParts(r.body.token)!.lookup })
       .update({ expires_at: env.db.raw("now() - interval '1 second'") });
     expectProblem(await call('GET', '/support/bugs', { key: r.body.token }), 401, 'unauthorized');
     expect(await verifyApiKey(env.db, r.body.token)).toBeNull();
