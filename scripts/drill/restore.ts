@@ -14,6 +14,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { connect } from '../../shared/db';
+import { describeError } from '../../shared/describe-error';
 import { startLocalPostgres, type LocalPostgres } from '../../shared/db/embedded';
 import { migrateLatest } from '../../shared/db/migrate';
 import { freePort } from '../../shared/net/free-port';
@@ -61,14 +62,6 @@ const STACK_READY_MS = 120_000;
 const STACK_STOP_MS = 30_000;
 const RESUME_TIMEOUT_MS = 5 * 60_000;
 
-/** An error as one line, with its cause: fetch says only "fetch failed", its cause says why. */
-function oneLine(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause instanceof Error ? err.cause : undefined;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  return `${err.message.split('\n')[0]}${cause ? ` (${code ? `${code}: ` : ''}${cause.message})` : ''}`;
-}
-
 class Drill {
   readonly phases: Phase[] = [];
   readonly children: Child[] = [];
@@ -80,7 +73,7 @@ class Drill {
       this.phases.push({ name, seconds: (performance.now() - started) / 1000, detail, ok });
       return value;
     } catch (err) {
-      const detail = oneLine(err);
+      const detail = describeError(err);
       this.phases.push({ name, seconds: (performance.now() - started) / 1000, detail, ok: false });
       throw err;
     }
@@ -245,7 +238,7 @@ export async function runRestoreDrill(opts: RestoreDrillOptions): Promise<Restor
     });
     await drill.stopStack(serving);
   } catch (err) {
-    stopped = oneLine(err);
+    stopped = describeError(err);
     notes.push(`the drill stopped: ${stopped}`);
     // The stacks' own words on it, before their logs go with the run's files.
     for (const child of drill.children) {

@@ -11,6 +11,7 @@ import {
 } from './retry';
 import { splitText } from './split';
 import { wavFile } from './wav';
+import { describeError } from '../../describe-error';
 
 const PROVIDER = 'ElevenLabs';
 
@@ -92,7 +93,7 @@ export function elevenLabsVoiceEngine(opts: ElevenLabsVoiceOptions): VoiceEngine
       });
       if (response.ok) return Buffer.from(await response.arrayBuffer());
     } catch (err) {
-      throw new TransientVoiceError(redact(`no answer from ${PROVIDER}: ${describe(err)}`));
+      throw new TransientVoiceError(redact(`no answer from ${PROVIDER}: ${describeError(err)}`));
     }
     const reason = redact(await errorReason(response));
     if (response.status === 429 || response.status >= 500) {
@@ -147,9 +148,4 @@ async function errorReason(response: Response): Promise<string> {
     // Not JSON: the start of the body stands.
   }
   return `HTTP ${response.status}${words ? `: ${words}` : ''}`;
-}
-
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error ? `${err.message} (${err.cause.message})` : err.message;
 }
