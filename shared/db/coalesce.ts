@@ -12,12 +12,6 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-/**
- * The request path's slice: a tenth of a full statement's answers per turn of the event loop, so
- * that other sockets are read, and new connections accepted, between slices.
- */
-export const ANSWERS_PER_TURN = 10;
-
 export interface CoalesceOptions {
   /** Writes in flight at once; the fewer, the larger the batches under load. */
   inFlight: number;

@@ -11,9 +11,7 @@
  * at-least-once anyway and every consumer is idempotent.
  */
 import type { Knex } from 'knex';
-import { config } from '../config';
-import { ANSWERS_PER_TURN, coalesce } from '../db/coalesce';
-import { databaseBusy } from '../db/errors';
+import { pooledWrites } from '../db/pooled-writes';
 import { logger } from '../log';
 import type { Transport } from './transport';
 
@@ -162,7 +160,7 @@ const markers = new WeakMap<Knex, (ids: number[]) => Promise<void>>();
 
 /**
  * The pool's marker of rows published after commit: the request path publishes each submit's
- * message on its own, and concurrent calls' marks share one UPDATE (db/coalesce.ts), so a burst
+ * message on its own, and concurrent calls' marks share one UPDATE (db/pooled-writes.ts), so a burst
  * of N submits costs a few statements, not N more pool turns; a call's own ids always go in one.
  * A mark that waits longer than a connection would fails as a pool wait would (DatabaseBusyError,
  * to the caller): the row stays due, and the sweeper sends it again.
@@ -170,20 +168,13 @@ const markers = new WeakMap<Knex, (ids: number[]) => Promise<void>>();
 function publishedMarker(k: Knex): (ids: number[]) => Promise<void> {
   let marker = markers.get(k);
   if (!marker) {
-    marker = coalesce(
+    marker = pooledWrites(
       async (calls: number[][]) => {
         await markPublished(k, calls.flat());
         return calls.map(() => undefined);
       },
-      {
-        inFlight: 1,
-        maxItems: MARKS_PER_STATEMENT,
-        maxWaitMs: config().DATABASE_ACQUIRE_TIMEOUT_MS,
-        expired: databaseBusy,
-        // An UPDATE by id has no row of its own to refuse: a failure is every mark's.
-        itemError: () => false,
-        answersPerTurn: ANSWERS_PER_TURN,
-      },
+      // An UPDATE by id has no row of its own to refuse: a failure is every mark's.
+      { maxItems: MARKS_PER_STATEMENT, itemError: () => false },
     );
     markers.set(k, marker);
   }

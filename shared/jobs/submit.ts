@@ -9,8 +9,8 @@ import type { Principal } from '../auth/api-keys';
 import { config } from '../config';
 import { enqueueWith, OutboxMessage, publishCommitted } from '../events/outbox';
 import type { Transport } from '../events/transport';
-import { ANSWERS_PER_TURN, coalesce } from '../db/coalesce';
-import { databaseBusy, isRowError } from '../db/errors';
+import { pooledWrites } from '../db/pooled-writes';
+import { isRowError } from '../db/errors';
 import { ValidationError } from '../errors';
 import { logger } from '../log';
 import { transport } from '../platform';
@@ -196,21 +196,16 @@ const writers = new WeakMap<Knex, WeakMap<Transport, JobWriter>>();
 
 /**
  * The pool's writer of jobs without a key, for one transport: concurrent submits share
- * statements (db/coalesce.ts), and one waits for its write at most as long as for a connection.
+ * statements (db/pooled-writes.ts), and one waits for its write at most as long as for a connection.
  */
 function jobWriter(k: Knex, bus: Transport): JobWriter {
   let byBus = writers.get(k);
   if (!byBus) writers.set(k, (byBus = new WeakMap()));
   let writer = byBus.get(bus);
   if (!writer) {
-    writer = coalesce((jobs: NewJob[]) => writeJobs(k, bus, jobs), {
-      // One write at a time: the largest batches, and still JOBS_PER_STATEMENT jobs per round trip.
-      inFlight: 1,
+    writer = pooledWrites((jobs: NewJob[]) => writeJobs(k, bus, jobs), {
       maxItems: JOBS_PER_STATEMENT,
-      maxWaitMs: config().DATABASE_ACQUIRE_TIMEOUT_MS,
-      expired: databaseBusy,
       itemError: isRowError,
-      answersPerTurn: ANSWERS_PER_TURN,
     });
     byBus.set(bus, writer);
   }
