@@ -14,8 +14,10 @@
  *
  * The targets take turns (submit, bare, framework, submit, ...) at each connection level, so that a slow
  * spell on the machine hits all alike, after an untimed warm-up of each. Goals: at 50 connections
- * the submit path keeps at least 2/3 of the baseline's throughput, with p99 under 50 ms and every
- * request accepted; at 200, every request is answered (202, or 429/503 when shedding) within 2 s.
+ * the submit path keeps at least 2/3 of the framework baseline's throughput, with a p99 at most
+ * 1.5 times that baseline's and every request accepted (bench/report.ts says why the framework's
+ * floor and not the bare one); at 200, every request is answered (202, or 429/503 when shedding)
+ * within 2 s.
  * Then `--batches` 500-item batches, one after another (bench/batch.ts): accepted in under 1 s at
  * the median. A failed goal prints FAIL and still exits 0, unless --strict; a failed setup exits 1.
  */

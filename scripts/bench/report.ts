@@ -24,8 +24,14 @@ export interface Check {
 const SHED = new Set([429, 503]);
 const STEADY_CONNECTIONS = 50;
 const OVERLOAD_CONNECTIONS = 200;
+/**
+ * The steady goals are shares of the framework baseline, the floor of every function: no function
+ * can be faster than the functions-framework serving one insert. At a fixed number of connections
+ * a request takes connections / throughput on average, so keeping 2/3 of the floor's rate is
+ * taking 1.5 times its time; the p99 goal is that same factor on the floor's p99.
+ */
 const MIN_THROUGHPUT_RATIO = 2 / 3;
-const STEADY_P99_MS = 50;
+const MAX_P99_RATIO = 1.5;
 const OVERLOAD_MAX_MS = 2000;
 
 const perSecond = (n: number, s: Summary): string => (s.seconds > 0 ? (n / s.seconds).toFixed(0) : '-');
@@ -72,25 +78,27 @@ export function levelTable(level: Level): string[] {
   ];
 }
 
-/** The goals of a level: at 50 connections, keeping up with the floor; at 200, answering in time. */
+/** The goals of a level: at 50 connections, keeping up with the framework's floor; at 200, answering in time. */
 export function goalChecks(level: Level): Check[] {
   if (level.connections === STEADY_CONNECTIONS) return steadyChecks(level);
   if (level.connections === OVERLOAD_CONNECTIONS) return overloadChecks(level);
   return [];
 }
 
-function steadyChecks({ connections: c, submit, bare }: Level): Check[] {
-  const kept = bare.accepted > 0 ? submit.accepted / submit.seconds / (bare.accepted / bare.seconds) : 0;
+function steadyChecks({ connections: c, submit, framework }: Level): Check[] {
+  const kept = framework.accepted > 0 ? accepted(submit) / accepted(framework) : 0;
   const p99 = submit.latency?.p99;
+  const floorP99 = framework.latency?.p99;
+  const p99Limit = floorP99 === undefined ? undefined : floorP99 * MAX_P99_RATIO;
   const rejected = submit.answered - submit.accepted;
   return [
     {
       pass: kept >= MIN_THROUGHPUT_RATIO,
-      text: `${c} connections: submit keeps ${kept.toFixed(2)} of the bare endpoint's 2xx/s (goal: at least ${MIN_THROUGHPUT_RATIO.toFixed(2)})`,
+      text: `${c} connections: submit keeps ${kept.toFixed(2)} of the framework baseline's 2xx/s (goal: at least ${MIN_THROUGHPUT_RATIO.toFixed(2)})`,
     },
     {
-      pass: p99 !== undefined && p99 < STEADY_P99_MS,
-      text: `${c} connections: submit latency p99 ${p99 ?? '-'} ms (goal: under ${STEADY_P99_MS} ms)`,
+      pass: p99 !== undefined && p99Limit !== undefined && p99 <= p99Limit,
+      text: `${c} connections: submit latency p99 ${p99 ?? '-'} ms, ${ratio(p99 ?? 0, floorP99 ?? 0)} of the framework baseline's ${floorP99 ?? '-'} ms (goal: at most ${MAX_P99_RATIO.toFixed(2)})`,
     },
     {
       pass: rejected === 0 && submit.errors === 0 && submit.timeouts === 0 && submit.answered > 0,
