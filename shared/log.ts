@@ -68,6 +68,17 @@ function build(): winston.Logger {
 
 let instance: winston.Logger | undefined;
 
+/** LOG_LEVEL's choices, most severe first, as winston's npm levels rank them. */
+const SEVERITY = ['error', 'warn', 'info', 'debug'] as const;
+
+/**
+ * Whether lines at `level` are written, known without building the logger: a line logged on every
+ * request (the request log) is not even assembled when its level is off.
+ */
+export function logsAt(level: (typeof SEVERITY)[number]): boolean {
+  return SEVERITY.indexOf(config().LOG_LEVEL) >= SEVERITY.indexOf(level);
+}
+
 export function logger(): winston.Logger {
   instance ??= build();
   return instance;

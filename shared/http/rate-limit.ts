@@ -12,11 +12,11 @@
  * tenant used in the current windows still counts under its new limits.
  */
 import type { Request, RequestHandler } from 'express';
-import type { Tier } from '../auth/api-keys';
+import { TIERS, type Tier } from '../auth/api-keys';
 import { now } from '../clock';
 import { rateLimitRefusals } from '../metrics/rate-limit';
 import { HttpProblem } from './problem';
-import { hitWindows, type WindowCount } from './rate-windows';
+import { hitWindows, type Hit, type WindowCount, type WindowSpec } from './rate-windows';
 
 /**
  * express-rate-limit's key of an address (an IPv6 caller counted per /56, as it can pick any address
@@ -62,7 +62,7 @@ export const ANONYMOUS_LIMITS: Readonly<Record<RatePolicy, Quotas>> = {
 
 const WINDOWS = Object.keys(WINDOW_SECONDS) as RateWindow[];
 
-const specs = (quotas: Quotas) =>
+const specs = (quotas: Quotas): WindowSpec[] =>
   WINDOWS.flatMap((name) => {
     const limit = quotas[name];
     return limit === undefined ? [] : [{ name, seconds: WINDOW_SECONDS[name], limit }];
@@ -81,32 +81,52 @@ const refusing = (windows: WindowCount[]): WindowCount =>
   windows.filter((w) => remaining(w) === 0).reduce((a, b) => (b.resetSeconds > a.resetSeconds ? b : a));
 
 /** Structured-field lists (RFC 8941): each policy a String item with Integer parameters. */
-const policyField = (windows: WindowCount[]): string =>
+const policyField = (windows: WindowSpec[]): string =>
   windows.map((w) => `"${w.name}";q=${w.limit};w=${w.seconds}`).join(', ');
 
 const serviceLimitField = (w: WindowCount): string => `"${w.name}";r=${remaining(w)};t=${w.resetSeconds}`;
 
+/** A caller's windows and their RateLimit-Policy field, which depend on its tier alone. */
+interface Budget {
+  windows: WindowSpec[];
+  policy: string;
+}
+
+const budget = (quotas: Quotas): Budget => {
+  const windows = specs(quotas);
+  return { windows, policy: policyField(windows) };
+};
+
 export function rateLimiter(policy: RatePolicy): RequestHandler {
-  return async (req: Request, res, next) => {
+  const tiers = Object.fromEntries(TIERS.map((tier) => [tier, budget(TIER_LIMITS[tier][policy])])) as Record<
+    Tier,
+    Budget
+  >;
+  const anonymous = budget(ANONYMOUS_LIMITS[policy]);
+  return (req: Request, res, next) => {
     const principal = req.principal;
-    const quotas = principal ? TIER_LIMITS[principal.tier][policy] : ANONYMOUS_LIMITS[policy];
+    const { windows, policy: policyHeader } = principal ? tiers[principal.tier] : anonymous;
     const subject = principal ? `t:${principal.tenantId}` : `ip:${ipKey(req.ip ?? '0.0.0.0')}`;
-    const hit = await hitWindows(`${policy}:${subject}`, specs(quotas), now());
-    res.setHeader('RateLimit-Policy', policyField(hit.windows));
-    const window = hit.allowed ? closest(hit.windows) : refusing(hit.windows);
-    res.setHeader('RateLimit', serviceLimitField(window));
-    if (hit.allowed) return next();
-    rateLimitRefusals().inc({ policy, window: window.name, caller: principal ? 'tenant' : 'anonymous' });
-    next(
-      new HttpProblem(
-        429,
-        'rate_limited',
-        'Too many requests',
-        `Limit of ${window.limit} requests per ${window.name} reached; retry in ${window.resetSeconds} s.`,
-        undefined,
-        // The draft asks the reset parameter and Retry-After to name the same instant.
-        { 'Retry-After': String(window.resetSeconds) },
-      ),
-    );
+    const answer = (hit: Hit): void => {
+      res.setHeader('RateLimit-Policy', policyHeader);
+      const window = hit.allowed ? closest(hit.windows) : refusing(hit.windows);
+      res.setHeader('RateLimit', serviceLimitField(window));
+      if (hit.allowed) return next();
+      rateLimitRefusals().inc({ policy, window: window.name, caller: principal ? 'tenant' : 'anonymous' });
+      next(
+        new HttpProblem(
+          429,
+          'rate_limited',
+          'Too many requests',
+          `Limit of ${window.limit} requests per ${window.name} reached; retry in ${window.resetSeconds} s.`,
+          undefined,
+          // The draft asks the reset parameter and Retry-After to name the same instant.
+          { 'Retry-After': String(window.resetSeconds) },
+        ),
+      );
+    };
+    const hit = hitWindows(`${policy}:${subject}`, windows, now());
+    if (hit instanceof Promise) hit.then(answer, next);
+    else answer(hit);
   };
 }

@@ -77,7 +77,6 @@ async function countInRedis(
   ends: number[],
   at: number,
 ): Promise<number[] | undefined> {
-  if (client === failed && client.status !== 'ready') return undefined;
   try {
     const ttls = ends.map((end) => end - at + KEY_GRACE_MS);
     const reply = await scripted(client).aiprodHitWindows(
@@ -131,24 +130,26 @@ function countInMemory(keys: string[], windows: WindowSpec[], ends: number[], at
 
 /**
  * Counts one request of `subject` (a policy and a tenant or address) in each of its windows at
- * `at` (ms since the epoch), unless one of them is full.
+ * `at` (ms since the epoch), unless one of them is full. Counted in memory, the answer comes at
+ * once rather than as a promise: the rate limit runs on every request, inside the framework's
+ * per-request domain, where each promise pays for its async hooks.
  */
-export async function hitWindows(subject: string, windows: WindowSpec[], at: number): Promise<Hit> {
+export function hitWindows(subject: string, windows: WindowSpec[], at: number): Hit | Promise<Hit> {
   const prefix = config().AIPROD_RATE_LIMIT_PREFIX;
   const starts = windows.map((w) => Math.floor(at / (w.seconds * 1000)));
   const ends = windows.map((w, i) => (starts[i]! + 1) * w.seconds * 1000);
   // The braces keep one subject's counters in one Redis Cluster slot, as a script needs.
   const keys = windows.map((w, i) => `${prefix}{${subject}}:${w.seconds}:${starts[i]}`);
-  const client = redis();
-  const reply =
-    (client && (await countInRedis(client, keys, windows, ends, at))) ?? countInMemory(keys, windows, ends, at);
-  const [verdict, ...counts] = reply;
-  return {
+  const inMemory = (): number[] => countInMemory(keys, windows, ends, at);
+  const hit = ([verdict, ...counts]: number[]): Hit => ({
     allowed: verdict === 1,
     windows: windows.map((w, i) => ({
       ...w,
       count: counts[i]!,
       resetSeconds: Math.max(1, Math.ceil((ends[i]! - at) / 1000)),
     })),
-  };
+  });
+  const client = redis();
+  if (!client || (client === failed && client.status !== 'ready')) return hit(inMemory());
+  return countInRedis(client, keys, windows, ends, at).then((reply) => hit(reply ?? inMemory()));
 }

@@ -47,16 +47,32 @@ export function pathOrderKey(path: string): string {
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Routes in the load balancer's order, each path's functions in method order: sorted once per route list. */
+const sortedLists = new WeakMap<readonly GatewayRoute[], GatewayRoute[]>();
+
+function inOrder(routes: readonly GatewayRoute[]): GatewayRoute[] {
+  let sorted = sortedLists.get(routes);
+  if (!sorted) {
+    sorted = [...routes].sort((a, b) => byString(a.order, b.order) || byString(a.fn.method, b.fn.method));
+    sortedLists.set(routes, sorted);
+  }
+  return sorted;
+}
+
 /**
  * The route for a request, as the load balancer picks it: the most specific declared path that
  * matches decides; among its functions the one serving the method (HEAD served by GET), else the
  * path's first function in method order, which answers 405. Undefined when no path matches.
+ * Routes of one order key are one path, so they match alike and sit side by side once sorted.
  */
-export function resolveRoute(routes: GatewayRoute[], method: string, path: string): GatewayRoute | undefined {
-  const matching = routes.filter((r) => r.pattern.test(path));
-  if (matching.length === 0) return undefined;
-  const first = matching.map((r) => r.order).sort(byString)[0];
-  const owners = matching.filter((r) => r.order === first).sort((a, b) => byString(a.fn.method, b.fn.method));
+export function resolveRoute(routes: readonly GatewayRoute[], method: string, path: string): GatewayRoute | undefined {
+  const sorted = inOrder(routes);
+  const first = sorted.findIndex((r) => r.pattern.test(path));
+  if (first < 0) return undefined;
+  const order = sorted[first]!.order;
+  let end = first + 1;
+  while (end < sorted.length && sorted[end]!.order === order) end++;
+  const owners = sorted.slice(first, end);
   return (
     owners.find((r) => r.fn.method === method) ??
     (method === 'HEAD' ? owners.find((r) => r.fn.method === 'GET') : undefined) ??
