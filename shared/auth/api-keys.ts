@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
+import { pooledWrites } from '../db/pooled-writes';
 
 export type Tier = 'free' | 'pro' | 'enterprise';
 export const TIERS: readonly Tier[] = ['free', 'pro', 'enterprise'];
@@ -94,42 +95,148 @@ export async function issueUserToken(
   };
 }
 
-/** The key's principal, or null for a malformed, unknown, revoked or expired key. */
-export async function verifyApiKey(k: Knex, presented: string): Promise<Principal | null> {
-  const parts = keyParts(presented);
-  if (!parts) return null;
-  const { lookup, secret } = parts;
-  const row = await k('api_keys as k')
-    .join('tenants as t', 't.id', 'k.tenant_id')
-    .where('k.lookup', lookup)
-    .whereNull('k.revoked_at')
-    // The database's clock decides, as it set the end.
-    .where((q) => {
-      q.whereNull('k.expires_at').orWhere('k.expires_at', '>', k.fn.now());
-    })
-    .first('k.id', 'k.secret_hash', 'k.last_used_at', 'k.expires_at', 't.id as tenant_id', 't.name', 't.tier');
-  if (!row) return null;
-  if (!timingSafeEqual(sha256(secret), row.secret_hash as Buffer)) return null;
-  // Touch last_used_at at most once a minute: a write per request would cost more than the request.
-  if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > 60_000) {
-    await k('api_keys').where({ id: row.id }).update({ last_used_at: k.fn.now() });
+interface KeyRow {
+  id: string;
+  lookup: string;
+  secret_hash: Buffer;
+  last_used_at: Date | string | null;
+  expires_at: Date | string | null;
+  tenant_id: string;
+  name: string;
+  tier: Tier;
+}
+
+/** last_used_at is touched at most once a minute: a write per request would cost more than the request. */
+const TOUCH_EVERY_MS = 60_000;
+
+/** Keys whose answers are wanted together: one query for them all, and one touch of those used. */
+async function verifyKeys(k: Knex, presented: string[]): Promise<(Principal | null)[]> {
+  const parts = presented.map(keyParts);
+  const lookups = [...new Set(parts.flatMap((p) => (p ? [p.lookup] : [])))];
+  const rows: KeyRow[] =
+    lookups.length === 0
+      ? []
+      : await k('api_keys as k')
+          .join('tenants as t', 't.id', 'k.tenant_id')
+          .whereIn('k.lookup', lookups)
+          .whereNull('k.revoked_at')
+          // The database's clock decides, as it set the end.
+          .where((q) => {
+            q.whereNull('k.expires_at').orWhere('k.expires_at', '>', k.fn.now());
+          })
+          .select(
+            'k.id',
+            'k.lookup',
+            'k.secret_hash',
+            'k.last_used_at',
+            'k.expires_at',
+            't.id as tenant_id',
+            't.name',
+            't.tier',
+          );
+  const byLookup = new Map(rows.map((r) => [r.lookup, r]));
+  const matched = parts.map((p) => {
+    const row = p ? byLookup.get(p.lookup) : undefined;
+    return row && p && timingSafeEqual(sha256(p.secret), row.secret_hash) ? row : undefined;
+  });
+  const untouched = (r: KeyRow): boolean =>
+    !r.last_used_at || Date.now() - new Date(r.last_used_at).getTime() > TOUCH_EVERY_MS;
+  const touch = [...new Set(matched.flatMap((r) => (r && untouched(r) ? [r.id] : [])))];
+  if (touch.length > 0) await k('api_keys').whereIn('id', touch).update({ last_used_at: k.fn.now() });
+  return matched.map((row) =>
+    row
+      ? {
+          tenantId: row.tenant_id,
+          tenantName: row.name,
+          tier: row.tier,
+          keyId: row.id,
+          ...(row.expires_at ? { expiresAt: new Date(row.expires_at) } : {}),
+        }
+      : null,
+  );
+}
+
+/** Enough for a cold instance's first burst of tenants in a few statements. */
+const KEYS_PER_QUERY = 100;
+
+const verifiers = new WeakMap<Knex, (presented: string) => Promise<Principal | null>>();
+
+/**
+ * The key's principal, or null for a malformed, unknown, revoked or expired key. Keys verified
+ * while a verification is in flight go together in the next query (db/pooled-writes.ts): a cold
+ * instance, or one whose remembered keys all ended at once, meets its tenants' first requests
+ * with a few queries rather than one (and a touch) per key.
+ */
+export function verifyApiKey(k: Knex, presented: string): Promise<Principal | null> {
+  let verify = verifiers.get(k);
+  if (!verify) {
+    verify = pooledWrites((keys: string[]) => verifyKeys(k, keys), {
+      maxItems: KEYS_PER_QUERY,
+      itemError: () => false,
+    });
+    verifiers.set(k, verify);
   }
-  return {
-    tenantId: row.tenant_id,
-    tenantName: row.name,
-    tier: row.tier,
-    keyId: row.id,
-    ...(row.expires_at ? { expiresAt: new Date(row.expires_at) } : {}),
-  };
+  return verify(presented);
 }
 
 /** Enough for every active tenant of an instance; past it the oldest entry goes. */
 const MAX_ENTRIES = 10_000;
 
+interface Remembered {
+  principal: Principal;
+  /** When it stops being used: the TTL after its verification, or the key's own end if sooner. */
+  until: number;
+  /** From then on, a use verifies it again in the background, once. */
+  refreshAt: number;
+  refreshing: boolean;
+}
+
 // Keyed by a hash of the presented key: the map never holds a usable secret.
-const entries = new Map<string, { principal: Principal; until: number }>();
+const entries = new Map<string, Remembered>();
 
 const digest = (presented: string): string => sha256(presented).toString('base64url');
+
+function remember(id: string, principal: Principal, ttlSeconds: number): void {
+  if (!entries.has(id) && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+  const now = Date.now();
+  // Never past the key's own end: an expired token must not live on in the cache.
+  const until = Math.min(now + ttlSeconds * 1000, principal.expiresAt?.getTime() ?? Infinity);
+  entries.set(id, { principal, until, refreshAt: now + ttlSeconds * 500, refreshing: false });
+}
+
+/**
+ * Verifies a remembered key again off the request path. Only the entry it started from is
+ * replaced: a key forgotten meanwhile (revoked here) stays forgotten. A failed verification
+ * leaves the entry to end at its time, when the next request verifies the key itself.
+ */
+function refresh(k: Knex, presented: string, id: string, entry: Remembered, ttlSeconds: number): void {
+  entry.refreshing = true;
+  verifyApiKey(k, presented).then(
+    (principal) => {
+      if (entries.get(id) !== entry) return;
+      if (principal) remember(id, principal, ttlSeconds);
+      else entries.delete(id);
+    },
+    () => undefined,
+  );
+}
+
+/**
+ * The principal of a key authenticate verified on this instance and still remembers, else
+ * undefined: read without a promise, so a request with a warm key takes no asynchronous step for
+ * it. A key in use past half its TTL is verified again in the background, so that a tenant's
+ * steady traffic never waits for its key's verification, and all remembered keys do not end at
+ * once; a revocation elsewhere still shows within the TTL.
+ */
+export function rememberedPrincipal(k: Knex, presented: string, ttlSeconds: number): Principal | undefined {
+  if (ttlSeconds <= 0) return undefined;
+  const id = digest(presented);
+  const entry = entries.get(id);
+  const now = Date.now();
+  if (!entry || entry.until <= now) return undefined;
+  if (!entry.refreshing && now >= entry.refreshAt) refresh(k, presented, id, entry, ttlSeconds);
+  return entry.principal;
+}
 
 /**
  * verifyApiKey, remembered for a few seconds per instance, so an authenticated request costs no
@@ -140,17 +247,12 @@ const digest = (presented: string): string => sha256(presented).toString('base64
  */
 export async function authenticate(k: Knex, presented: string, ttlSeconds: number): Promise<Principal | null> {
   if (ttlSeconds <= 0) return verifyApiKey(k, presented);
+  const warm = rememberedPrincipal(k, presented, ttlSeconds);
+  if (warm) return warm;
   const id = digest(presented);
-  const hit = entries.get(id);
-  if (hit && hit.until > Date.now()) return hit.principal;
   entries.delete(id);
   const principal = await verifyApiKey(k, presented);
-  if (principal) {
-    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-    // Never past the key's own end: an expired token must not live on in the cache.
-    const until = Math.min(Date.now() + ttlSeconds * 1000, principal.expiresAt?.getTime() ?? Infinity);
-    entries.set(id, { principal, until });
-  }
+  if (principal) remember(id, principal, ttlSeconds);
   return principal;
 }
 

@@ -11,8 +11,8 @@ import express, { NextFunction, Request, RequestHandler, Response } from 'expres
 import helmet from 'helmet';
 import { config } from '../config';
 import { db } from '../db';
-import { logger, traceFields } from '../log';
-import { authenticate, type Principal } from '../auth/api-keys';
+import { logger, logsAt, traceFields } from '../log';
+import { authenticate, rememberedPrincipal, type Principal } from '../auth/api-keys';
 import { HttpProblem, problems, sendProblem } from './problem';
 import { frameworkErrorProblem, routeFrameworkErrors } from './framework-errors';
 import { toProblem } from './errors';
@@ -58,6 +58,7 @@ function requestContext(): RequestHandler {
     const incoming = req.header('x-request-id');
     req.id = incoming && /^[A-Za-z0-9._-]{8,128}$/.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', req.id);
+    if (!logsAt('info')) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       logger().info('request', {
@@ -88,12 +89,20 @@ function bodyLimit(): RequestHandler {
 }
 
 function apiKeyAuth(): RequestHandler {
-  return async (req, _res, next) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '');
-    const principal = m?.[1] ? await authenticate(db(), m[1], config().AIPROD_API_KEY_CACHE_SECONDS) : null;
-    if (!principal) return next(problems.unauthorized());
-    req.principal = principal;
-    next();
+  return (req, _res, next) => {
+    const admit = (principal: Principal | null): void => {
+      if (!principal) return next(problems.unauthorized());
+      req.principal = principal;
+      next();
+    };
+    const presented = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
+    if (!presented) return admit(null);
+    const ttl = config().AIPROD_API_KEY_CACHE_SECONDS;
+    // A warm key is admitted synchronously: inside the framework's per-request domain every
+    // promise pays for its async hooks, and this is every authenticated request.
+    const warm = rememberedPrincipal(db(), presented, ttl);
+    if (warm) return admit(warm);
+    authenticate(db(), presented, ttl).then(admit, next);
   };
 }
 
