@@ -25,7 +25,7 @@ export async function cancelBatch(k: Knex, tenantId: string, batchId: string): P
       .update({ cancelled_at: trx.fn.now() });
     return marked ? (await cancelWhere(trx, tenantId, { batchId })).messages : [];
   });
-  await announce(k, messages, { batchId });
+  await announce(k, messages);
   const after = await findBatch(k, tenantId, batchId);
   if (!after.cancelled_at)
     throw new ConflictError('batch_not_cancellable', 'Every job of the batch has already ended.');

@@ -194,6 +194,6 @@ export async function submitBatch(
     throw err;
   }
   // The batch is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
-  await announce(k, queued, { batchId });
+  await announce(k, queued);
   return { batch_id: batchId, status: 'PENDING', total: jobs.length, priority: batch.priority };
 }

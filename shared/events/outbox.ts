@@ -195,12 +195,21 @@ async function recordFailures(k: Knex, failed: { id: number; error: string }[], 
 
 /**
  * Publishes messages whose transaction has committed, holding no connection while the broker
- * answers. Never throws for a broker failure: the row stays due and the sweeper retries it.
+ * answers; the number sent. Never throws: a row the broker refused, or whose outcome could not be
+ * recorded (the database busy or gone), stays due, and the sweeper sends it again. Its caller's
+ * own work is committed already, and must not fail or be repeated for it.
  */
 export async function publishCommitted(k: Knex, transport: Transport, messages: OutboxMessage[]): Promise<number> {
   const { sent, failed } = await publishEach(transport, messages);
-  if (sent.length) await publishedMarker(k)(sent);
-  await recordFailures(k, failed, WRITER_GRACE_SECONDS);
+  try {
+    if (sent.length) await publishedMarker(k)(sent);
+    await recordFailures(k, failed, WRITER_GRACE_SECONDS);
+  } catch (err) {
+    logger().warn('outbox: the outcome of a publish was not recorded; the sweeper will send its rows again', {
+      error: err,
+      outboxIds: messages.map((m) => m.id),
+    });
+  }
   return sent.length;
 }
 

@@ -83,7 +83,7 @@ export async function cancelJob(k: Knex, tenantId: string, jobId: string): Promi
     await lockTenantQueue(trx, tenantId);
     return (await cancelWhere(trx, tenantId, { jobId })).messages;
   });
-  await announce(k, messages, { jobId });
+  await announce(k, messages);
   const after = (await findJobStatus(k, tenantId, jobId))!;
   if (after.status === 'COMPLETED' || after.status === 'FAILED') {
     throw new ConflictError('job_not_cancellable', `The job has already ended: it is ${after.status}.`);

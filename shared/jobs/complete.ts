@@ -34,11 +34,8 @@ export async function afterJobsEnded(
 }
 
 /** Publishes what a committed end wrote; a failure is left to the sweeper, never thrown. */
-export async function announce(k: Knex, messages: OutboxMessage[], context: Record<string, unknown>): Promise<void> {
-  if (messages.length === 0) return;
-  await publishCommitted(k, transport(), messages).catch((err) =>
-    logger().warn('publish after commit failed; the sweeper will retry', { ...context, error: err }),
-  );
+export async function announce(k: Knex, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length > 0) await publishCommitted(k, transport(), messages);
 }
 
 /** Finishes a job and announces it on `job-results`; false when the job was no longer ours. */
@@ -67,6 +64,6 @@ export async function completeJob(
   if (outcome.status === 'FAILED') {
     logger().warn('job failed', { event: 'job.failed', jobId: job.id, tenantId: job.tenant_id, code: outcome.code });
   }
-  await announce(k, queued, { jobId: job.id });
+  await announce(k, queued);
   return true;
 }

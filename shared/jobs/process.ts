@@ -161,7 +161,7 @@ async function release(k: Knex, job: JobRow, owner: string, log: Logger): Promis
     return;
   }
   log.info('job released at shutdown; its tenant has a turn to claim it elsewhere');
-  await announce(k, turns, { jobId: job.id });
+  await announce(k, turns);
 }
 
 /** How often a running job renews its lease, and so how soon it sees that it was cancelled. */

@@ -12,7 +12,6 @@ import type { Transport } from '../events/transport';
 import { pooledWrites } from '../db/pooled-writes';
 import { isRowError } from '../db/errors';
 import { ValidationError } from '../errors';
-import { logger } from '../log';
 import { transport } from '../platform';
 import { voiceEngines } from '../media/catalog';
 import {
@@ -135,11 +134,7 @@ export async function submitJob(
   const job: NewJob = { id: jobId, tenantId: principal.tenantId, recipe: body.recipe, request, metadata };
   const queued = reservation ? await writeKeyedJob(k, bus, job, reservation) : await jobWriter(k, bus)(job);
   // The job is durable now; a failed publish is retried by the sweeper, so the partner still gets 202.
-  if (queued) {
-    await publishCommitted(k, bus, [queued]).catch((err) =>
-      logger().warn('publish after commit failed; the sweeper will retry', { jobId, error: err }),
-    );
-  }
+  if (queued) await publishCommitted(k, bus, [queued]);
   return { job_id: jobId, status: 'PENDING', estimated_duration: estimateDurationSeconds(body) };
 }
 

@@ -49,7 +49,7 @@ async function restoreTurns(k: Knex): Promise<number> {
       await lockTenantQueue(trx, tenantId);
       return handOffTurns(trx, tenantId);
     });
-    await announce(k, handed.messages, { tenantId });
+    await announce(k, handed.messages);
     turns += handed.turns;
   }
   return turns;

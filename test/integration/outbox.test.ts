@@ -4,6 +4,7 @@
  * bus takes it in the writer's own statement.
  */
 import { randomUUID } from 'node:crypto';
+import knex from 'knex';
 import { enqueueWith, publishCommitted, republishDue, type Change } from '../../shared/events/outbox';
 import { localBusTransport } from '../../shared/events/local-transport';
 import type { Transport } from '../../shared/events/transport';
@@ -86,6 +87,21 @@ it('writes the change and its message in one statement, and publishes it after c
   expect(broker.sent).toEqual([{ topic: 'pipeline-jobs', attributes: { outbox_id: String(queued!.id) } }]);
   expect(await row(queued!.id)).toMatchObject({ attempts: 1, last_error: null });
   expect((await row(queued!.id)).published_at).not.toBeNull();
+});
+
+it('never throws when the outcome of a publish cannot be recorded: the row stays due for the sweeper', async () => {
+  const broker = recordingBroker();
+  const { id, change } = job();
+  const queued = (await enqueueOne(env.db, broker, { job: change }, 'pipeline-jobs', { job_id: id }))!;
+  // The database gone between the commit and the mark, as a pool that cannot connect is.
+  const gone = knex({ client: 'pg', connection: 'postgres://127.0.0.1:1/none', pool: { min: 0, max: 1 } });
+  try {
+    expect(await publishCommitted(gone, broker, [queued])).toBe(1);
+  } finally {
+    await gone.destroy();
+  }
+  expect(broker.sent).toHaveLength(1);
+  expect(await row(queued.id)).toMatchObject({ attempts: 0, published_at: null });
 });
 
 it('leaves a failed publish to the sweeper, which takes it once the writer’s grace period is over', async () => {
