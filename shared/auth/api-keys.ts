@@ -197,7 +197,9 @@ const entries = new Map<string, Remembered>();
 const digest = (presented: string): string => sha256(presented).toString('base64url');
 
 function remember(id: string, principal: Principal, ttlSeconds: number): void {
-  if (!entries.has(id) && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+  // Set anew, so that the map's order stays the order of verification and the oldest goes first.
+  entries.delete(id);
+  if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
   const now = Date.now();
   // Never past the key's own end: an expired token must not live on in the cache.
   const until = Math.min(now + ttlSeconds * 1000, principal.expiresAt?.getTime() ?? Infinity);
